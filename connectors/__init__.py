@@ -1,0 +1,1 @@
+"""Readers for landing-zone drops and SQL sources. Knows nothing of Dagster."""

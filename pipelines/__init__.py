@@ -1,0 +1,1 @@
+"""shuangsuiji: Dagster definitions, the `ssj` command and the ingestion path."""

@@ -1,0 +1,146 @@
+"""The raw store: the hand-off from ingestion to dbt (docs/architecture.md).
+
+One Parquet file per ingested landing file under ``<warehouse>/raw/<feed>/``,
+and one JSON ledger entry per file seen under ``<warehouse>/raw/_ledger/``.
+Everything is written aside and renamed into place, so a crash never leaves a
+half-written file where dbt would read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors.feeds import FEED_NAMES, feeds
+
+LINEAGE_FIELDS = [
+    pa.field("_extra", pa.string()),
+    pa.field("_source_row", pa.int64()),
+    pa.field("_parse_error", pa.string()),
+    pa.field("_agency", pa.string()),
+    pa.field("_feed", pa.string()),
+    pa.field("_source_file", pa.string()),
+    pa.field("_file_sha256", pa.string()),
+    pa.field("_file_mtime", pa.timestamp("us")),
+    pa.field("_ingested_at", pa.timestamp("us")),
+]
+READER_FIELDS = ("_extra", "_source_row", "_parse_error")
+
+
+def raw_schema(feed: str) -> pa.Schema:
+    """Every canonical column as text, then the reader's and the lineage columns."""
+    return pa.schema([pa.field(c, pa.string()) for c in feeds()[feed].column_names] + LINEAGE_FIELDS)
+
+
+def raw_dir(warehouse: Path) -> Path:
+    return Path(warehouse) / "raw"
+
+
+def ledger_dir(warehouse: Path) -> Path:
+    return raw_dir(warehouse) / "_ledger"
+
+
+def raw_file(warehouse: Path, feed: str, sha256: str) -> Path:
+    return raw_dir(warehouse) / feed / f"{sha256}.parquet"
+
+
+def ledger_id(path: str, sha256: str) -> str:
+    return hashlib.sha256(f"{path}\0{sha256}".encode()).hexdigest()[:32]
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_atomically(tmp: Path, final: Path) -> None:
+    """fsync ``tmp``, rename it over ``final`` and fsync the directory."""
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+
+
+def _temp_beside(final: Path) -> Path:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def ensure_layout(warehouse: Path) -> None:
+    """Create the raw folders and a 0-row file per feed so dbt's globs never come up empty."""
+    for feed in FEED_NAMES:
+        empty = raw_dir(warehouse) / feed / "_empty.parquet"
+        if not empty.exists():
+            tmp = _temp_beside(empty)
+            pq.write_table(raw_schema(feed).empty_table(), tmp)
+            replace_atomically(tmp, empty)
+    ledger_dir(warehouse).mkdir(parents=True, exist_ok=True)
+    placeholder = ledger_dir(warehouse) / "_empty.json"
+    if not placeholder.exists():
+        write_json_atomically(placeholder, {"path": None, "status": "placeholder"})
+
+
+def write_json_atomically(final: Path, body: dict) -> None:
+    tmp = _temp_beside(final)
+    tmp.write_text(json.dumps(body, ensure_ascii=False, sort_keys=True, default=str), encoding="utf-8")
+    replace_atomically(tmp, final)
+
+
+def write_raw_file(
+    warehouse: Path,
+    feed: str,
+    batches: Iterable[pa.RecordBatch],
+    *,
+    agency: str,
+    source_file: str,
+    sha256: str,
+    mtime: datetime,
+    ingested_at: datetime,
+) -> int:
+    """Stream reader batches into the feed's raw Parquet file; return rows written.
+
+    Each batch carries the canonical columns and the reader fields; lineage is
+    added here. The file appears under its final name only when complete.
+    """
+    schema = raw_schema(feed)
+    final = raw_file(warehouse, feed, sha256)
+    tmp = _temp_beside(final)
+    rows = 0
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in batches:
+                n = batch.num_rows
+                if n == 0:
+                    continue
+                constants = {
+                    "_agency": pa.array([agency] * n, pa.string()),
+                    "_feed": pa.array([feed] * n, pa.string()),
+                    "_source_file": pa.array([source_file] * n, pa.string()),
+                    "_file_sha256": pa.array([sha256] * n, pa.string()),
+                    "_file_mtime": pa.array([mtime] * n, pa.timestamp("us")),
+                    "_ingested_at": pa.array([ingested_at] * n, pa.timestamp("us")),
+                }
+                arrays = [
+                    constants[f.name] if f.name in constants else batch.column(f.name).cast(f.type)
+                    for f in schema
+                ]
+                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+                rows += n
+        replace_atomically(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows

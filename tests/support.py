@@ -1,0 +1,74 @@
+"""Helpers shared by tests: write raw-store files directly and run dbt on them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from connectors.feeds import feeds
+from pipelines.defs.ingest.raw_store import ensure_layout, ledger_dir, ledger_id, write_json_atomically, write_raw_file
+from pipelines.defs.ingest.registry import load_registry, write_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = ROOT / "dbt_project"
+SAMPLE_REGISTRY = ROOT / "config" / "agencies.yaml"
+
+
+def write_raw(
+    warehouse: Path,
+    feed: str,
+    rows: list[dict],
+    *,
+    agency: str,
+    source_file: str | None = None,
+    mtime: datetime = datetime(2026, 1, 1, 8, 0, 0),
+    registry: Path = SAMPLE_REGISTRY,
+) -> str:
+    """Write ``rows`` (canonical column -> text) as one ingested file; return its sha256.
+
+    Keys outside the feed's columns go to ``_extra`` like a reader would put them.
+    """
+    ensure_layout(warehouse)
+    write_registry(warehouse, load_registry(registry))
+    columns = feeds()[feed].column_names
+    body = json.dumps([rows, agency, source_file, str(mtime)], ensure_ascii=False, sort_keys=True, default=str)
+    sha = hashlib.sha256(body.encode()).hexdigest()
+    source_file = source_file or f"{agency}/{feed}/{sha[:8]}.csv"
+    data = {c: [None if r.get(c) is None else str(r[c]) for r in rows] for c in columns}
+    extras = [{k: v for k, v in r.items() if k not in columns} for r in rows]
+    data["_extra"] = [json.dumps(e, ensure_ascii=False) if e else None for e in extras]
+    data["_source_row"] = list(range(1, len(rows) + 1))
+    data["_parse_error"] = [None] * len(rows)
+    batch = pa.RecordBatch.from_pydict(data)
+    n = write_raw_file(
+        warehouse, feed, [batch], agency=agency, source_file=source_file, sha256=sha, mtime=mtime,
+        ingested_at=datetime(2026, 1, 1, 9, 0, 0),
+    )
+    write_json_atomically(
+        ledger_dir(warehouse) / f"{ledger_id(source_file, sha)}.json",
+        {
+            "path": source_file, "agency": agency, "feed": feed, "sha256": sha, "bytes": len(body),
+            "mtime": mtime.isoformat(sep=" "), "status": "ingested", "rows_read": n, "error_code": None,
+            "error": None, "duplicate_of": None, "format": "csv", "encoding": "utf-8", "headers": {},
+            "first_seen_at": "2026-01-01 09:00:00", "processed_at": "2026-01-01 09:00:00",
+        },
+    )
+    return sha
+
+
+def run_dbt(warehouse: Path, as_of: str = "2026-06-30", *args: str) -> subprocess.CompletedProcess:
+    """`dbt build` (or the given dbt command) against ``warehouse``; raises with dbt's output on failure."""
+    env = {**os.environ, "SSJ_WAREHOUSE": str(Path(warehouse).resolve()), "SSJ_AS_OF": as_of}
+    cmd = [sys.executable, "-m", "dbt.cli.main", *(args or ("build",)), "--project-dir", str(DBT_DIR),
+           "--profiles-dir", str(DBT_DIR)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"dbt failed ({' '.join(args)}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+    return proc
