@@ -72,3 +72,32 @@ def run_dbt(warehouse: Path, as_of: str = "2026-06-30", *args: str) -> subproces
     if proc.returncode != 0:
         raise AssertionError(f"dbt failed ({' '.join(args)}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def make_uscc(body17: str) -> str:
+    """A USCC with the right GB 32100 check character for its first 17 characters."""
+    from stdnum.cn.uscc import calc_check_digit
+
+    return body17 + calc_check_digit(body17)
+
+
+def make_reg_no(body14: str) -> str:
+    from stdnum.iso7064 import mod_11_10
+
+    return body14 + mod_11_10.calc_check_digit(body14)
+
+
+def make_id_no(body17: str) -> str:
+    from stdnum.cn.ric import calc_check_digit
+
+    return body17 + calc_check_digit(body17)
+
+
+def run_ssj(landing: Path, warehouse: Path, agencies: Path = SAMPLE_REGISTRY, as_of: str = "2026-06-30",
+            extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    """`ssj run` in a subprocess, as a data engineer would call it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSJ_", "DAGSTER_"))}
+    env.update(extra_env or {})
+    cmd = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing), "--warehouse", str(warehouse),
+           "--agencies", str(agencies), "--as-of", as_of]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)

@@ -1,0 +1,930 @@
+"""Read a dropped landing file as Arrow record batches in the raw-Parquet shape.
+
+``open_drop(path, feed)`` reads the file's header, maps it onto the feed's
+canonical columns (``connectors.feeds.map_headers``) and returns a
+``DropReader`` whose ``batches()`` streams the rows lazily, in bounded memory.
+Every batch has exactly the schema ``reader_schema(feed)``:
+
+* every canonical column of the feed, in ``feed.column_names`` order, as
+  string — the value as written, untrimmed and unfolded (staging trims and
+  NFKC-folds, once); NULL when the file has no such column or the cell is empty
+  (an empty string; a whitespace-only cell is kept as is);
+* ``_extra`` string — a JSON object ``{"original header": "value", ...}`` of the
+  columns outside the contract (``ensure_ascii=False``); NULL when the file has
+  no extra column. An empty cell of a named extra column is ``null`` in the
+  object; a column whose header is blank (Excel's trailing ``,,,``) appears as
+  ``column_<n>`` only in rows where it holds a value, and ``_extra`` is NULL
+  when a row has nothing to put in it. Two extra columns with the same header
+  are ``h``, ``h_2``, ``h_3``...;
+* ``_source_row`` int64 — 1-based number of the data row within the file;
+* ``_parse_error`` string — NULL, or why the row could not be split (then the
+  canonical columns are NULL and ``_extra`` is ``{"_raw_line": "<the text>"}``).
+
+Row numbering and skipped rows (the same rule for every format): blank lines,
+and rows whose every cell is empty (``,,,,`` lines, empty spreadsheet rows, all
+NULL Parquet rows, ``{}`` JSON objects), carry no data and are skipped;
+``_source_row`` numbers the rows the reader emits, in file order, 1, 2, 3, ...
+with no gaps, malformed rows included. So ``rows read`` = number of rows
+emitted = the last ``_source_row``; nothing that holds data is dropped.
+
+Formats (by extension, case-insensitive):
+
+* ``.csv`` — comma-separated; the encoding is detected (``connectors.encoding``),
+  never assumed. Leading blank lines before the header are skipped. Quoted
+  fields may hold commas, quotes (``""``) and newlines. A row with the wrong
+  number of fields becomes a ``_parse_error`` row ("expected N fields, got M")
+  in its place, except that surplus trailing *empty* fields, or missing fields
+  under blank headers, are tolerated (Excel exports). Streamed with pyarrow's
+  CSV reader in 4 MiB blocks (``CSV_BLOCK_SIZE``: peak memory about 150 MiB
+  whatever the file size; a single record larger than a block — in practice an
+  unclosed quote in a large file — rejects the file ``unreadable``).
+* ``.xlsx`` / ``.xls`` — the first sheet, via python-calamine; the header is
+  the first non-empty row; date cells become ``YYYY-MM-DD``, datetime cells
+  ``YYYY-MM-DD HH:MM:SS``, integral floats integer text (``2024.0`` ->
+  ``2024``), booleans ``true``/``false``. An ``.xlsx`` whose decompressed size
+  exceeds ``XLSX_MAX_UNCOMPRESSED`` (or looks like a zip bomb) is rejected
+  ``too_large`` before it is opened. A ``.xls`` that is really an ``.xlsx`` (zip)
+  is read as one. calamine holds the sheet in memory: the size bound above is
+  what keeps that bounded (legacy ``.xls`` is capped at 65,536 rows by format).
+* ``.parquet`` — column names are the headers; values are cast to text
+  (dates ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS`` in their own time
+  zone, integers and integral floats without ``.0``, other floats in shortest
+  round-trip form, decimals exactly, nested values as JSON).
+* ``.jsonl`` — UTF-8, one JSON object per line; the header is the union of the
+  keys of the first 1,000 objects in first-seen order, keys first seen later go
+  to ``_extra``. Numbers keep their written text; nested values become compact
+  JSON; a line that is not a JSON object becomes a ``_parse_error`` row.
+
+A file that cannot be read at all raises ``FileRejected`` with a code:
+``unreadable``, ``bad_encoding``, ``empty_file``, ``no_header``,
+``missing_columns``, ``unsupported_format``, ``too_large``. ``open_drop`` does
+every check it can up front (encoding validation included), but ``batches()``
+can still raise ``FileRejected("unreadable")`` mid-stream (e.g. a CSV record
+larger than the block size after an unclosed quote, an I/O error): callers
+must then discard the batches they already took.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from connectors.encoding import FileRejected, detect_csv_encoding, first_invalid_offset
+from connectors.feeds import Feed, HeaderMap, MissingColumns, map_headers
+
+__all__ = [
+    "FileRejected",
+    "DropReader",
+    "open_drop",
+    "detect_csv_encoding",
+    "reader_schema",
+    "FORMATS",
+]
+
+FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".xls": "xls",
+    ".parquet": "parquet",
+    ".jsonl": "jsonl",
+}
+
+# pyarrow's CSV block. pyarrow reads ~32 blocks ahead, so peak Arrow memory is
+# about 36 x this (measured: 4 MiB -> ~150 MiB, whatever the file size); it is
+# also the largest single CSV record that can be read.
+CSV_BLOCK_SIZE = 4 << 20
+MAX_HEADER_BYTES = 8 << 20  # leading blank lines + header record must fit in this
+XLSX_MAX_UNCOMPRESSED = 2 << 30  # 2 GiB of XML is already far beyond any real drop
+XLSX_BOMB_RATIO = 250  # uncompressed/compressed above this ...
+XLSX_BOMB_MIN = 64 << 20  # ... and above this size -> treated as a zip bomb
+JSONL_HEADER_LINES = 1000
+JSONL_MAX_LINE = 64 << 20  # a longer JSON Lines line rejects the file (bounded memory)
+
+EXTRA = "_extra"
+SOURCE_ROW = "_source_row"
+PARSE_ERROR = "_parse_error"
+RAW_LINE = "_raw_line"
+
+
+def reader_schema(feed: Feed) -> pa.Schema:
+    """The schema of every batch ``DropReader.batches()`` yields for ``feed``."""
+    return pa.schema(
+        [pa.field(c, pa.string()) for c in feed.column_names]
+        + [
+            pa.field(EXTRA, pa.string()),
+            pa.field(SOURCE_ROW, pa.int64()),
+            pa.field(PARSE_ERROR, pa.string()),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- assembling batches
+
+
+def _is_blank_header(h: Any) -> bool:
+    return h is None or str(h).strip() == ""
+
+
+def _json_str(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _dumps(obj: Any) -> str:
+    """Compact JSON text, non-ASCII kept as is (the form of every ``_extra`` object)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+_CTRL_RE = "[\\x00-\\x1f]"
+_OTHER_CTRL = [chr(i) for i in range(32) if chr(i) not in "\n\r\t"]
+
+
+def _json_escape(arr: pa.Array) -> pa.Array:
+    """JSON-escape every string of ``arr`` (vectorised; the quotes are not added)."""
+    arr = pc.replace_substring(arr, "\\", "\\\\")
+    arr = pc.replace_substring(arr, '"', '\\"')
+    arr = pc.replace_substring(arr, "\n", "\\n")
+    arr = pc.replace_substring(arr, "\r", "\\r")
+    arr = pc.replace_substring(arr, "\t", "\\t")
+    if pc.any(pc.match_substring_regex(arr, _CTRL_RE)).as_py():
+        for c in _OTHER_CTRL:
+            arr = pc.replace_substring(arr, c, f"\\u{ord(c):04x}")
+    return arr
+
+
+class _Assembler:
+    """Turns a file's positional string columns into the raw-Parquet batch shape."""
+
+    def __init__(self, feed: Feed, headers: list[Any], hm: HeaderMap, batch_rows: int):
+        self.feed = feed
+        self.schema = reader_schema(feed)
+        self.n_fields = len(headers)
+        self.batch_rows = max(1, batch_rows)
+        by_name = {name: pos for pos, name in hm.canonical.items()}
+        self.canonical_pos: list[int | None] = [by_name.get(c) for c in feed.column_names]
+        self.blank_positions = {p for p in range(len(headers)) if _is_blank_header(headers[p])}
+        # extra columns: (position, unique JSON key, key already JSON-encoded, omit when empty)
+        self.extras: list[tuple[int, str, str, bool]] = []
+        seen: set[str] = set()
+        for pos in sorted(hm.extras):
+            base = hm.extras[pos]
+            key, i = base, 2
+            while key in seen:
+                key, i = f"{base}_{i}", i + 1
+            seen.add(key)
+            self.extras.append((pos, key, _json_str(key), pos in self.blank_positions))
+        self.extra_keys = seen
+        self.next_row = 1
+
+    # -- partial tables: canonical columns + _extra + _parse_error (no _source_row yet)
+
+    def partial_from_columns(self, cols: list[pa.Array]) -> tuple[pa.Table, pa.Array]:
+        """``cols``: one string array per header position (NULL = empty cell)."""
+        n = len(cols[0]) if cols else 0
+        out: list[pa.Array] = []
+        for pos in self.canonical_pos:
+            out.append(cols[pos] if pos is not None else pa.nulls(n, pa.string()))
+        out.append(self.extra_json(cols, n))
+        out.append(pa.nulls(n, pa.string()))
+        mask = self.nonempty_mask(cols, n)
+        return pa.Table.from_arrays(out, schema=self.schema.remove(self.schema.get_field_index(SOURCE_ROW))), mask
+
+    def extra_json(self, cols: list[pa.Array], n: int) -> pa.Array:
+        if not self.extras or n == 0:
+            return pa.nulls(n, pa.string())
+        pieces = []
+        for pos, _key, key_json, omit_empty in self.extras:
+            arr = cols[pos]
+            piece = pc.binary_join_element_wise(f",{key_json}:\"", _json_escape(arr), '"', "")
+            piece = pc.fill_null(piece, "" if omit_empty else f",{key_json}:null")
+            pieces.append(piece)
+        inner = pieces[0] if len(pieces) == 1 else pc.binary_join_element_wise(*pieces, "")
+        body = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(inner, 1), "}", "")
+        return pc.if_else(pc.equal(inner, ""), pa.scalar(None, pa.string()), body)
+
+    @staticmethod
+    def nonempty_mask(cols: list[pa.Array], n: int) -> pa.Array:
+        if not cols:
+            return pa.array([False] * n, pa.bool_())
+        mask = pc.is_valid(cols[0])
+        for c in cols[1:]:
+            mask = pc.or_(mask, pc.is_valid(c))
+        return mask
+
+    def partial_from_errors(self, errors: list[tuple[str, str]]) -> tuple[pa.Table, pa.Array]:
+        """``errors``: (raw line text, reason) per malformed row."""
+        n = len(errors)
+        out: list[pa.Array] = [pa.nulls(n, pa.string()) for _ in self.canonical_pos]
+        out.append(pa.array([_dumps({RAW_LINE: raw}) for raw, _ in errors], pa.string()))
+        out.append(pa.array([reason for _, reason in errors], pa.string()))
+        schema = self.schema.remove(self.schema.get_field_index(SOURCE_ROW))
+        return pa.Table.from_arrays(out, schema=schema), pa.array([True] * n, pa.bool_())
+
+    def partial_from_pylists(
+        self, canon: list[list[str | None]], extra: list[str | None], errors: list[str | None]
+    ) -> tuple[pa.Table, pa.Array]:
+        """Rows built in Python (JSON Lines): canonical value lists, _extra and _parse_error lists."""
+        out = [pa.array(v, pa.string()) for v in canon]
+        out.append(pa.array(extra, pa.string()))
+        out.append(pa.array(errors, pa.string()))
+        schema = self.schema.remove(self.schema.get_field_index(SOURCE_ROW))
+        table = pa.Table.from_arrays(out, schema=schema)
+        return table, self.nonempty_mask([c for c in out], table.num_rows)
+
+    def finish(self, table: pa.Table, mask: pa.Array | None) -> Iterator[pa.RecordBatch]:
+        """Drop all-empty rows, number the rest, yield batches of at most ``batch_rows``."""
+        if mask is not None and table.num_rows and not pc.all(mask).as_py():
+            table = table.filter(mask)
+        n = table.num_rows
+        if n == 0:
+            return
+        rows = pa.array(range(self.next_row, self.next_row + n), pa.int64())
+        self.next_row += n
+        table = table.add_column(self.schema.get_field_index(SOURCE_ROW), SOURCE_ROW, rows)
+        for batch in table.combine_chunks().to_batches(max_chunksize=self.batch_rows):
+            if batch.num_rows:
+                yield batch
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+@dataclass
+class DropReader:
+    """A dropped file whose header has been read and mapped; ``batches()`` streams its rows."""
+
+    format: str  # csv | xlsx | xls | parquet | jsonl
+    encoding: str | None  # utf-8 | utf-8-sig | gb18030 for csv, None otherwise
+    header_map: HeaderMap
+    path: Path = field(repr=False, default=None)  # type: ignore[assignment]
+    feed: Feed = field(repr=False, default=None)  # type: ignore[assignment]
+    headers: list[str] = field(repr=False, default_factory=list)  # the header row as read
+    batch_rows: int = field(repr=False, default=100_000)
+    _data_offset: int = field(repr=False, default=0)  # csv: byte offset of the first data record
+    _sheet: Any = field(repr=False, default=None)  # xlsx/xls: the calamine sheet
+    _header_row: int = field(repr=False, default=0)  # xlsx/xls: index of the header row in iter_rows
+
+    @property
+    def schema(self) -> pa.Schema:
+        return reader_schema(self.feed)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield the file's rows as record batches of ``reader_schema(feed)``, lazily."""
+        asm = _Assembler(self.feed, self.headers, self.header_map, self.batch_rows)
+        if self.format == "csv":
+            yield from _csv_batches(self, asm)
+        elif self.format in ("xlsx", "xls"):
+            yield from _sheet_batches(self, asm)
+        elif self.format == "parquet":
+            yield from _parquet_batches(self, asm)
+        elif self.format == "jsonl":
+            yield from _jsonl_batches(self, asm)
+        else:  # pragma: no cover - open_drop never builds one
+            raise FileRejected("unsupported_format", f"unsupported format {self.format!r}")
+
+
+def open_drop(path: Path, feed: Feed, *, batch_rows: int = 100_000) -> DropReader:
+    """Open a dropped file: detect its format (and encoding), read and map its header.
+
+    Raises FileRejected when the file cannot be read at all or lacks a required
+    column (``missing_columns``: the message names each missing column and the
+    headers accepted for it).
+    """
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        accepted = ", ".join(FORMATS)
+        raise FileRejected(
+            "unsupported_format", f"unsupported file type {path.suffix or '(none)'!r}; accepted: {accepted}"
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise FileRejected("unreadable", f"cannot open file: {e}") from e
+    if size == 0:
+        raise FileRejected("empty_file", "the file is empty (0 bytes)")
+
+    encoding: str | None = None
+    extra: dict[str, Any] = {}
+    if fmt == "csv":
+        encoding = detect_csv_encoding(path)
+        headers, offset = _csv_header(path, encoding)
+        extra["_data_offset"] = offset
+    elif fmt in ("xlsx", "xls"):
+        fmt, sheet, headers, header_row = _open_sheet(path, fmt)
+        extra["_sheet"] = sheet
+        extra["_header_row"] = header_row
+    elif fmt == "parquet":
+        headers = _parquet_header(path)
+    else:
+        headers = _jsonl_header(path)
+
+    if not headers:
+        raise FileRejected("no_header", "the file has no header row")
+    try:
+        hm = map_headers(feed, headers)
+    except MissingColumns as e:
+        found = ", ".join(str(h) for h in headers if not _is_blank_header(h))
+        raise FileRejected("missing_columns", f"{e}; headers found in the file: {found or '(none)'}") from e
+    return DropReader(
+        format=fmt,
+        encoding=encoding,
+        header_map=hm,
+        path=path,
+        feed=feed,
+        headers=[h if h is None else str(h) for h in headers],
+        batch_rows=batch_rows,
+        **extra,
+    )
+
+
+# --------------------------------------------------------------------------- CSV
+
+_RECORD_SCAN = re.compile(rb'["\r\n]')
+_BLANK_CHARS = " \t\r\n,\"'\u3000\ufeff"
+
+
+def _pyarrow_encoding(encoding: str) -> str:
+    return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+
+
+def _record_end(buf: bytes, pos: int) -> tuple[int, int] | None:
+    """(end of record content, start of next record) for the CSV record at ``pos``, or None.
+
+    Byte-level scanning is safe for UTF-8 and GB18030 alike: ``"``, CR and LF are
+    never trail bytes of a multi-byte character in either encoding.
+    """
+    quoted = False
+    for m in _RECORD_SCAN.finditer(buf, pos):
+        ch = buf[m.start()]
+        if ch == 0x22:
+            quoted = not quoted
+        elif not quoted:
+            end = m.start()
+            if ch == 0x0D and buf[end + 1 : end + 2] == b"\n":
+                return end, end + 2
+            return end, end + 1
+    return None
+
+
+def _csv_header(path: Path, encoding: str) -> tuple[list[str], int]:
+    """Read the header record (after any blank lines): (header fields, byte offset of the data)."""
+    start = 3 if encoding == "utf-8-sig" else 0
+    py_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    with open(path, "rb") as f:
+        f.seek(start)
+        buf = f.read(MAX_HEADER_BYTES + 1)
+    eof = len(buf) <= MAX_HEADER_BYTES
+    pos = 0
+    while True:
+        if pos >= len(buf):
+            if eof:
+                raise FileRejected("empty_file", "the file holds only blank lines")
+            raise FileRejected("no_header", f"no header row within the first {MAX_HEADER_BYTES} bytes")
+        found = _record_end(buf, pos)
+        if found is None:
+            if not eof:
+                raise FileRejected(
+                    "no_header", f"the first record is longer than {MAX_HEADER_BYTES} bytes (unclosed quote?)"
+                )
+            found = (len(buf), len(buf))
+        end, nxt = found
+        text = buf[pos:end].decode(py_encoding)
+        if text.strip(_BLANK_CHARS) == "":
+            pos = nxt
+            continue
+        try:
+            headers = next(csv.reader(io.StringIO(text, newline="")))
+        except (csv.Error, StopIteration) as e:
+            raise FileRejected("no_header", f"cannot parse the header row: {e}") from e
+        return headers, start + nxt
+
+
+@dataclass
+class _Bad:
+    """A record pyarrow could not split: placed back at its record number."""
+
+    number: int
+    kind: str  # "error" | "salvaged" | "blank"
+    raw: str = ""
+    reason: str = ""
+    fields: list[str | None] | None = None
+
+
+def _classify_invalid(row: Any, n_fields: int, blank_positions: set[int]) -> _Bad:
+    text: str = row.text
+    number = row.number
+    if text.strip() == "":
+        return _Bad(number, "blank")  # a whitespace-only line is a blank line
+    try:
+        parsed = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        parsed = None
+    if parsed is not None:
+        if all(v == "" for v in parsed):
+            return _Bad(number, "blank")  # every cell empty (e.g. `""` or `,,` lines): no data
+        got = len(parsed)
+        if got > n_fields and all(v == "" for v in parsed[n_fields:]):
+            return _Bad(number, "salvaged", fields=[v if v != "" else None for v in parsed[:n_fields]])
+        if got < n_fields and all(p in blank_positions for p in range(got, n_fields)):
+            padded = [v if v != "" else None for v in parsed] + [None] * (n_fields - got)
+            return _Bad(number, "salvaged", fields=padded)
+    reason = f"expected {row.expected_columns} fields, got {row.actual_columns}"
+    return _Bad(number, "error", raw=text, reason=reason)
+
+
+def _csv_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBatch]:
+    path = reader.path
+    n = asm.n_fields
+    if reader._data_offset >= path.stat().st_size:
+        return
+    names = [f"f{i}" for i in range(n)]
+    pending: deque[_Bad] = deque()
+    problems: list[Exception] = []
+
+    def on_invalid(row: Any) -> str:
+        try:
+            if row.number is None:  # only with use_threads=True, which we never set
+                raise RuntimeError("pyarrow gave no record number for a malformed row")
+            pending.append(_classify_invalid(row, n, asm.blank_positions))
+            return "skip"
+        except Exception as e:  # never let an exception escape into pyarrow's C++ frames
+            problems.append(e)
+            return "error"
+
+    read_options = pacsv.ReadOptions(
+        column_names=names,
+        block_size=CSV_BLOCK_SIZE,
+        use_threads=False,  # keeps record numbers for malformed rows
+        encoding=_pyarrow_encoding(reader.encoding or "utf-8"),
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=",",
+        quote_char='"',
+        double_quote=True,
+        escape_char=False,
+        newlines_in_values=True,
+        ignore_empty_lines=True,
+        invalid_row_handler=on_invalid,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in names},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        check_utf8=True,
+    )
+    source = pa.OSFile(str(path))
+    try:
+        source.seek(reader._data_offset)
+        try:
+            stream = pacsv.open_csv(
+                source, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+            )
+        except pa.ArrowInvalid as e:
+            if "Empty CSV file" in str(e):
+                return
+            raise
+        next_record = 1  # pyarrow's record number (1-based, blank lines not counted)
+        while True:
+            try:
+                batch = stream.read_next_batch()
+            except StopIteration:
+                break
+            if problems:
+                raise problems[0]
+            table, mask, next_record = _place_batch(asm, batch, next_record, pending)
+            yield from asm.finish(table, mask)
+        if problems:
+            raise problems[0]
+        if pending:
+            placed = _bad_partial(asm, list(pending))
+            pending.clear()
+            if placed is not None:
+                yield from asm.finish(placed[0], placed[1])
+    except FileRejected:
+        raise
+    except (pa.ArrowException, UnicodeDecodeError, OSError, RuntimeError, csv.Error) as e:
+        msg = str(e)
+        if "straddling" in msg or "block size" in msg.lower():
+            msg = (
+                f"a single CSV record is larger than {CSV_BLOCK_SIZE >> 20} MiB "
+                f"(an unclosed quote?) after data row {asm.next_row - 1}: {msg}"
+            )
+        else:
+            msg = f"CSV could not be read after data row {asm.next_row - 1}: {msg}"
+        raise FileRejected("unreadable", msg) from e
+    finally:
+        source.close()
+
+
+def _bad_partial(asm: _Assembler, bad: list[_Bad]) -> tuple[pa.Table, pa.Array, dict[int, int]] | None:
+    """Partial table of the non-blank malformed rows, with record number -> row index."""
+    salvaged = [b for b in bad if b.kind == "salvaged"]
+    errors = [b for b in bad if b.kind == "error"]
+    parts: list[tuple[pa.Table, pa.Array]] = []
+    if salvaged:
+        cols = [pa.array([b.fields[i] for b in salvaged], pa.string()) for i in range(asm.n_fields)]  # type: ignore[index]
+        parts.append(asm.partial_from_columns(cols))
+    if errors:
+        parts.append(asm.partial_from_errors([(b.raw, b.reason) for b in errors]))
+    if not parts:
+        return None
+    index = {b.number: i for i, b in enumerate(salvaged + errors)}
+    table = pa.concat_tables([t for t, _ in parts])
+    mask = pa.concat_arrays([m for _, m in parts])
+    # reorder by record number so a flush at the end of the file keeps file order
+    by_number = sorted(index)
+    take = [index[num] for num in by_number]
+    table, mask = table.take(take), mask.take(pa.array(take, pa.int64()))
+    return table, mask, {num: i for i, num in enumerate(by_number)}
+
+
+def _place_batch(
+    asm: _Assembler, batch: pa.RecordBatch, first: int, pending: deque[_Bad]
+) -> tuple[pa.Table, pa.Array, int]:
+    """Interleave ``batch`` (valid records from record number ``first`` on) with the malformed
+    records pyarrow reported in between; return (partial table, non-empty mask, next record number)."""
+    k = batch.num_rows
+    consumed: list[_Bad] = []
+    end = first + k - 1  # last record number this batch covers
+    while pending and pending[0].number <= end:
+        consumed.append(pending.popleft())
+        end += 1
+    table, mask = asm.partial_from_columns(list(batch.columns))
+    if not consumed:
+        return table, mask, end + 1
+    bad_numbers = {b.number for b in consumed}
+    placed = _bad_partial(asm, consumed)
+    take: list[int] = []
+    i = 0
+    for num in range(first, end + 1):
+        if num in bad_numbers:
+            if placed is not None and num in placed[2]:
+                take.append(k + placed[2][num])
+        else:
+            take.append(i)
+            i += 1
+    if placed is not None:
+        table = pa.concat_tables([table, placed[0]])
+        mask = pa.concat_arrays([mask, placed[1]])
+    idx = pa.array(take, pa.int64())
+    return table.take(idx), mask.take(idx), end + 1
+
+
+# --------------------------------------------------------------------------- XLSX / XLS
+
+
+def _check_zip(path: Path) -> None:
+    """Bound an .xlsx's decompressed size before anything decompresses it."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise FileRejected("unreadable", f"not a readable .xlsx workbook (damaged or truncated zip): {e}") from e
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > XLSX_MAX_UNCOMPRESSED:
+        raise FileRejected(
+            "too_large",
+            f"the workbook decompresses to {total} bytes, above the limit of {XLSX_MAX_UNCOMPRESSED}; "
+            "split it or send CSV",
+        )
+    if total > XLSX_BOMB_MIN and total > XLSX_BOMB_RATIO * max(packed, 1):
+        raise FileRejected(
+            "too_large", f"the workbook decompresses {total / max(packed, 1):.0f}-fold ({total} bytes): refused"
+        )
+
+
+def _sniff(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(8)
+
+
+def _open_sheet(path: Path, fmt: str) -> tuple[str, Any, list[str], int]:
+    """Open the first sheet: (actual format, sheet, header row, index of the header row)."""
+    from python_calamine import CalamineWorkbook
+
+    magic = _sniff(path)
+    if magic.startswith(b"PK\x03\x04") or (fmt == "xlsx" and magic[:2] == b"PK"):
+        fmt = "xlsx"
+        _check_zip(path)
+    elif magic.startswith(b"\xd0\xcf\x11\xe0"):
+        if fmt == "xlsx":  # an encrypted xlsx is an OLE container too
+            raise FileRejected("unreadable", "the .xlsx is not a zip workbook (password-protected or legacy .xls?)")
+        fmt = "xls"
+    else:
+        head = magic.lstrip().lower()
+        hint = " (it looks like an HTML page saved as Excel)" if head.startswith((b"<", b"\xef\xbb\xbf<")) else ""
+        raise FileRejected("unreadable", f"not an Excel {fmt} workbook{hint}")
+    try:
+        if fmt == "xlsx" and path.suffix.lower() != ".xlsx":
+            with open(path, "rb") as f:
+                wb = CalamineWorkbook.from_filelike(f)
+        else:
+            wb = CalamineWorkbook.from_path(str(path))
+        if not wb.sheet_names:
+            raise FileRejected("no_header", "the workbook has no sheet")
+        sheet = wb.get_sheet_by_index(0)
+        for i, row in enumerate(sheet.iter_rows()):
+            if any(not _empty_cell(v) for v in row):
+                headers = [_cell_text(v) or "" for v in row]
+                return fmt, sheet, headers, i
+    except FileRejected:
+        raise
+    except Exception as e:  # calamine raises its own error types and Rust panics as exceptions
+        raise FileRejected("unreadable", f"the {fmt} workbook could not be read: {type(e).__name__}: {e}") from e
+    raise FileRejected("empty_file", "the first sheet is empty")
+
+
+def _empty_cell(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v == "")
+
+
+def _float_text(v: float) -> str:
+    if v != v or v in (float("inf"), float("-inf")):
+        return repr(v)
+    if v.is_integer():
+        return str(int(v))
+    return repr(v)
+
+
+def _cell_text(v: Any) -> str | None:
+    """A spreadsheet cell as text (see the module docstring); None for an empty cell."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v if v != "" else None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return _float_text(v)
+    if isinstance(v, dt.datetime):
+        return v.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dt.time):
+        return v.replace(microsecond=0).isoformat()
+    return str(v)
+
+
+def _sheet_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBatch]:
+    sheet = reader._sheet
+    if sheet is None:  # pragma: no cover - open_drop always sets it
+        _, sheet, _, _ = _open_sheet(reader.path, reader.format)
+    n = asm.n_fields
+    start = reader._header_row + 1
+    buf: list[list[str | None]] = [[] for _ in range(n)]
+    count = 0
+    try:
+        for i, row in enumerate(sheet.iter_rows()):
+            if i < start:
+                continue
+            texts = [_cell_text(v) for v in row[:n]]
+            if all(t is None for t in texts):
+                # a fully empty row (or one with cells only beyond the header's width: none exist, calamine
+                # rows are as wide as the sheet's used range, which the header row spans)
+                continue
+            texts.extend([None] * (n - len(texts)))
+            for col, t in zip(buf, texts):
+                col.append(t)
+            count += 1
+            if count >= asm.batch_rows:
+                yield from _flush_sheet(asm, buf)
+                buf = [[] for _ in range(n)]
+                count = 0
+    except FileRejected:
+        raise
+    except Exception as e:
+        raise FileRejected("unreadable", f"the workbook could not be read: {type(e).__name__}: {e}") from e
+    if count:
+        yield from _flush_sheet(asm, buf)
+
+
+def _flush_sheet(asm: _Assembler, buf: list[list[str | None]]) -> Iterator[pa.RecordBatch]:
+    cols = [pa.array(c, pa.string()) for c in buf]
+    table, mask = asm.partial_from_columns(cols)
+    yield from asm.finish(table, mask)
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(str(path))
+    except Exception as e:
+        raise FileRejected("unreadable", f"not a readable Parquet file: {e}") from e
+
+
+def _parquet_header(path: Path) -> list[str]:
+    pf = _parquet_file(path)
+    return list(pf.schema_arrow.names)
+
+
+def _py_text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="backslashreplace")
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _cell_text(v)
+
+
+def _to_text(arr: pa.Array) -> pa.Array:
+    """Cast one Parquet column to text (NULL stays NULL, "" becomes NULL like an empty cell)."""
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        arr = arr.dictionary_decode()
+        t = arr.type
+    try:
+        if pa.types.is_null(t):
+            return pa.nulls(len(arr), pa.string())
+        if pa.types.is_float16(t):
+            arr, t = arr.cast(pa.float32()), pa.float32()
+        if pa.types.is_timestamp(t):
+            secs = arr.cast(pa.timestamp("s", tz=t.tz), safe=False)
+            out = pc.strftime(secs, format="%Y-%m-%d %H:%M:%S")
+        elif (
+            pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_boolean(t)
+            or pa.types.is_integer(t)
+            or pa.types.is_floating(t)
+            or pa.types.is_decimal(t)
+            or pa.types.is_date(t)
+            or pa.types.is_time(t)
+            or pa.types.is_string_view(t)
+        ):
+            out = arr.cast(pa.string())
+        elif pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+            try:
+                out = arr.cast(pa.string())
+            except pa.ArrowInvalid:
+                out = pa.array([_py_text(v) for v in arr.to_pylist()], pa.string())
+        else:
+            out = pa.array([_py_text(v) for v in arr.to_pylist()], pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        out = pa.array([_py_text(v) for v in arr.to_pylist()], pa.string())
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    if out.type != pa.string():
+        out = out.cast(pa.string())
+    return pc.if_else(pc.equal(out, ""), pa.scalar(None, pa.string()), out)
+
+
+def _parquet_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBatch]:
+    pf = _parquet_file(reader.path)
+    try:
+        for batch in pf.iter_batches(batch_size=asm.batch_rows):
+            cols = [_to_text(batch.column(i)) for i in range(batch.num_columns)]
+            table, mask = asm.partial_from_columns(cols)
+            yield from asm.finish(table, mask)
+    except FileRejected:
+        raise
+    except Exception as e:
+        raise FileRejected(
+            "unreadable", f"the Parquet file could not be read after data row {asm.next_row - 1}: {e}"
+        ) from e
+
+
+# --------------------------------------------------------------------------- JSON Lines
+
+
+def _json_loads_exact(text: str) -> Any:
+    return json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+
+
+def _jsonl_lines(path: Path) -> Iterator[str]:
+    """The non-blank lines of a (UTF-8-validated) JSON Lines file, without line terminators."""
+    with open(path, "rb") as f:
+        first = True
+        while True:
+            raw = f.readline(JSONL_MAX_LINE + 1)
+            if not raw:
+                return
+            if len(raw) > JSONL_MAX_LINE:
+                raise FileRejected("unreadable", f"a JSON Lines line is longer than {JSONL_MAX_LINE} bytes")
+            line = raw.decode("utf-8")
+            if first:
+                line = line.lstrip("\ufeff")
+                first = False
+            line = line.rstrip("\r\n")
+            if line.strip() == "":
+                continue
+            yield line
+
+
+def _jsonl_header(path: Path) -> list[str]:
+    bad = first_invalid_offset(path, "utf-8")
+    if bad is not None:
+        raise FileRejected("bad_encoding", f"JSON Lines must be UTF-8; invalid UTF-8 at byte offset {bad}")
+    keys: dict[str, None] = {}
+    seen_any = False
+    for i, line in enumerate(_jsonl_lines(path)):
+        if i >= JSONL_HEADER_LINES:
+            break
+        seen_any = True
+        try:
+            obj = _json_loads_exact(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            for k in obj:
+                keys.setdefault(k, None)
+    if not seen_any:
+        raise FileRejected("empty_file", "the file holds only blank lines")
+    if not keys:
+        raise FileRejected("no_header", f"none of the first {JSONL_HEADER_LINES} lines is a JSON object with keys")
+    return list(keys)
+
+
+def _json_value_text(v: Any, nested_source: dict | None, key: str) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v if v != "" else None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        src = nested_source[key] if nested_source is not None else v
+        return json.dumps(src, ensure_ascii=False, separators=(",", ":"))
+    return str(v)
+
+
+def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBatch]:
+    headers = reader.headers
+    pos_of = {h: i for i, h in enumerate(headers)}
+    canon_of_pos = {pos: ci for ci, pos in enumerate(asm.canonical_pos) if pos is not None}
+    extra_of_pos = {pos: key for pos, key, _kj, _omit in asm.extras}
+    n_canon = len(asm.canonical_pos)
+
+    def new_buf() -> tuple[list[list[str | None]], list[str | None], list[str | None]]:
+        return [[] for _ in range(n_canon)], [], []
+
+    canon, extra, errors = new_buf()
+    try:
+        for line in _jsonl_lines(reader.path):
+            reason = None
+            try:
+                obj = _json_loads_exact(line)
+                if not isinstance(obj, dict):
+                    reason = f"not a JSON object (a {type(obj).__name__ if obj is not None else 'null'})"
+            except ValueError as e:
+                reason = f"invalid JSON: {e}"
+            if reason is not None:
+                for c in canon:
+                    c.append(None)
+                extra.append(_dumps({RAW_LINE: line}))
+                errors.append(reason)
+            else:
+                nested = None
+                if any(isinstance(v, (dict, list)) for v in obj.values()):
+                    nested = json.loads(line)  # nested values keep JSON numbers as numbers
+                row: list[str | None] = [None] * n_canon
+                extras: dict[str, str | None] = {}
+                for k, v in obj.items():
+                    text = _json_value_text(v, nested, k)
+                    pos = pos_of.get(k)
+                    if pos is not None and pos in canon_of_pos:
+                        row[canon_of_pos[pos]] = text
+                    elif pos is not None:
+                        extras[extra_of_pos[pos]] = text
+                    else:  # a key first seen after the header scan
+                        key, i = k, 2
+                        while key in asm.extra_keys or key in extras:
+                            key, i = f"{k}_{i}", i + 1
+                        extras[key] = text
+                if all(t is None for t in row) and all(t is None for t in extras.values()):
+                    continue  # {} or all-null object: nothing to keep (see module docstring)
+                for c, t in zip(canon, row):
+                    c.append(t)
+                extra.append(_dumps(extras) if extras else None)
+                errors.append(None)
+            if len(errors) >= asm.batch_rows:
+                table, _mask = asm.partial_from_pylists(canon, extra, errors)
+                yield from asm.finish(table, None)
+                canon, extra, errors = new_buf()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FileRejected("unreadable", f"the file could not be read after data row {asm.next_row - 1}: {e}") from e
+    if errors:
+        table, _mask = asm.partial_from_pylists(canon, extra, errors)
+        yield from asm.finish(table, None)

@@ -1,0 +1,41 @@
+{#
+  THE name normalization: every comparison of enterprise names (identity
+  linking of approval/credit rows, draw-list matching) goes through
+  normalize_name(). Plain Jinja only (no ref/var), like value_rules.sql, so it
+  can be rendered outside dbt; the only non-builtin function is nfkc().
+
+  normalize_name(col):
+    1. NFKC (full-width letters, digits and brackets → half-width: （中国） → (中国))
+    2. every white-space and zero-width character removed ('福州 ABC' → '福州ABC')
+    3. bracket characters ( ) [ ] 【 】 〔 〕 dropped, their content kept
+       ('福州(中国)食品' → '福州中国食品')
+    4. middle-dot variants (・ • ‧ ･) unified to '·'
+    5. 有限责任公司 → 有限公司 (same legal form); 股份有限公司 stays distinct
+    6. Latin letters lower-cased
+    7. '' → NULL
+  Never stripped: 分公司 / 分店 / 分厂 suffixes — a branch is a separate entity
+  and must not collide with its parent ('X有限公司宁波分公司' ≠ 'X有限公司').
+#}
+{% macro normalize_name(col) -%}
+nullif(lower(replace(
+    regexp_replace(
+        regexp_replace(
+            regexp_replace(nfkc(cast({{ col }} as varchar)), '[\s\x{200B}-\x{200D}\x{2060}\x{FEFF}]+', '', 'g'),
+            '[()\[\]【】〔〕]', '', 'g'),
+        '[・•‧･]', '·', 'g'),
+    '有限责任公司', '有限公司')), '')
+{%- endmacro %}
+
+{#
+  normalize_address(col): for name + address matching.
+    NFKC; white space, brackets and punctuation (, ， 、 . 。 - — # ·) removed;
+    a leading 中国 / province (…省, …自治区) / prefecture city (…市) is dropped
+    when a district, county or county-level city follows, so
+    '福建省福州市鼓楼区五四路1号' and '福州市鼓楼区五四路1号' and '鼓楼区五四路1号'
+    all become '鼓楼区五四路1号'; Latin letters lower-cased; '' → NULL.
+#}
+{% macro normalize_address(col) -%}
+nullif(lower(regexp_replace(
+    regexp_replace(nfkc(cast({{ col }} as varchar)), '[\s\x{200B}-\x{200D}\x{2060}\x{FEFF}()\[\]【】〔〕,，、.。\-—#＃·・]+', '', 'g'),
+    '^(?:中国)?(?:[^省]{2,7}省|[^区]{2,8}?自治区)?(?:[^市省区县]{2,5}市)?([^区县市省]{1,6}(?:区|县|市|旗))', '\1')), '')
+{%- endmacro %}

@@ -1,0 +1,41 @@
+{#
+  Helpers shared by the stg_<feed> models (not value rules: those live in
+  value_rules.sql). They may use dbt context; value_rules.sql may not.
+#}
+
+{#- The lineage columns every staging model carries, renamed from the raw store's. -#}
+{% macro staging_lineage() -%}
+        _agency as agency,
+        _source_file as source_file,
+        _file_sha256 as file_sha256,
+        _source_row as source_row,
+        _file_mtime as file_mtime,
+        _ingested_at as ingested_at,
+        _parse_error as parse_error
+{%- endmacro %}
+
+{#- `raw`: JSON of the original values (as read, untrimmed) keyed by canonical
+    column name, then the columns outside the contract (from _extra).
+    `overrides` maps a column to the SQL expression to show instead (masking). -#}
+{% macro raw_json(columns, overrides={}, relation='source') -%}
+json_merge_patch(
+            to_json({
+            {%- for c in columns %}
+                '{{ c }}': {{ overrides.get(c, relation ~ '.' ~ c) }}{{ "," if not loop.last }}
+            {%- endfor %}
+            }),
+            coalesce(try_cast({{ relation }}._extra as json), '{}'::json))
+{%- endmacro %}
+
+{#- The outcome columns every staging model ends with. -#}
+{% macro staging_outcome(relation='checked') -%}
+        {{ relation }}.outcome.reason_codes as reason_codes,
+        {{ relation }}.outcome.reason as reason,
+        {{ relation }}.outcome.is_accepted as is_accepted
+{%- endmacro %}
+
+{#- Mask anything that looks like an 18-character 身份证号 inside free text/JSON
+    (extra columns, unreadable lines) — the full number never leaves staging's input. -#}
+{% macro mask_id_numbers_in_text(col) -%}
+regexp_replace({{ col }}, '(\d{4})\d{10}(\d{3}[0-9Xx])', '\1**********\2', 'g')
+{%- endmacro %}

@@ -1,0 +1,56 @@
+{#-
+  Draw entries: one per (agency, task_id, enterprise) — the draw list's key (CONTRACT §2).
+
+  The enterprise of a row is its resolved enterprise_id; an unresolved row is
+  keyed by what it carries (its USCC, else its normalized name), so two rows of
+  one task naming the same unresolved enterprise are one entry too.
+
+  Duplicate rows of one enterprise within a task's (current) file collapse into
+  one entry:
+    * items       union of the rows' items (sorted, distinct);
+    * window      the WIDEST: earliest start, latest end — every date any of the
+                  rows planned stays in the entry's window (a duplicate is the same
+                  planned inspection, not a second one; taking the narrowest could
+                  produce an empty window);
+    * flags       union;
+    * task_name, uscc, name, address  the first non-NULL value in row order
+                  (arg_min skips NULLs: a USCC-only row and a name-only row give both);
+    * source_row  the first row; source_rows lists them all; row_count counts them.
+-#}
+
+with
+
+rows as (
+    select
+        *,
+        coalesce(enterprise_id, 'uscc:' || uscc, 'name:' || name_normalized) as entity_key
+    from {{ ref('int_draw__resolved') }}
+)
+
+select
+    agency,
+    task_id,
+    entity_key,
+    arg_min(task_name, source_row) as task_name,
+    arg_min(uscc, source_row) as uscc,
+    arg_min(name, source_row) as name,
+    arg_min(name_normalized, source_row) as name_normalized,
+    arg_min(address, source_row) as address,
+    any_value(enterprise_id) as enterprise_id,
+    -- the strongest match among the rows (uscc > reg_no > name_address > name > none)
+    arg_min(match_method, case match_method when 'uscc' then 1 when 'reg_no' then 2
+        when 'name_address' then 3 when 'name' then 4 else 5 end) as match_method,
+    min(window_start) as window_start,
+    max(window_end) as window_end,
+    list_sort(list_distinct(flatten(list(items)))) as items,
+    list_sort(list_distinct(flatten(list(flags)))) as flags,
+    any_value(is_active) as is_active,
+    any_value(source_file) as source_file,
+    any_value(file_sha256) as file_sha256,
+    min(source_row) as source_row,
+    list_sort(list(source_row)) as source_rows,
+    count(*) as row_count,
+    any_value(version_count) as task_version_count,
+    agency || ':' || task_id as task_key
+from rows
+group by agency, task_id, entity_key

@@ -1,0 +1,51 @@
+{#-
+  The grouping sweep (CONTRACT §3) over the resolved draw entries, plus each
+  group's stable identity. One row per resolved entry (unresolved entries never
+  group). Sweep rule and its set-based formulation: macros/sweep.sql; readable
+  reference: pipelines/sweep.py.
+
+  joint_group_id = 'JG-' || first 16 hex digits of
+      sha256(enterprise_id || '|' || the group's sorted task keys joined by ',')
+  where a task key is 'agency:task_id'. It depends only on WHICH entries form the
+  group, never on file order, load order or run: the same inputs give the same IDs,
+  and a group whose membership changes (a redraw) gets a new ID. Set only for
+  groups of two or more entries.
+-#}
+
+with
+
+swept as (
+    {{ sweep_groups(ref('int_draw__entries')) }}
+),
+
+keyed as (
+    select
+        swept.*,
+        swept.agency || ':' || swept.task_id as task_key
+    from swept
+),
+
+grouped as (
+    select
+        keyed.*,
+        list_sort(list(task_key) over (partition by enterprise_id, group_no)) as group_task_keys
+    from keyed
+)
+
+select
+    enterprise_id,
+    agency,
+    task_id,
+    task_key,
+    window_start,
+    window_end,
+    sweep_rank,
+    group_no,
+    group_size,
+    group_window_start,
+    group_window_end,
+    group_task_keys,
+    case when group_size >= 2
+        then 'JG-' || left(sha256(enterprise_id || '|' || array_to_string(group_task_keys, ',')), 16)
+    end as joint_group_id
+from grouped

@@ -1,0 +1,117 @@
+{#-
+  Each current draw-list row resolved to an enterprise of the pool, in order:
+    1. uscc          the drawn USCC (staging has checked it) is an enterprise's USCC;
+    2. reg_no        a valid 注册号 (extra column) is an enterprise's 注册号 (exactly one);
+    3. name_address  normalize_name(name) + normalize_address(address) match exactly
+                     one enterprise;
+    4. name          normalize_name(name) matches exactly one enterprise;
+    5. none.
+  Name candidates never include an enterprise whose USCC differs from a USCC the
+  row carries (a USCC is unique: same name, other USCC = another entity, e.g. a
+  namesake in another district). Several candidates are never guessed between:
+  the row stays unresolved and is flagged ambiguous_name.
+
+  Flags: not_in_pool (unresolved, no candidate at all), ambiguous_name
+  (unresolved, the name matched more than one enterprise), inactive_enterprise
+  (resolved to an enterprise with is_active = false — the agency drew a
+  注销/吊销 enterprise and needs to know; the entry still takes part in grouping).
+
+  Address matching uses the pool's address_normalized (or normalize_address(address))
+  when enterprise_pool has such a column; otherwise step 3 is skipped.
+-#}
+
+{%- set pool_address = "null::varchar" -%}
+{%- if execute -%}
+    {%- set pool_columns = adapter.get_columns_in_relation(ref('enterprise_pool')) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'address_normalized' in pool_columns -%}
+        {%- set pool_address = "pool.address_normalized" -%}
+    {%- elif 'address' in pool_columns -%}
+        {%- set pool_address = normalize_address('pool.address') -%}
+    {%- endif -%}
+{%- endif %}
+
+with
+
+draws as (
+    select
+        *,
+        row_number() over (order by file_sha256, source_row) as row_key
+    from {{ ref('int_draw__current') }}
+),
+
+pool as (
+    select * from {{ ref('enterprise_pool') }}
+),
+
+by_uscc as (
+    select draws.row_key, min(pool.enterprise_id) as enterprise_id
+    from draws
+    inner join pool on pool.uscc = draws.uscc
+    group by draws.row_key
+),
+
+by_reg_no as (
+    select draws.row_key, min(pool.enterprise_id) as enterprise_id, count(*) as n
+    from draws
+    inner join pool on pool.reg_no = draws.reg_no
+    where draws.reg_no is not null
+    group by draws.row_key
+),
+
+name_candidates as (
+    -- the pool's address is normalized only for the few name candidates, not the whole pool
+    select
+        draws.row_key,
+        pool.enterprise_id,
+        coalesce(draws.address_normalized is not null
+            and {{ pool_address }} = draws.address_normalized, false) as address_matches
+    from draws
+    inner join pool on pool.name_normalized = draws.name_normalized
+    where draws.name_normalized is not null
+      and (draws.uscc is null or pool.uscc is null or pool.uscc = draws.uscc)
+),
+
+by_name as (
+    select
+        row_key,
+        count(*) as name_count,
+        min(enterprise_id) as name_id,
+        count(*) filter (where address_matches) as name_address_count,
+        min(enterprise_id) filter (where address_matches) as name_address_id
+    from name_candidates
+    group by row_key
+),
+
+resolved as (
+    select
+        draws.*,
+        case
+            when by_uscc.enterprise_id is not null then by_uscc.enterprise_id
+            when by_reg_no.n = 1 then by_reg_no.enterprise_id
+            when by_name.name_address_count = 1 then by_name.name_address_id
+            when by_name.name_count = 1 then by_name.name_id
+        end as enterprise_id,
+        case
+            when by_uscc.enterprise_id is not null then 'uscc'
+            when by_reg_no.n = 1 then 'reg_no'
+            when by_name.name_address_count = 1 then 'name_address'
+            when by_name.name_count = 1 then 'name'
+            else 'none'
+        end as match_method,
+        coalesce(by_name.name_count, 0) as name_candidates
+    from draws
+    left join by_uscc on by_uscc.row_key = draws.row_key
+    left join by_reg_no on by_reg_no.row_key = draws.row_key
+    left join by_name on by_name.row_key = draws.row_key
+)
+
+select
+    resolved.* exclude (row_key),
+    pool.is_active,
+    list_sort(list_filter([
+        case when resolved.match_method = 'none' and resolved.name_candidates <= 1 then 'not_in_pool' end,
+        case when resolved.match_method = 'none' and resolved.name_candidates > 1 then 'ambiguous_name' end,
+        case when pool.is_active = false then 'inactive_enterprise' end
+    ], lambda f: f is not null)) as flags
+from resolved
+left join pool on pool.enterprise_id = resolved.enterprise_id

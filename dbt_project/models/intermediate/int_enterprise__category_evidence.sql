@@ -1,0 +1,73 @@
+{#-
+  categories — evidence, one row per (enterprise, category, piece of evidence).
+
+  From licences (source 'approval'): every current licence linked to an enterprise
+  and valid on var('as_of') (status 有效 or blank, valid_from ≤ as_of ≤ valid_to),
+  mapped by seed licence_categories: field 'licence_type' → the type CONTAINS the
+  pattern; field 'licence_no' → the number matches the pattern (regex).
+  From the business scope (source 'registration'): seed scope_keywords rows with
+  tag 'category' whose keyword occurs in the scope once negated clauses
+  (不含…, …除外) are removed.
+-#}
+
+with
+
+licences as (
+    select *
+    from {{ ref('int_licence__linked') }}
+    where enterprise_id is not null and is_valid_on_as_of
+),
+
+licence_rules as (
+    select rule_id, field, pattern, category from {{ ref('licence_categories') }}
+),
+
+scope_rules as (
+    select keyword, value as category from {{ ref('scope_keywords') }} where tag = 'category'
+),
+
+reg as (
+    select enterprise_id, scope_for_rules, source_file, source_row
+    from {{ ref('int_registration__current') }}
+    where scope_for_rules is not null
+),
+
+from_licences as (
+    select distinct on (licences.enterprise_id, licence_rules.category, licences.licence_no)
+        licences.enterprise_id,
+        licence_rules.category,
+        'approval' as source,
+        'licence_categories ' || licence_rules.rule_id || ': ' || licence_rules.field
+            || case licence_rules.field when 'licence_type' then ' contains ' else ' matches ' end
+            || licence_rules.pattern as rule,
+        'licence ' || licences.licence_no || ' (' || licences.licence_type || ', valid '
+            || coalesce(cast(licences.valid_from as varchar), 'open') || ' to '
+            || coalesce(cast(licences.valid_to as varchar), 'open') || ')' as evidence,
+        licences.licence_no as record_key,
+        licences.source_file,
+        licences.source_row
+    from licences
+    join licence_rules
+        on (licence_rules.field = 'licence_type' and contains(licences.licence_type, licence_rules.pattern))
+        or (licence_rules.field = 'licence_no' and regexp_matches(licences.licence_no, licence_rules.pattern))
+    order by licences.enterprise_id, licence_rules.category, licences.licence_no, licence_rules.rule_id
+),
+
+from_scope as (
+    select distinct on (reg.enterprise_id, scope_rules.category)
+        reg.enterprise_id,
+        scope_rules.category,
+        'registration' as source,
+        'scope_keywords: business_scope contains ' || scope_rules.keyword as rule,
+        'business_scope contains ' || scope_rules.keyword as evidence,
+        null::varchar as record_key,
+        reg.source_file,
+        reg.source_row
+    from reg
+    join scope_rules on contains(reg.scope_for_rules, scope_rules.keyword)
+    order by reg.enterprise_id, scope_rules.category, scope_rules.keyword
+)
+
+select * from from_licences
+union all
+select * from from_scope

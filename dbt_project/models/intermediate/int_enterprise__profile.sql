@@ -1,0 +1,109 @@
+{#-
+  Registration-derived tags, each with its basis:
+    sector       门类 letter of the normalized industry code (staging builds it from
+                 seed sector_divisions), named from the same seed
+    entity_kind  first matching rule of seed entity_kinds (by rule_order):
+                 uscc_prefix (USCC digits 1-2), name_suffix (the registered name ends
+                 with it), entity_type_contains; rules with applies_to 'no_uscc' only
+                 for enterprises without a USCC; no rule → other
+    carrier      sells online = online_shop flag true OR a seed scope_keywords
+                 keyword with tag 'carrier' in the business scope (negated clauses
+                 removed); online + a registered address → online_offline,
+                 online without an address → online, else offline
+    is_active    status_class is not 'inactive' (unknown status counts as active)
+-#}
+
+with
+
+reg as (
+    select * from {{ ref('int_registration__current') }}
+),
+
+sectors as (
+    select distinct sector, sector_name from {{ ref('sector_divisions') }}
+),
+
+kind_rules as (
+    select list({
+        'rule_order': rule_order, 'field': field, 'pattern': pattern,
+        'applies_to': applies_to, 'entity_kind': entity_kind
+    } order by rule_order) as rules
+    from {{ ref('entity_kinds') }}
+),
+
+online_keywords as (
+    select coalesce(list(keyword order by keyword), []::varchar[]) as keywords
+    from {{ ref('scope_keywords') }}
+    where tag = 'carrier' and value = 'online'
+),
+
+evaluated as (
+    select
+        reg.enterprise_id,
+        reg.uscc,
+        reg.name,
+        reg.entity_type,
+        reg.industry_code,
+        reg.industry_code_raw,
+        reg.status,
+        reg.status_class,
+        reg.online_shop,
+        reg.address,
+        list_filter(kind_rules.rules, lambda r:
+            (r.applies_to = 'any' or (r.applies_to = 'no_uscc' and reg.uscc is null))
+            and case r.field
+                when 'uscc_prefix' then starts_with(reg.uscc, r.pattern)
+                when 'name_suffix' then ends_with(reg.name, r.pattern)
+                when 'entity_type_contains' then contains(reg.entity_type, r.pattern)
+                else false
+            end
+        )[1] as kind_rule,
+        list_filter(online_keywords.keywords, lambda k: contains(reg.scope_for_rules, k)) as online_hits
+    from reg
+    cross join kind_rules
+    cross join online_keywords
+)
+
+select
+    evaluated.enterprise_id,
+    sectors.sector,
+    sectors.sector_name,
+    case
+        when evaluated.industry_code is null and evaluated.industry_code_raw is null then 'no industry code'
+        when evaluated.industry_code is null then 'industry code ' || evaluated.industry_code_raw || ' not recognised'
+        else 'industry_code ' || evaluated.industry_code
+            || case when evaluated.industry_code_raw <> evaluated.industry_code then ' (raw ' || evaluated.industry_code_raw || ')' else '' end
+            || ' → ' || sectors.sector || ' ' || sectors.sector_name
+    end as sector_basis,
+    coalesce(evaluated.kind_rule.entity_kind, 'other') as entity_kind,
+    case
+        when evaluated.kind_rule is null then 'no entity_kinds rule matched → other'
+        else 'entity_kinds ' || evaluated.kind_rule.rule_order || ': ' || evaluated.kind_rule.field || ' '
+            || evaluated.kind_rule.pattern || ' → ' || evaluated.kind_rule.entity_kind
+    end as entity_kind_basis,
+    coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0 as sells_online,
+    case
+        when (coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0) and evaluated.address is not null
+            then 'online_offline'
+        when coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0 then 'online'
+        else 'offline'
+    end as carrier,
+    concat_ws('; ',
+        case when evaluated.online_shop then 'online_shop = true' end,
+        case when len(evaluated.online_hits) > 0
+            then 'business_scope contains ' || array_to_string(evaluated.online_hits, ', ') end,
+        case
+            when not (coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0)
+                then 'no online-shop flag, no online keyword in scope → offline'
+            when evaluated.address is not null then 'registered premises present → online_offline'
+            else 'no registered premises → online'
+        end
+    ) as carrier_basis,
+    coalesce(evaluated.status_class, '') <> 'inactive' as is_active,
+    case
+        when evaluated.status_class is null and evaluated.status is null then 'no status → active'
+        when evaluated.status_class is null then 'status ' || evaluated.status || ' not classified → active'
+        else 'status ' || evaluated.status || ' → ' || evaluated.status_class
+    end as is_active_basis
+from evaluated
+left join sectors on sectors.sector = left(evaluated.industry_code, 1)

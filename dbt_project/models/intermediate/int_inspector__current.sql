@@ -1,0 +1,54 @@
+{#-
+  执法检查人员: the current version of every inspector, one row per (agency, cert_no).
+
+  Key: the 执法证号 together with its issuer — the agency whose roster (folder, or
+  configured SQL source) delivered it. 执法证号 formats differ by issuer (DOMAIN.md:
+  "store as an opaque string with the issuer"), so two issuers' identical numbers
+  stay two inspectors. With one roster per justice bureau this is the contract's
+  key cert_no.
+
+  Latest version wins (CONTRACT §2): updated_at (newest first, undated last), then
+  the later file (file_mtime), then source_file, then source_row — a total order.
+-#}
+
+with
+
+accepted as (
+    select * from {{ ref('stg_inspectors') }}
+    where is_accepted and cert_no is not null
+),
+
+ranked as (
+    select
+        accepted.*,
+        count(*) over (partition by agency, cert_no) as version_count,
+        row_number() over (
+            partition by agency, cert_no
+            order by updated_at desc nulls last, file_mtime desc nulls last, source_file desc,
+                     ingested_at desc nulls last, source_row desc
+        ) as version_rank
+    from accepted
+)
+
+select
+    agency || ':' || cert_no as inspector_id,
+    agency as issuer_agency,
+    cert_no,
+    name,
+    id_no_masked,
+    id_no_hash,
+    agency_name,
+    unit,
+    region_code,
+    coalesce(qualifications_raw, []::varchar[]) as qualifications_raw,
+    coalesce(specialties_raw, []::varchar[]) as specialties_raw,
+    cert_valid_to,
+    status,
+    updated_at,
+    version_count,
+    source_file,
+    file_sha256,
+    source_row,
+    file_mtime
+from ranked
+where version_rank = 1

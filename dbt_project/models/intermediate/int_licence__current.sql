@@ -1,0 +1,57 @@
+{#-
+  行政审批/许可: the current version of every licence (key licence_no).
+  Latest by updated_at (undated last), then the later file, source_file, source_row.
+  is_valid_on_as_of: status 有效 or blank AND valid_from ≤ as_of ≤ valid_to
+  (a missing bound is open; 长期 was already mapped to 9999-12-31 in staging).
+  address: approval has no address column in the contract; an extra column headed
+  地址 / 住所 / 经营场所 / 生产地址 / address is used for name + address linking.
+-#}
+
+with
+
+accepted as (
+    select * from {{ ref('stg_approval') }}
+    where is_accepted and licence_no is not null
+),
+
+ranked as (
+    select
+        accepted.*,
+        count(*) over (partition by licence_no) as version_count,
+        row_number() over (
+            partition by licence_no
+            order by updated_at desc nulls last, file_mtime desc nulls last, source_file desc, source_row desc
+        ) as version_rank
+    from accepted
+)
+
+select
+    licence_no,
+    licence_type,
+    uscc,
+    name,
+    {{ normalize_name('name') }} as name_normalized,
+    {{ clean_text("coalesce(extra->>'address', extra->>'地址', extra->>'住所', extra->>'经营场所', extra->>'生产地址')") }} as address,
+    {{ normalize_address("coalesce(extra->>'address', extra->>'地址', extra->>'住所', extra->>'经营场所', extra->>'生产地址')") }} as address_normalized,
+    valid_from,
+    valid_to,
+    issuer,
+    scope,
+    status,
+    updated_at,
+    (status is null or status = '有效')
+        and (valid_from is null or valid_from <= date '{{ var("as_of") }}')
+        and (valid_to is null or valid_to >= date '{{ var("as_of") }}') as is_valid_on_as_of,
+    case
+        when status is not null and status <> '有效' then 'status ' || status
+        when valid_from > date '{{ var("as_of") }}' then 'not yet valid (from ' || valid_from || ')'
+        when valid_to < date '{{ var("as_of") }}' then 'expired (to ' || valid_to || ')'
+    end as invalid_reason,
+    version_count,
+    agency,
+    source_file,
+    file_sha256,
+    source_row,
+    file_mtime
+from ranked
+where version_rank = 1

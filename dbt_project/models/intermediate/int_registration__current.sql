@@ -1,0 +1,96 @@
+{#-
+  登记: the current version of every registered enterprise, one row per enterprise_id.
+
+  enterprise_id = the USCC where known, else 'R' || 注册号:
+    * a row with a valid USCC                      → its USCC          (id_method 'uscc')
+    * a row with only a 注册号, when some accepted registration row pairs that
+      注册号 with exactly one USCC                  → that USCC         (id_method 'reg_no_to_uscc')
+    * otherwise                                    → 'R' || 注册号      (id_method 'reg_no')
+  so an enterprise first delivered under its legacy number and later with its USCC
+  is one enterprise, not two.
+
+  Latest version wins (CONTRACT §2): updated_at (newest first, undated last), then
+  the later file (file_mtime), then source_file, then source_row — a total order,
+  so re-runs pick the same row.
+-#}
+
+with
+
+accepted as (
+    select * from {{ ref('stg_registration') }}
+    where is_accepted and enterprise_key is not null
+),
+
+reg_no_to_uscc as (
+    select reg_no, min(uscc) as uscc
+    from accepted
+    where reg_no is not null and uscc is not null
+    group by reg_no
+    having count(distinct uscc) = 1
+),
+
+keyed as (
+    select
+        coalesce(accepted.uscc, reg_no_to_uscc.uscc, 'R' || accepted.reg_no) as enterprise_id,
+        case
+            when accepted.uscc is not null then 'uscc'
+            when reg_no_to_uscc.uscc is not null then 'reg_no_to_uscc'
+            else 'reg_no'
+        end as id_method,
+        accepted.*
+    from accepted
+    left join reg_no_to_uscc on accepted.uscc is null and accepted.reg_no = reg_no_to_uscc.reg_no
+),
+
+ranked as (
+    select
+        keyed.*,
+        count(*) over (partition by enterprise_id) as version_count,
+        -- a reg_no seen on any version (the latest may omit it)
+        max(reg_no) over (partition by enterprise_id) as any_reg_no,
+        row_number() over (
+            partition by enterprise_id
+            order by updated_at desc nulls last, file_mtime desc nulls last, source_file desc, source_row desc
+        ) as version_rank
+    from keyed
+)
+
+select
+    enterprise_id,
+    id_method,
+    case when enterprise_id not like 'R%' then enterprise_id end as uscc,
+    coalesce(reg_no, any_reg_no) as reg_no,
+    name,
+    {{ normalize_name('name') }} as name_normalized,
+    entity_type,
+    legal_rep,
+    reg_capital,
+    established_on,
+    status,
+    status_class,
+    address,
+    {{ normalize_address('address') }} as address_normalized,
+    region_code,
+    authority,
+    industry_code_raw,
+    industry_code,
+    business_scope,
+    -- business_scope with negated clauses removed, for keyword rules: a bracketed
+    -- clause holding 不含/不包括/除/不得/禁止 ('(不含危险化学品)', '(药品除外)') and an
+    -- unbracketed '不含…'/'不包括…' up to the next punctuation
+    regexp_replace(
+        regexp_replace(business_scope, '[(][^()]*(?:不含|不包括|除|不得|禁止)[^()]*[)]', '', 'g'),
+        '(?:不含|不包括|不得从事|不得)[^,;、。:()]*', '', 'g') as scope_for_rules,
+    employees,
+    revenue,
+    total_assets,
+    online_shop,
+    updated_at,
+    version_count,
+    agency,
+    source_file,
+    file_sha256,
+    source_row,
+    file_mtime
+from ranked
+where version_rank = 1

@@ -1,0 +1,37 @@
+{#-
+  draw_entries (CONTRACT §3): every current draw entry, resolved and grouped.
+  One row per (agency, task_id, enterprise): duplicate rows of one enterprise in a
+  task collapse (see int_draw__entries); rows of superseded task versions are gone
+  (a redrawn task replaces its earlier rows in full, see int_draw__current).
+  uscc and name are as drawn (normalized by the value rules); name_normalized is
+  the matching key.
+-#}
+
+select
+    entries.agency,
+    entries.task_id,
+    entries.task_name,
+    entries.uscc,
+    entries.name,
+    entries.name_normalized,
+    entries.address,
+    entries.enterprise_id,
+    entries.match_method,
+    entries.window_start,
+    entries.window_end,
+    entries.items,
+    groups.joint_group_id,
+    entries.flags,
+    entries.is_active as enterprise_is_active,
+    entries.source_file,
+    entries.file_sha256,
+    entries.source_row,
+    entries.source_rows,
+    entries.row_count,
+    entries.task_version_count
+from {{ ref('int_draw__entries') }} as entries
+left join {{ ref('int_draw__groups') }} as groups
+    on groups.enterprise_id = entries.enterprise_id
+    and groups.agency = entries.agency
+    and groups.task_id = entries.task_id
+order by entries.agency, entries.task_id, entries.source_row

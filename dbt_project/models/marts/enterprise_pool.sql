@@ -1,0 +1,165 @@
+{#-
+  检查对象名录库 — one row per enterprise (CONTRACT §3), every tag with its basis.
+  Sorted by enterprise_id. Same inputs + same as_of → identical rows.
+-#}
+
+with
+
+reg as (
+    select * from {{ ref('int_registration__current') }}
+),
+
+profile as (
+    select * from {{ ref('int_enterprise__profile') }}
+),
+
+scale as (
+    select enterprise_id, industry_group, scale, scale_basis from {{ ref('int_enterprise__scale') }}
+),
+
+categories as (
+    select * from {{ ref('int_enterprise__categories') }}
+),
+
+licences as (
+    select
+        enterprise_id,
+        count(distinct case when is_valid_on_as_of then licence_no end) as licence_count,
+        count(distinct licence_no) as licence_count_all
+    from {{ ref('int_licence__linked') }}
+    where enterprise_id is not null
+    group by enterprise_id
+),
+
+credit as (
+    select
+        enterprise_id,
+        max(case when domain = 'general' then grade end) as credit_grade,
+        max(case when domain = 'general' then
+            'general classification ' || grade
+            || case when grade_raw <> grade then ' (raw ' || grade_raw || ')' else '' end
+            || coalesce(' on ' || classified_on, ' (undated)')
+            || ', ' || source_file || ' row ' || source_row
+        end) as credit_grade_basis,
+        count(*) as credit_row_count
+    from {{ ref('int_credit__linked') }}
+    where enterprise_id is not null
+    group by enterprise_id
+),
+
+key_categories as (
+    select list(category order by category) as key_set from {{ ref('key_supervision_categories') }}
+),
+
+joined as (
+    select
+        reg.enterprise_id,
+        reg.uscc,
+        reg.reg_no,
+        reg.name,
+        reg.name_normalized,
+        profile.entity_kind,
+        reg.status,
+        profile.is_active,
+        reg.region_code,
+        reg.industry_code,
+        profile.sector,
+        scale.scale,
+        coalesce(categories.categories, []::varchar[]) as categories,
+        profile.carrier,
+        credit.credit_grade,
+        list_filter(coalesce(categories.categories, []::varchar[]), lambda c: list_contains(key_categories.key_set, c))
+            as key_categories,
+        coalesce(licences.licence_count, 0) as licence_count,
+        list_sort(list_filter(
+            ['registration',
+             case when licences.enterprise_id is not null then 'approval' end,
+             case when credit.enterprise_id is not null then 'credit_risk' end],
+            lambda s: s is not null)) as sources,
+        -- explanations
+        profile.entity_kind_basis,
+        profile.is_active_basis,
+        profile.sector_basis,
+        scale.scale_basis,
+        coalesce(categories.category_basis, 'no valid licence mapped to a category, no scope keyword') as category_basis,
+        profile.carrier_basis,
+        coalesce(credit.credit_grade_basis, 'no general credit-risk classification') as credit_grade_basis,
+        -- extra context (more columns are welcome)
+        reg.id_method,
+        reg.entity_type,
+        reg.status_class,
+        reg.address,
+        reg.address_normalized,
+        reg.industry_code_raw,
+        profile.sector_name,
+        scale.industry_group,
+        reg.employees,
+        reg.revenue,
+        reg.total_assets,
+        reg.online_shop,
+        coalesce(licences.licence_count_all, 0) as licence_count_all,
+        reg.updated_at,
+        reg.version_count,
+        reg.agency,
+        reg.source_file,
+        reg.source_row
+    from reg
+    join profile using (enterprise_id)
+    join scale using (enterprise_id)
+    left join categories using (enterprise_id)
+    left join licences using (enterprise_id)
+    left join credit using (enterprise_id)
+    cross join key_categories
+)
+
+select
+    enterprise_id,
+    uscc,
+    reg_no,
+    name,
+    name_normalized,
+    entity_kind,
+    status,
+    is_active,
+    region_code,
+    industry_code,
+    sector,
+    scale,
+    categories,
+    carrier,
+    credit_grade,
+    len(key_categories) > 0 as key_supervision,
+    licence_count,
+    sources,
+    entity_kind_basis,
+    is_active_basis,
+    sector_basis,
+    scale_basis,
+    category_basis,
+    carrier_basis,
+    credit_grade_basis,
+    case
+        when len(key_categories) > 0
+            then array_to_string(key_categories, ', ') || ' in key_supervision_categories → key supervision'
+        else 'no category in key_supervision_categories'
+    end as key_supervision_basis,
+    id_method,
+    entity_type,
+    status_class,
+    address,
+    address_normalized,
+    industry_code_raw,
+    sector_name,
+    industry_group,
+    employees,
+    revenue,
+    total_assets,
+    online_shop,
+    licence_count_all,
+    updated_at,
+    version_count,
+    agency,
+    source_file,
+    source_row
+from joined
+order by enterprise_id

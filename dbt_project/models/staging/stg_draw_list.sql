@@ -1,0 +1,90 @@
+{#- 抽取名单: every raw row, typed, with the row rules' verdict. -#}
+{%- set columns = ['task_id', 'task_name', 'agency', 'uscc', 'name', 'address', 'items', 'window_start',
+                   'window_end'] -%}
+
+with
+
+source as (
+    select * from {{ source('raw', 'draw_list') }}
+),
+
+agencies as (
+    select code, name from {{ source('raw', 'agencies') }}
+),
+
+cleaned as (
+    select
+        {{ staging_lineage() }},
+        {{ clean_key('source.task_id') }} as task_id,
+        {{ clean_text('source.task_name') }} as task_name,
+        {{ clean_text('source.agency') }} as agency_declared,
+        {{ clean_code('source.uscc') }} as uscc,
+        {{ clean_text('source.name') }} as name,
+        {{ clean_text('source.address') }} as address,
+        {{ split_list('source.items') }} as items,
+        {{ clean_text('source.window_start') }} as window_start_text,
+        {{ clean_text('source.window_end') }} as window_end_text,
+        try_cast(source._extra as json) as extra,
+        {{ raw_json(columns) }} as raw
+    from source
+),
+
+typed as (
+    select
+        cleaned.*,
+        {{ parse_date('window_start_text') }} as window_start,
+        {{ parse_date('window_end_text') }} as window_end,
+        agencies.name as folder_agency_name,
+        -- the declared agency must be the folder's: its code (any case) or its registry name
+        agency_declared is not null
+            and lower(agency_declared) is distinct from cleaned.agency
+            and agency_declared is distinct from {{ clean_text('agencies.name') }} as agency_mismatch
+    from cleaned
+    left join agencies on agencies.code = cleaned.agency
+),
+
+checked as (
+    select
+        typed.*,
+        {{ collect_issues([
+            issue_malformed('parse_error'),
+            issue_required('task_id', 'task_id'),
+            issue_required('window_start_text', 'window_start'),
+            issue_required('window_end_text', 'window_end'),
+            issue('uscc is null and name is null', 'missing_required',
+                  "'uscc, name: a 统一社会信用代码 or an enterprise name is required, both are missing'"),
+            issue_uscc('uscc'),
+            issue_date('window_start_text', 'window_start', 'window_start'),
+            issue_date('window_end_text', 'window_end', 'window_end'),
+            issue('window_end < window_start', 'window_end_before_start',
+                  "'window_end: ' || " ~ quoted('window_end') ~ " || ' is before window_start ' || " ~ quoted('window_start') ~ " || ' (a window is inclusive: end on or after start)'"),
+            issue('agency_mismatch', 'agency_mismatch',
+                  "'agency: ' || " ~ quoted('agency_declared') ~ " || ' is not the agency whose folder the file came from (expected ' || agency || coalesce(' or ' || folder_agency_name, '') || ')'"),
+        ]) }} as outcome
+    from typed
+),
+
+final as (
+    select
+        task_id,
+        task_name,
+        agency_declared,
+        uscc,
+        name,
+        address,
+        items,
+        window_start,
+        window_end,
+        agency,
+        source_file,
+        file_sha256,
+        source_row,
+        file_mtime,
+        ingested_at,
+        extra,
+        {{ staging_outcome() }},
+        raw
+    from checked
+)
+
+select * from final

@@ -1,0 +1,214 @@
+"""`ssj`: the command line, a thin face over the same Dagster definitions the UI serves."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from pipelines.settings import PROJECT_ROOT, Settings, today_in_shanghai
+
+DAGSTER_YAML = """\
+# Written by `ssj`. Runs that write the warehouse are queued one at a time
+# (DuckDB allows one writing process); inside a run every step that opens the
+# warehouse also holds <warehouse>/.writer.lock, which the OS releases even when
+# a run is killed, so nothing can stay locked.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+    tag_concurrency_limits:
+      - key: "ssj/warehouse"
+        limit: 1
+"""
+
+
+def dagster_home(settings: Settings) -> Path:
+    """DAGSTER_HOME if set, else ``<warehouse>/.dagster`` with the project's instance settings."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse / ".dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    return home
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = Settings.from_env()
+    as_of = getattr(args, "as_of", None)
+    return Settings(
+        landing=Path(args.landing).resolve() if getattr(args, "landing", None) else base.landing,
+        warehouse=Path(args.warehouse).resolve() if getattr(args, "warehouse", None) else base.warehouse,
+        agencies=Path(args.agencies).resolve() if getattr(args, "agencies", None) else base.agencies,
+        as_of=as_of or base.as_of,
+        target_url=base.target_url,
+    )
+
+
+def _status(msg: str) -> None:
+    stamp = datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {msg}", file=sys.stderr if not sys.stdout.isatty() else sys.stdout, flush=True)
+
+
+def run_pipeline(settings: Settings, *, quiet: bool = False) -> int:
+    """Ingest everything new, rebuild and publish through the Dagster asset graph; return an exit code."""
+    from dagster import DagsterInstance
+
+    if not settings.landing.is_dir():
+        print(f"ssj run: landing zone {settings.landing} does not exist (set --landing or SSJ_LANDING)", file=sys.stderr)
+        return 2
+    if not settings.agencies.is_file():
+        print(f"ssj run: agency registry {settings.agencies} does not exist (set --agencies or SSJ_AGENCIES)", file=sys.stderr)
+        return 2
+    settings.warehouse.mkdir(parents=True, exist_ok=True)
+    os.environ.update(settings.to_env())
+    home = dagster_home(settings)
+    os.environ["DAGSTER_HOME"] = str(home)
+
+    from pipelines.definitions import defs
+
+    started = time.monotonic()
+    if not quiet:
+        _status(f"ssj run: landing {settings.landing} → warehouse {settings.warehouse} (as of {settings.as_of})")
+    job = defs().resolve_job_def("full_job")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        print("ssj run: FAILED", file=sys.stderr)
+        for event in result.all_events:
+            if event.is_step_failure:
+                err = event.step_failure_data.error
+                print(f"  step {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr)
+            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+                data = event.event_specific_data
+                if not data.passed:
+                    print(f"  check {data.asset_check_key.to_user_string()} failed: {data.description or ''}", file=sys.stderr)
+        print(
+            "  Nothing was published from this run; the previous outputs stay in place.\n"
+            f"  Fix the cause above and run again, or open the run in `ssj ui` (DAGSTER_HOME={home}).",
+            file=sys.stderr,
+        )
+        return 1
+    if not quiet:
+        print_summary(settings, result, time.monotonic() - started)
+    return 0
+
+
+def print_summary(settings: Settings, result, seconds: float) -> None:
+    import duckdb
+
+    meta = {}
+    for mat in result.asset_materializations_for_node("landing_files"):
+        meta = {k: v.value for k, v in mat.metadata.items()}
+    print(
+        f"files: {meta.get('files_ingested', 0)} ingested, {meta.get('files_duplicate', 0)} duplicate, "
+        f"{meta.get('files_rejected', 0)} rejected, {meta.get('files_already_seen', 0)} already seen"
+    )
+    log = settings.published_dir / "ingest_log.parquet"
+    if log.exists():
+        rows = duckdb.sql(
+            f"""select feed, sum(rows_read), sum(rows_accepted), sum(rows_quarantined)
+                from read_parquet('{log}') where status = 'ingested' group by feed order by feed"""
+        ).fetchall()
+        print("rows by feed (all files so far): read / accepted / quarantined")
+        for feed, read, acc, quar in rows:
+            print(f"  {feed:<13} {read:>10} {acc:>10} {quar:>10}")
+        for status, path, error in duckdb.sql(
+            f"select status, path, error from read_parquet('{log}') where status = 'rejected' order by path"
+        ).fetchall():
+            print(f"  rejected {path}: {error}")
+    print(f"published to {settings.published_dir} in {seconds:.1f} s")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_pipeline(_settings(args))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import generate
+
+    started = time.monotonic()
+    summary = generate(args.enterprises, Path(args.out), args.seed)
+    print(f"generated {args.enterprises} enterprises into {args.out} in {time.monotonic() - started:.1f} s")
+    if isinstance(summary, dict):
+        for key in ("files", "rows"):
+            if key in summary:
+                print(f"  {key}: {summary[key]}")
+    return 0
+
+
+DEMO_AS_OF = date(2026, 11, 26)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.generate import generate
+
+    sample = PROJECT_ROOT / "data" / "sample"
+    warehouse = PROJECT_ROOT / "data" / "warehouse"
+    if sample.exists():
+        shutil.rmtree(sample)
+    if warehouse.exists():
+        shutil.rmtree(warehouse)
+    _status(f"ssj demo: generating {args.enterprises} enterprises into {sample}")
+    generate(args.enterprises, sample, args.seed, as_of=DEMO_AS_OF)
+    settings = Settings(
+        landing=sample / "landing", warehouse=warehouse, agencies=sample / "agencies.yaml", as_of=DEMO_AS_OF
+    )
+    code = run_pipeline(settings)
+    if code == 0:
+        print(f"\nOpen the results: ls {settings.published_dir}   or   ssj ui --warehouse {warehouse}")
+    return code
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    os.environ.update(settings.to_env())
+    os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port),
+           "-h", args.host]
+    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ssj", description="shuangsuiji: 双随机、一公开 data pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def paths(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--landing", help="landing zone (default $SSJ_LANDING or data/landing)")
+        p.add_argument("--warehouse", help="warehouse dir (default $SSJ_WAREHOUSE or data/warehouse)")
+        p.add_argument("--agencies", help="agency registry YAML (default $SSJ_AGENCIES or config/agencies.yaml)")
+
+    p = sub.add_parser("run", help="ingest what is new, rebuild the pools and merge list, publish")
+    paths(p)
+    p.add_argument("--as-of", type=date.fromisoformat, help=f"'today' for date rules (default: today in Asia/Shanghai, {today_in_shanghai()})")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("generate", help="write a synthetic landing zone with its ground truth")
+    p.add_argument("--enterprises", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("demo", help="generate a small sample into data/ and run it end to end")
+    p.add_argument("--enterprises", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ui", help="start the Dagster web UI on the same definitions")
+    paths(p)
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=cmd_ui)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

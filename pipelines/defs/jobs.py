@@ -1,0 +1,41 @@
+"""Jobs and schedules over the whole graph."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+build_job = dg.define_asset_job(
+    "build_job",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("landing_files"),
+    description="Rebuild staging, pools, merge list and publish from the raw store (no landing scan).",
+    tags={"ssj/warehouse": "writer"},
+)
+
+full_job = dg.define_asset_job(
+    "full_job",
+    selection=dg.AssetSelection.all(),
+    description="Ingest everything new in the landing zone, rebuild and publish (what `ssj run` does).",
+    tags={"ssj/warehouse": "writer"},
+)
+
+nightly_full_build = dg.ScheduleDefinition(
+    name="nightly_full_build",
+    job=full_job,
+    cron_schedule=os.environ.get("SSJ_NIGHTLY_CRON", "30 1 * * *"),
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Nightly: ingest whatever is new, rebuild every pool and the merge list, publish.",
+)
+
+
+@dg.asset_sensor(
+    asset_key=dg.AssetKey("landing_files"),
+    job=build_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="After new drops were ingested, rebuild and publish once (coalesces many drops into one build).",
+)
+def build_after_ingest(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    yield dg.RunRequest(run_key=f"after-{asset_event.storage_id}")

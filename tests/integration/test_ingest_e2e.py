@@ -1,0 +1,165 @@
+"""File in the landing zone → ingest_log and quarantine out, through `ssj run` (CONTRACT §1, §3)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.support import make_uscc, run_ssj
+
+pytestmark = pytest.mark.slow
+
+A = make_uscc("91350102MA2Y0000" + "1")
+B = make_uscc("91350102MA2Y0000" + "2")
+C = make_uscc("N2350102MA2Y0000" + "3")  # letter-led: valid although stdnum's validate() refuses it
+D = make_uscc("92350102MA2Y0000" + "4")
+E = make_uscc("91350102MA2Y0000" + "5")
+F = make_uscc("91350102MA2Y0000" + "6")
+BAD = A[:-1] + ("0" if A[-1] != "0" else "1")
+
+T0 = 1_767_000_000  # file mtimes, oldest first
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8", mtime: int = T0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("e2e")
+    land = root / "landing"
+    reg = land / "samr-350102" / "registration"
+    # UTF-8, Chinese alias headers, a full-width name, an extra column, an invalid USCC and a bad date.
+    write_csv(reg / "utf8.csv", ["统一社会信用代码", "企业名称", "成立日期", "备注"], [
+        [A, "福州（鼓楼）ＡＢＣ食品有限公司", "2024年3月5日", "首批"],
+        [BAD, "校验位错误有限公司", "2024-03-05", ""],
+        [B, "日期错误有限公司", "2024-13-45", ""],
+    ], mtime=T0)
+    # UTF-8 with BOM, English canonical headers.
+    write_csv(reg / "bom.csv", ["uscc", "name", "established_on"], [[C, "闽侯县农业合作社", "2024/3/5"]],
+              encoding="utf-8-sig", mtime=T0 + 1)
+    # GBK (decoded as GB18030).
+    write_csv(reg / "gbk.csv", ["社会信用代码", "市场主体名称", "成立日期"], [[D, "鼓楼区张三小吃店", "20240305"]],
+              encoding="gbk", mtime=T0 + 2)
+    # XLSX with a leading empty row and a real date cell.
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append([])
+    ws.append(["统一社会信用代码", "企业名称", "成立日期"])
+    ws.append([E, "Excel日期有限公司", date(2024, 3, 5)])
+    wb.save(reg / "book.xlsx")
+    os.utime(reg / "book.xlsx", (T0 + 3, T0 + 3))
+    # Parquet and JSON Lines.
+    pq.write_table(pa.table({"uscc": [F], "name": ["Parquet有限公司"], "established_on": [date(2024, 3, 5)]}),
+                   reg / "p.parquet")
+    os.utime(reg / "p.parquet", (T0 + 4, T0 + 4))
+    (reg / "j.jsonl").write_text(json.dumps({"统一社会信用代码": A, "企业名称": "JSON有限公司", "更新时间": "2025-01-01"},
+                                            ensure_ascii=False) + "\n", encoding="utf-8")
+    os.utime(reg / "j.jsonl", (T0 + 5, T0 + 5))
+    # The same bytes again under another name: a duplicate.
+    shutil.copy(reg / "utf8.csv", reg / "utf8-copy.csv")
+    os.utime(reg / "utf8-copy.csv", (T0 + 6, T0 + 6))
+    # Missing the required name column: rejected whole, left in place.
+    write_csv(reg / "noname.csv", ["统一社会信用代码", "成立日期"], [[A, "2024-01-01"]], mtime=T0 + 7)
+    # An agency that is not in the registry, and a feed the agency may not drop.
+    write_csv(land / "nobody" / "registration" / "x.csv", ["企业名称"], [["某公司"]], mtime=T0 + 8)
+    write_csv(land / "sfj-350100" / "registration" / "x.csv", ["企业名称"], [["某公司"]], mtime=T0 + 9)
+    # A file still being written is ignored.
+    write_csv(reg / "late.csv.part", ["企业名称"], [["某公司"]], mtime=T0 + 10)
+    return land
+
+
+@pytest.fixture(scope="module")
+def first_run(landing):
+    warehouse = landing.parent / "warehouse"
+    proc = run_ssj(landing, warehouse)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return warehouse, proc
+
+
+def published(warehouse: Path, table: str) -> list[dict]:
+    return duckdb.sql(f"select * from read_parquet('{warehouse}/published/{table}.parquet')").to_arrow_table().to_pylist()
+
+
+def test_every_file_has_one_ledger_row(first_run):
+    warehouse, proc = first_run
+    log = {r["path"]: r for r in published(warehouse, "ingest_log")}
+    reg = "samr-350102/registration/"
+    assert {p: r["status"] for p, r in log.items()} == {
+        reg + "utf8.csv": "ingested", reg + "bom.csv": "ingested", reg + "gbk.csv": "ingested",
+        reg + "book.xlsx": "ingested", reg + "p.parquet": "ingested", reg + "j.jsonl": "ingested",
+        reg + "utf8-copy.csv": "duplicate", reg + "noname.csv": "rejected",
+        "nobody/registration/x.csv": "rejected", "sfj-350100/registration/x.csv": "rejected",
+    }
+    for r in log.values():
+        if r["status"] == "ingested":
+            assert r["rows_read"] == r["rows_accepted"] + r["rows_quarantined"]
+    assert log[reg + "utf8.csv"]["rows_read"] == 3
+    assert log[reg + "utf8.csv"]["rows_quarantined"] == 2
+    assert log[reg + "gbk.csv"]["encoding"] == "gb18030"
+    assert log[reg + "bom.csv"]["encoding"] == "utf-8-sig"
+    assert "1 duplicate" in proc.stdout and "3 rejected" in proc.stdout
+
+
+def test_rejections_say_why(first_run):
+    warehouse, _ = first_run
+    log = {r["path"]: r for r in published(warehouse, "ingest_log")}
+    missing = log["samr-350102/registration/noname.csv"]["error"]
+    assert "name" in missing and "企业名称" in missing and "市场主体名称" in missing
+    assert "registry" in log["nobody/registration/x.csv"]["error"]
+    assert "may not drop registration" in log["sfj-350100/registration/x.csv"]["error"]
+
+
+def test_rejected_files_stay_in_place(first_run, landing):
+    assert (landing / "samr-350102" / "registration" / "noname.csv").exists()
+    assert (landing / "nobody" / "registration" / "x.csv").exists()
+
+
+def test_quarantine_keeps_reasons_and_raw_values(first_run):
+    warehouse, _ = first_run
+    rows = {r["source_row"]: r for r in published(warehouse, "quarantine") if r["source_file"].endswith("utf8.csv")}
+    assert rows[2]["reason_codes"] == ["invalid_uscc"]
+    assert json.loads(rows[2]["raw"])["uscc"] == BAD
+    assert rows[3]["reason_codes"] == ["invalid_date"]
+    assert "2024-13-45" in rows[3]["reason"]
+    assert rows[3]["feed"] == "registration" and rows[3]["agency"] == "samr-350102"
+
+
+def test_second_run_changes_nothing(first_run, landing):
+    warehouse, _ = first_run
+    before = {t: (warehouse / "published" / f"{t}.parquet").read_bytes() for t in ("quarantine",)}
+    log_before = published(warehouse, "ingest_log")
+    proc = run_ssj(landing, warehouse)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 ingested" in proc.stdout
+    assert {t: (warehouse / "published" / f"{t}.parquet").read_bytes() for t in before} == before
+    log_after = published(warehouse, "ingest_log")
+    assert len(log_after) == len(log_before)
+
+
+def test_bad_registry_fails_with_a_message(landing, tmp_path):
+    bad = tmp_path / "agencies.yaml"
+    bad.write_text("agencies: nope\n", encoding="utf-8")
+    proc = run_ssj(landing, tmp_path / "wh", agencies=bad)
+    assert proc.returncode != 0
+    assert "agencies" in proc.stderr

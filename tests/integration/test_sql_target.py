@@ -1,0 +1,242 @@
+"""Publishing to a downstream database, against the real PostgreSQL and MariaDB (issue 6).
+
+Tables are bulk-loaded aside and swapped in atomically: a reader polling
+``count(*)`` while a publish runs sees the old row count or the new one, never
+0, never a missing table, never a mix.
+"""
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+from decimal import Decimal
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from connectors.sql import RetryPolicy, make_engine
+from pipelines.defs.publish.sql_target import KEYS, TargetError, publish_to_target
+
+pytestmark = pytest.mark.db
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+MY_ROOT_URL = "mysql://root@127.0.0.1:3306/test"
+FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+TABLES = ["enterprise_pool", "joint_inspections", "draw_entries", "inspector_pool"]
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def target(request):
+    """(backend, url, schema, engine, qualified-name function) in a schema/database unique to this run."""
+    backend = request.param
+    name = f"ssj_pub_{os.getpid()}_{request.node.name.split('[')[0][-12:]}".lower()
+    if backend == "postgresql":
+        admin = make_engine(PG_URL)
+        with admin.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            c.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        yield backend, PG_URL, name, admin, lambda t: f'"{name}"."{t}"'
+        with admin.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    else:
+        admin = make_engine(MY_ROOT_URL)
+        with admin.begin() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+            c.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+        url = f"mysql://root@127.0.0.1:3306/{name}"
+        yield backend, url, None, make_engine(url), lambda t: f"`{name}`.`{t}`"
+        with admin.begin() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
+def make_marts(n: int, *, version: int = 1) -> duckdb.DuckDBPyConnection:
+    """A temp DuckDB with the four keyed marts; ``version`` changes names and flags."""
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        create table enterprise_pool as
+        select 'E' || lpad(i::varchar, 7, '0') as enterprise_id,
+               case when i % 5 = 0 then null else '9135' || lpad(i::varchar, 14, '0') end as uscc,
+               case when i = 1 then '福州市鼓楼区"老字号"食品有限公司（v{version}）'
+                    when i = 2 then e'多行\\n名称, 带逗号'
+                    when i = 3 then ''
+                    else '企业' || i || '号 v{version}' end as name,
+               case when i % 3 = 0 then ['food', 'drug'] when i % 3 = 1 then []::varchar[] else null end as categories,
+               (i + {version}) % 2 = 0 as is_active,
+               date '2020-01-01' + (i % 1000)::integer as established_on,
+               case when i % 7 = 0 then null else i / 3.0 end::double as score,
+               (i * 10)::bigint as licence_count,
+               timestamp '2026-01-01 08:00:00' + to_seconds(i) as updated_at
+        from range(1, {n} + 1) t(i)
+        """
+    )
+    con.execute(
+        f"""
+        create table joint_inspections as
+        select 'G' || i as joint_group_id, 'E' || lpad(i::varchar, 7, '0') as enterprise_id,
+               ['samr-350102', 'tax-350102'] as agencies, 2 as agency_count,
+               date '2026-03-01' as window_start, date '2026-03-{10 + version}' as window_end
+        from range(1, {n // 10} + 1) t(i)
+        """
+    )
+    con.execute(
+        """
+        create table draw_entries as
+        select 'samr-350102' as agency, 'T-' || (i % 3) as task_id, 'E' || lpad(i::varchar, 7, '0') as enterprise_id,
+               case when i <= 5 then 'G' || i else null end as joint_group_id, ['not_in_pool'] as flags
+        from range(1, 21) t(i)
+        """
+    )
+    con.execute(
+        """
+        create table inspector_pool as
+        select 'FJ-' || i as inspector_id, '检查员' || i as name, '3501****1234' as id_no_masked,
+               ['食品', '计量'] as qualifications, i % 2 = 0 as is_eligible
+        from range(1, 11) t(i)
+        """
+    )
+    return con
+
+
+def _normalize(v):
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, str) and v[:1] in "[{":
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _read(engine: sa.Engine, qname: str, cols: list[str], order: str, backend: str) -> list[tuple]:
+    q = (lambda c: f'"{c}"') if backend == "postgresql" else (lambda c: f"`{c}`")
+    with engine.connect() as c:
+        rows = c.execute(sa.text(f"select {', '.join(q(x) for x in cols)} from {qname} order by {q(order)}")).fetchall()
+    return [tuple(_normalize(v) for v in r) for r in rows]
+
+
+def _duck(con: duckdb.DuckDBPyConnection, table: str, order: str) -> tuple[list[str], list[tuple]]:
+    cur = con.execute(f"select * from {table} order by {order}")
+    cols = [d[0] for d in cur.description]
+    return cols, [tuple(_normalize(v) for v in r) for r in cur.fetchall()]
+
+
+def _as_bool(rows: list[tuple], cols: list[str], bool_cols: set[str]) -> list[tuple]:
+    idx = [i for i, c in enumerate(cols) if c in bool_cols]
+    return [tuple(bool(v) if i in idx and v is not None else v for i, v in enumerate(r)) for r in rows]
+
+
+def _tables(engine: sa.Engine, schema: str | None) -> set[str]:
+    return set(sa.inspect(engine).get_table_names(schema=schema))
+
+
+def test_publish_round_trip_keys_and_types(target):
+    backend, url, schema, engine, qn = target
+    con = make_marts(200)
+    counts = publish_to_target(con, TABLES, url, schema=schema, retry=FAST)
+    assert counts == {"enterprise_pool": 200, "joint_inspections": 20, "draw_entries": 20, "inspector_pool": 10}
+
+    for table, order in [("enterprise_pool", "enterprise_id"), ("joint_inspections", "joint_group_id"),
+                         ("draw_entries", "enterprise_id"), ("inspector_pool", "inspector_id")]:
+        cols, want = _duck(con, table, order)
+        got = _read(engine, qn(table), cols, order, backend)
+        bools = {"is_active", "is_eligible"}
+        assert _as_bool(got, cols, bools) == _as_bool(want, cols, bools), table
+
+    # Chinese text, quotes, commas, newlines, '' vs NULL, lists as JSON.
+    got = {r[0]: r for r in _read(engine, qn("enterprise_pool"), ["enterprise_id", "name", "categories", "uscc"], "enterprise_id", backend)}
+    assert got["E0000001"][1] == '福州市鼓楼区"老字号"食品有限公司（v1）'
+    assert got["E0000002"][1] == "多行\n名称, 带逗号"
+    assert got["E0000003"][1] == "" and got["E0000003"][2] == ["food", "drug"]
+    assert got["E0000001"][2] == [] and got["E0000002"][2] is None and got["E0000005"][3] is None
+
+    insp = sa.inspect(engine)
+    cols = {c["name"]: c["type"] for c in insp.get_columns("enterprise_pool", schema=schema)}
+    assert isinstance(cols["established_on"], sa.Date) and isinstance(cols["licence_count"], sa.BigInteger)
+    assert isinstance(cols["updated_at"], sa.DateTime) and isinstance(cols["score"], sa.Float)
+    if backend == "postgresql":
+        assert isinstance(cols["is_active"], sa.Boolean) and str(cols["categories"]) == "JSONB"
+    for table, spec in KEYS.items():
+        pk = insp.get_pk_constraint(table, schema=schema)["constrained_columns"]
+        assert pk == spec.get("primary_key", []), table
+        indexed = {tuple(ix["column_names"]) for ix in insp.get_indexes(table, schema=schema)}
+        for ix in spec.get("indexes", []):
+            assert tuple(ix) in indexed, (table, ix)
+    assert _tables(engine, schema) == set(TABLES)  # no __loading / __old left behind
+    with engine.connect() as c:
+        assert c.execute(sa.text(f"select updated_at from {qn('enterprise_pool')} where enterprise_id = 'E0000002'")).scalar() == dt.datetime(2026, 1, 1, 8, 0, 2)
+
+
+def test_republish_swaps_atomically_under_a_concurrent_reader(target):
+    backend, url, schema, engine, qn = target
+    old_n, new_n = 20_000, 30_000
+    publish_to_target(make_marts(old_n), ["enterprise_pool"], url, schema=schema, retry=FAST)
+
+    seen: list[int] = []
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def poll():
+        reader = make_engine(url)
+        try:
+            while not stop.is_set():
+                try:
+                    with reader.connect() as c:
+                        seen.append(c.execute(sa.text(f"select count(*) from {qn('enterprise_pool')}")).scalar())
+                except Exception as exc:  # noqa: BLE001 - every error is a failure of the swap
+                    errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            reader.dispose()
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        new = make_marts(new_n, version=2)
+        publish_to_target(new, ["enterprise_pool"], url, schema=schema, retry=FAST)
+        publish_to_target(make_marts(old_n, version=3), ["enterprise_pool"], url, schema=schema, retry=FAST)
+        publish_to_target(new, ["enterprise_pool"], url, schema=schema, retry=FAST)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not errors, errors[:3]
+    assert len(seen) > 10 and set(seen) <= {old_n, new_n}, sorted(set(seen))
+    assert new_n in seen
+
+    cols, want = _duck(new, "enterprise_pool", "enterprise_id")
+    got = _read(engine, qn("enterprise_pool"), cols, "enterprise_id", backend)
+    assert _as_bool(got, cols, {"is_active"}) == _as_bool(want, cols, {"is_active"})
+    assert got[0][2] == '福州市鼓楼区"老字号"食品有限公司（v2）'
+    assert _tables(engine, schema) == {"enterprise_pool"}
+
+
+def test_a_failed_load_keeps_the_previous_table(target):
+    backend, url, schema, engine, qn = target
+    con = make_marts(50)
+    publish_to_target(con, ["enterprise_pool"], url, schema=schema, retry=FAST)
+    con.execute("insert into enterprise_pool select * from enterprise_pool where enterprise_id = 'E0000001'")
+    con.execute("update enterprise_pool set name = 'changed'")
+    with pytest.raises(TargetError, match="enterprise_pool"):  # duplicate primary key: the load fails
+        publish_to_target(con, ["enterprise_pool"], url, schema=schema, retry=FAST)
+    with engine.connect() as c:
+        assert c.execute(sa.text(f"select count(*) from {qn('enterprise_pool')}")).scalar() == 50
+        assert c.execute(sa.text(f"select count(*) from {qn('enterprise_pool')} where name = 'changed'")).scalar() == 0
+    assert "enterprise_pool__old" not in _tables(engine, schema)
+
+
+def test_unreachable_target_fails_with_masked_password():
+    secret = "t0p-Secret_99"
+    con = make_marts(5)
+    for scheme in ("postgresql", "mysql"):
+        url = f"{scheme}://publisher:{secret}@127.0.0.1:1/test"
+        started = time.monotonic()
+        with pytest.raises(TargetError) as info:
+            publish_to_target(con, ["inspector_pool"], url, retry=FAST)
+        message = str(info.value)
+        assert "unreachable after 2 attempt(s)" in message and "publisher:***@127.0.0.1:1" in message
+        assert secret not in message and time.monotonic() - started < 10

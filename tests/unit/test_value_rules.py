@@ -1,0 +1,205 @@
+"""Property tests of the value-rule macros (dbt_project/macros/value_rules.sql).
+
+The macros are the only definition of the rules. They use plain Jinja only, so
+this test renders the very same file with jinja2 and runs the resulting SQL
+expressions in an in-memory DuckDB (with the project's nfkc() UDF) — no dbt
+start-up, and no second copy of the SQL to drift.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+
+import duckdb
+import jinja2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.cn import ric
+from stdnum.cn import uscc as std_uscc
+from stdnum.iso7064 import mod_11_10
+
+from pipelines.udfs import register
+from tests.support import DBT_DIR
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def ric_check(body17: str) -> str:
+    """stdnum.cn.ric.calc_check_digit wants the number WITH a check position (it drops the last char)."""
+    return ric.calc_check_digit(body17 + "0")
+
+
+@cache
+def macros():
+    return jinja2.Environment().from_string((DBT_DIR / "macros" / "value_rules.sql").read_text("utf-8")).module
+
+
+@cache
+def con() -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect()
+    register(c)
+    return c
+
+
+def ev(macro: str, value, **kwargs):
+    expr = getattr(macros(), macro)("$1::varchar", **kwargs)
+    return con().execute(f"select {expr}", [value]).fetchone()[0]
+
+
+# ------------------------------------------------------------------ check digits
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17))
+def test_uscc_any_body_with_stdnum_check_is_valid(body):
+    assert ev("uscc_is_valid", body + std_uscc.calc_check_digit(body)) is True
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17), st.integers(0, 17), st.sampled_from(USCC_ALPHABET))
+def test_uscc_single_character_change_is_invalid(body, pos, char):
+    code = body + std_uscc.calc_check_digit(body)
+    changed = code[:pos] + char + code[pos + 1:]
+    # the weights are all non-zero mod 31 (a prime), so any single substitution changes the check
+    assert ev("uscc_is_valid", changed) is (changed == code)
+
+
+def test_uscc_letter_led_codes_are_valid_although_stdnum_rejects_them():
+    for body in ("N2350102MA2XXXXX", "Y1350102MA12345", "A1000000MA1234"):
+        body = (body + "00000000000000000")[:17]
+        code = body + std_uscc.calc_check_digit(body)
+        assert ev("uscc_is_valid", code) is True
+        assert not std_uscc.is_valid(code)
+    assert ev("uscc_is_valid", "91440300085948158H") is True
+    assert ev("uscc_is_valid", "91440300085948158I") is False  # I is not in the alphabet
+    assert ev("uscc_is_valid", "9144030008594815") is False
+    assert ev("uscc_is_valid", None) is False
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=14, max_size=14), st.sampled_from("0123456789"))
+def test_reg_no_agrees_with_mod_11_10(body, check):
+    number = body + check
+    assert ev("reg_no_is_valid", number) is mod_11_10.is_valid(number)
+    assert ev("reg_no_is_valid", body + mod_11_10.calc_check_digit(body)) is True
+
+
+def test_reg_no_examples():
+    assert ev("reg_no_is_valid", "440301108548379") is True
+    assert ev("reg_no_is_valid", "440301108548378") is False
+    assert ev("reg_no_is_valid", "44030110854837") is False
+    assert ev("reg_no_is_valid", "44030110854837X") is False
+
+
+birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=6, max_size=6), birth_dates,
+       st.text(alphabet="0123456789", min_size=3, max_size=3))
+def test_id_no_check_digit_agrees_with_stdnum(region, born, seq):
+    body = region + born.strftime("%Y%m%d") + seq
+    check = ric_check(body)
+    assert ev("id_no_is_valid", body + check) is True
+    for other in "0123456789X":
+        if other != check:
+            assert ev("id_no_is_valid", body + other) is False
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_id_no_random_digits(body):
+    """Valid iff the check digit is stdnum's AND positions 7-14 are a real date (≥ 1900)."""
+    number = body + ric_check(body)
+    try:
+        born = date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
+        expected = born.year >= 1900
+    except ValueError:
+        expected = False
+    assert ev("id_no_is_valid", number) is expected
+
+
+def test_id_no_region_is_not_checked_and_legacy_15_digits_rejected():
+    body = "35010219800101123"  # a Fuzhou district number of someone born 1980
+    assert ev("id_no_is_valid", body + ric_check(body)) is True
+    bad_date = "35010219800230123"
+    assert ev("id_no_is_valid", bad_date + ric_check(bad_date)) is False
+    assert ev("id_no_is_valid", "350102800101123") is False  # 15-digit first generation: not accepted
+
+
+def test_orgcode():
+    assert ev("orgcode_is_valid", "085948158") is True
+    assert ev("orgcode_is_valid", "085948157") is False
+
+
+def test_mask_id():
+    assert ev("mask_id", "350102198001011234") == "3501**********1234"
+    assert ev("mask_id", "1234") == "****"
+    assert ev("mask_id", None) is None
+
+
+# ------------------------------------------------------------------ text and values
+
+
+def test_clean_text_and_code():
+    assert ev("clean_text", " Ａ　Ｂ \t （中国）\u200b ") == "A B (中国)"
+    assert ev("clean_text", "   ") is None
+    assert ev("clean_code", " ９１４４-0300 0859 48158h ") == "91440300085948158H"
+    assert ev("clean_key", " ssj-2026 01 ") == "SSJ-202601"
+
+
+@pytest.mark.parametrize("text", ["2024-03-05", "2024/3/5", "2024.3.5", "20240305", "2024年3月5日", "２０２４年３月５日",
+                                  "2024-03-05 10:11:12", "2024/3/5 10:11", "2024-03-05T10:11:12+08:00", " 2024-3-05 "])
+def test_parse_date_accepts(text):
+    assert ev("parse_date", text) == date(2024, 3, 5)
+
+
+@pytest.mark.parametrize("text", ["2024-02-30", "2024-13-45", "2024035", "abc", "45356", "1899-12-31", "长期"])
+def test_parse_date_rejects(text):
+    assert ev("parse_date", text) is None
+
+
+def test_parse_date_open_ended():
+    assert ev("parse_date", "长期有效", open_ended=True) == date(9999, 12, 31)
+    assert ev("parse_date", "2030-1-1", open_ended=True) == date(2030, 1, 1)
+
+
+@pytest.mark.parametrize("text, wan", [("100", 100.0), ("1,000.5", 1000.5), ("100万元", 100.0), ("100万元人民币", 100.0),
+                                       ("100万", 100.0), ("1000000元", 100.0), ("５０万元", 50.0), ("1,234,567元", 123.4567),
+                                       ("¥200万", 200.0), ("abc", None), ("10万美元", None), ("", None)])
+def test_parse_money(text, wan):
+    got = ev("parse_money", text)
+    assert got == pytest.approx(wan) if wan is not None else got is None
+
+
+def test_parse_int_and_number():
+    assert [ev("parse_int", v) for v in ("35", "1,200", "12.0", "35人", "3.5", "x")] == [35, 1200, 12, 35, None, None]
+    assert [ev("parse_number", v) for v in ("85", "92.5", "1e3", ".5", "x")] == [85.0, 92.5, 1000.0, 0.5, None]
+
+
+def test_parse_bool():
+    yes = ["是", "Y", "y", "1", "TRUE", "true", "有", "Yes"]
+    no = ["否", "N", "n", "0", "False", "无", "NO"]
+    assert [ev("parse_bool", v) for v in yes] == [True] * len(yes)
+    assert [ev("parse_bool", v) for v in no] == [False] * len(no)
+    assert ev("parse_bool", "也许") is None
+
+
+def test_split_list():
+    assert ev("split_list", "食品；药品、食品, 特种设备 | 工业产品/ 化妆品，医疗器械;;") == [
+        "食品", "药品", "特种设备", "工业产品", "化妆品", "医疗器械"]
+    assert ev("split_list", " ; ") is None
+    assert ev("split_list", None) is None
+
+
+DIVISIONS = "map(['01','05','51','52','13'],['A','A','F','F','C'])"
+
+
+@pytest.mark.parametrize("raw, code", [("5211", "F5211"), ("F5211", "F5211"), ("F52", "F52"), ("521", "F521"),
+                                       ("511", "F511"), ("A511", "A0511"), ("0511", "A0511"), ("5", "A05"),
+                                       ("5211.0", "F5211"), ("f 52-11", "F5211"), ("C5211", None), ("F", "F"),
+                                       ("99", None), ("abc", None)])
+def test_normalize_industry_code(raw, code):
+    assert ev("normalize_industry_code", raw, division_map=DIVISIONS) == code
