@@ -5,7 +5,6 @@ the stg_* assets) then gate the intermediate and mart models, so a failed
 suite stops everything downstream of it.
 """
 
-from __future__ import annotations
 
 import json
 import os

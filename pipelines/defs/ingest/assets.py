@@ -1,6 +1,5 @@
 """Ingestion as Dagster definitions: the landing-files asset, its job and the landing sensor."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """The `published` asset: every mart as Parquet, and in the target database when configured."""
 
-from __future__ import annotations
 
 import dagster as dg
 
