@@ -7,6 +7,8 @@ suite stops everything downstream of it.
 
 
 import json
+import sys
+from pathlib import Path
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -72,4 +74,4 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: 
     yield from _run_dbt(context, dbt, settings)
 
 
-dbt_resource = DbtCliResource(project_dir=dbt_project())
+dbt_resource = DbtCliResource(project_dir=dbt_project(), dbt_executable=str(Path(sys.executable).with_name("dbt")))

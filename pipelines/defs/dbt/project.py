@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +31,11 @@ def dbt_project() -> DbtProject:
     Dagster builds the dbt assets from the manifest, so a checkout must be able
     to load its definitions without a separate preparation step.
     """
+    # dbt is installed beside this interpreter; make sure dagster-dbt finds it even when
+    # the virtual environment is not activated.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(DBT_PROJECT_DIR):
