@@ -90,7 +90,8 @@ def make_reg_no(body14: str) -> str:
 def make_id_no(body17: str) -> str:
     from stdnum.cn.ric import calc_check_digit
 
-    return body17 + calc_check_digit(body17)
+    # stdnum expects the full 18-character number and ignores its last character.
+    return body17 + calc_check_digit(body17 + "0")
 
 
 def run_ssj(landing: Path, warehouse: Path, agencies: Path = SAMPLE_REGISTRY, as_of: str = "2026-06-30",
