@@ -105,7 +105,8 @@ def print_summary(settings: Settings, result, seconds: float) -> None:
 
     meta = {}
     for mat in result.asset_materializations_for_node("landing_files"):
-        meta = {k: v.value for k, v in mat.metadata.items()}
+        if mat.asset_key.path == ["raw", "ledger"]:
+            meta = {k: v.value for k, v in mat.metadata.items()}
     print(
         f"files: {meta.get('files_ingested', 0)} ingested, {meta.get('files_duplicate', 0)} duplicate, "
         f"{meta.get('files_rejected', 0)} rejected, {meta.get('files_already_seen', 0)} already seen"

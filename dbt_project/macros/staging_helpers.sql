@@ -39,3 +39,15 @@ json_merge_patch(
 {% macro mask_id_numbers_in_text(col) -%}
 regexp_replace({{ col }}, '(\d{4})\d{10}(\d{3}[0-9Xx])', '\1**********\2', 'g')
 {%- endmacro %}
+
+{#- The raw rows of one feed whose file is committed in the ledger. Ingestion
+    writes a raw file before its ledger entry; a crash between the two leaves a
+    file no ledger entry vouches for, and its rows must not be seen (the next
+    run re-ingests the drop and rewrites the same file). -#}
+{% macro ingested_rows(feed) -%}
+select raw_rows.*
+    from {{ source('raw', feed) }} as raw_rows
+    where raw_rows._file_sha256 in (
+        select sha256 from {{ source('raw', 'ledger') }} where status = 'ingested'
+    )
+{%- endmacro %}

@@ -8,8 +8,8 @@ import dagster as dg
 
 build_job = dg.define_asset_job(
     "build_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("landing_files"),
-    description="Rebuild staging, pools, merge list and publish from the raw store (no landing scan).",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+    description="Rebuild staging, pools, merge list and publish from the raw store (no landing scan, no SQL extract).",
     tags={"ssj/warehouse": "writer"},
 )
 
@@ -31,7 +31,7 @@ nightly_full_build = dg.ScheduleDefinition(
 
 
 @dg.asset_sensor(
-    asset_key=dg.AssetKey("landing_files"),
+    asset_key=dg.AssetKey(["raw", "ledger"]),
     job=build_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,

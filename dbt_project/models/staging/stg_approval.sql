@@ -5,7 +5,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'approval') }}
+    {{ ingested_rows('approval') }}
 ),
 
 cleaned as (

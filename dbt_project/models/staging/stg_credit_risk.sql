@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'credit_risk') }}
+    {{ ingested_rows('credit_risk') }}
 ),
 
 grade_vocab as (

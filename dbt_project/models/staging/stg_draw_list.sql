@@ -5,7 +5,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'draw_list') }}
+    {{ ingested_rows('draw_list') }}
 ),
 
 agencies as (

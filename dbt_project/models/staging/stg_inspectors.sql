@@ -8,7 +8,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'inspectors') }}
+    {{ ingested_rows('inspectors') }}
 ),
 
 cleaned as (

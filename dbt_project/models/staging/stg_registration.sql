@@ -6,7 +6,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'registration') }}
+    {{ ingested_rows('registration') }}
 ),
 
 sector_divisions as (

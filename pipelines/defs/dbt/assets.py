@@ -40,8 +40,13 @@ class SsjTranslator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props.get("resource_type") == "source":
-            return spec
-        return spec.replace_attributes(key=dg.AssetKey(props["name"]), group_name=layer_of(props))
+            return spec  # raw/<table>: produced by the landing_files multi-asset
+        layer = layer_of(props)
+        spec = spec.replace_attributes(key=dg.AssetKey(props["name"]), group_name=layer)
+        if layer == "staging":
+            # SQL-source extracts land in the same raw store; staging reads them too.
+            spec = spec.merge_attributes(deps=[dg.AssetKey("sql_sources")])
+        return spec
 
 
 TRANSLATOR = SsjTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
