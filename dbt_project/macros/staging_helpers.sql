@@ -51,3 +51,11 @@ select raw_rows.*
         select sha256 from {{ source('raw', 'ledger') }} where status = 'ingested'
     )
 {%- endmacro %}
+
+{#- "The latest version of a key wins" (CONTRACT §2), as one ORDER BY: by the
+    row's own date when it has one (undated last), else the later file (mtime,
+    then file name), then the later row in that file. Used by every
+    int_<feed>__current model, so the rule lives here once. -#}
+{% macro latest_first(dated_by) -%}
+{{ dated_by }} desc nulls last, file_mtime desc nulls last, source_file desc, source_row desc
+{%- endmacro %}

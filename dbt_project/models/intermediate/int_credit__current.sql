@@ -16,7 +16,7 @@ ranked as (
         count(*) over (partition by uscc, domain) as version_count,
         row_number() over (
             partition by uscc, domain
-            order by classified_on desc nulls last, file_mtime desc nulls last, source_file desc, source_row desc
+            order by {{ latest_first('classified_on') }}
         ) as version_rank
     from accepted
 )

@@ -24,8 +24,7 @@ ranked as (
         count(*) over (partition by agency, cert_no) as version_count,
         row_number() over (
             partition by agency, cert_no
-            order by updated_at desc nulls last, file_mtime desc nulls last, source_file desc,
-                     ingested_at desc nulls last, source_row desc
+            order by {{ latest_first('updated_at') }}
         ) as version_rank
     from accepted
 )

@@ -50,7 +50,7 @@ ranked as (
         max(reg_no) over (partition by enterprise_id) as any_reg_no,
         row_number() over (
             partition by enterprise_id
-            order by updated_at desc nulls last, file_mtime desc nulls last, source_file desc, source_row desc
+            order by {{ latest_first('updated_at') }}
         ) as version_rank
     from keyed
 )
