@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -56,7 +57,16 @@ def _status(msg: str) -> None:
     print(f"[{stamp}] {msg}", file=sys.stderr if not sys.stdout.isatty() else sys.stdout, flush=True)
 
 
-def run_pipeline(settings: Settings, *, quiet: bool = False) -> int:
+@contextlib.contextmanager
+def _stdout_to(path: Path | None):
+    if path is None:
+        yield
+        return
+    with open(path, "w", encoding="utf-8") as f, contextlib.redirect_stdout(f):
+        yield
+
+
+def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "INFO") -> int:
     """Ingest everything new, rebuild and publish through the Dagster asset graph; return an exit code."""
     from dagster import DagsterInstance
 
@@ -77,8 +87,15 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> int:
     if not quiet:
         _status(f"ssj run: landing {settings.landing} → warehouse {settings.warehouse} (as of {settings.as_of})")
     job = defs().resolve_job_def("full_job")
-    with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    # dbt's own log lines go to stdout (Dagster's compute log); keep them in a file
+    # unless --verbose, so the terminal shows the run's status lines and summary.
+    dbt_log = home / "last-run-dbt.log"
+    with DagsterInstance.get() as instance, _stdout_to(None if log_level == "DEBUG" else dbt_log):
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else log_level}}}},
+        )
     if not result.success:
         print("ssj run: FAILED", file=sys.stderr)
         for event in result.all_events:
@@ -90,6 +107,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> int:
                 if not data.passed:
                     print(f"  check {data.asset_check_key.to_user_string()} failed: {data.description or ''}", file=sys.stderr)
         print(
+            f"  dbt's log of this run: {dbt_log}\n"
             "  Nothing was published from this run; the previous outputs stay in place.\n"
             f"  Fix the cause above and run again, or open the run in `ssj ui` (DAGSTER_HOME={home}).",
             file=sys.stderr,
@@ -123,12 +141,12 @@ def print_summary(settings: Settings, result, seconds: float) -> None:
         for status, path, error in duckdb.sql(
             f"select status, path, error from read_parquet('{log}') where status = 'rejected' order by path"
         ).fetchall():
-            print(f"  rejected {path}: {error}")
+            print(f"  rejected: {error}" if error and path in error else f"  rejected {path}: {error}")
     print(f"published to {settings.published_dir} in {seconds:.1f} s")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return run_pipeline(_settings(args))
+    return run_pipeline(_settings(args), log_level="DEBUG" if args.verbose else "INFO")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -188,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="ingest what is new, rebuild the pools and merge list, publish")
     paths(p)
     p.add_argument("--as-of", type=date.fromisoformat, help=f"'today' for date rules (default: today in Asia/Shanghai, {today_in_shanghai()})")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every Dagster event (step starts, outputs, ...)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("generate", help="write a synthetic landing zone with its ground truth")

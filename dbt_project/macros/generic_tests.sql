@@ -6,9 +6,10 @@ group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
 
-{#- No 18-character 身份证号-shaped run of digits in the column (personal data). -#}
+{#- No valid 身份证号 in full anywhere in the column (personal data): the
+    column must read the same after mask_id_numbers_in_text. -#}
 {% test no_full_id_number(model, column_name) %}
 select {{ column_name }}
 from {{ model }}
-where regexp_matches(cast({{ column_name }} as varchar), '\d{17}[0-9Xx]')
+where {{ mask_id_numbers_in_text('cast(' ~ column_name ~ ' as varchar)') }} <> cast({{ column_name }} as varchar)
 {% endtest %}

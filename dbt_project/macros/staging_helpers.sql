@@ -34,12 +34,6 @@ json_merge_patch(
         {{ relation }}.outcome.is_accepted as is_accepted
 {%- endmacro %}
 
-{#- Mask anything that looks like an 18-character 身份证号 inside free text/JSON
-    (extra columns, unreadable lines) — the full number never leaves staging's input. -#}
-{% macro mask_id_numbers_in_text(col) -%}
-regexp_replace({{ col }}, '(\d{4})\d{10}(\d{3}[0-9Xx])', '\1**********\2', 'g')
-{%- endmacro %}
-
 {#- The raw rows of one feed whose file is committed in the ledger. Ingestion
     writes a raw file before its ledger entry; a crash between the two leaves a
     file no ledger entry vouches for, and its rows must not be seen (the next

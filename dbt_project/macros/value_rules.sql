@@ -167,6 +167,22 @@ coalesce(list_transform([{{ col }}], lambda _v:
 )[1], false)
 {%- endmacro %}
 
+{#- Mask every valid 身份证号 (id_no_is_valid: GB 11643 check character and a real
+    birth date) standing alone in free text or JSON — extra columns, unreadable
+    lines, quarantined rows' raw values — as its first 4 and last 4 characters.
+    Other 18-character codes (a USCC made only of digits, say) stay readable.
+    Also the definition the `no_full_id_number` test checks against. -#}
+{% macro mask_id_numbers_in_text(col) -%}
+list_transform([{{ col }}], lambda _txt:
+    case when _txt is null or not regexp_matches(_txt, '\d{17}[0-9Xx]') then _txt
+    else list_reduce(
+        list_concat([_txt], list_filter(
+            regexp_extract_all(_txt, '(?:^|\D)(\d{17}[0-9Xx])', 1),
+            lambda _tok: {{ id_no_is_valid('upper(_tok)') }})),
+        lambda _acc, _tok: replace(_acc, _tok, left(_tok, 4) || '**********' || right(_tok, 4)))
+    end)[1]
+{%- endmacro %}
+
 {#- Personal numbers shown only as the first 4 and last 4 characters, the middle
     as '*' (one per character); values of 8 characters or fewer are fully starred. -#}
 {% macro mask_id(col) -%}

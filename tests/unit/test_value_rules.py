@@ -203,3 +203,30 @@ DIVISIONS = "map(['01','05','51','52','13'],['A','A','F','F','C'])"
                                        ("99", None), ("abc", None)])
 def test_normalize_industry_code(raw, code):
     assert ev("normalize_industry_code", raw, division_map=DIVISIONS) == code
+
+
+ids = st.builds(
+    lambda region, born, seq: (lambda body: body + ric_check(body))(region + born.strftime("%Y%m%d") + seq),
+    st.text(alphabet="0123456789", min_size=6, max_size=6), birth_dates,
+    st.text(alphabet="0123456789", min_size=3, max_size=3),
+)
+filler = st.text(alphabet="甲乙 ,;:\"{}abc-", max_size=12)
+separator = st.text(alphabet="甲乙 ,;:\"{}abc-", min_size=1, max_size=12)  # numbers run together are one long number
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(separator, ids), min_size=1, max_size=3), filler)
+def test_mask_hides_every_valid_id_number_in_free_text(parts, tail):
+    text = "".join(f + n for f, n in parts) + tail
+    masked = ev("mask_id_numbers_in_text", text)
+    for _, number in parts:
+        assert number not in masked
+        assert number[:4] + "*" * 10 + number[-4:] in masked
+    assert ev("mask_id_numbers_in_text", masked) == masked  # idempotent
+
+
+def test_mask_leaves_other_codes_readable():
+    uscc = "913501003766905058"  # 18 digits, but positions 7-14 are no birth date
+    text = '{"uscc":"' + uscc + '","name":"甲"}'
+    assert ev("mask_id_numbers_in_text", text) == text
+    assert ev("mask_id_numbers_in_text", None) is None

@@ -1,5 +1,6 @@
 {#- Every rejected row of every feed (CONTRACT §3): the reasons and the original
-    values (personal ID numbers masked in staging already). -#}
+    values, with any valid 身份证号 in them masked (an agency may put one in any
+    column, e.g. a legal representative's number as an extra column). -#}
 {%- set feeds = ['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list'] -%}
 
 with
@@ -14,7 +15,7 @@ with
         source_row,
         reason_codes,
         reason,
-        raw
+        {{ mask_id_numbers_in_text('raw::varchar') }}::json as raw
     from {{ ref('stg_' ~ feed) }}
     where len(reason_codes) > 0
 ),
