@@ -21,8 +21,9 @@ Every batch has exactly the schema ``reader_schema(feed)``:
   canonical columns are NULL and ``_extra`` is ``{"_raw_line": "<the text>"}``).
 
 Row numbering and skipped rows (the same rule for every format): blank lines,
-and rows whose every cell is empty (``,,,,`` lines, empty spreadsheet rows, all
-NULL Parquet rows, ``{}`` JSON objects), carry no data and are skipped;
+and rows whose every cell is empty or only white space (``,,,,`` lines, empty
+spreadsheet rows, all NULL Parquet rows, ``{}`` JSON objects), carry no data and
+are skipped;
 ``_source_row`` numbers the rows the reader emits, in file order, 1, 2, 3, ...
 with no gaps, malformed rows included. So ``rows read`` = number of rows
 emitted = the last ``_source_row``; nothing that holds data is dropped.
@@ -219,9 +220,11 @@ class _Assembler:
     def nonempty_mask(cols: list[pa.Array], n: int) -> pa.Array:
         if not cols:
             return pa.array([False] * n, pa.bool_())
-        mask = pc.is_valid(cols[0])
-        for c in cols[1:]:
-            mask = pc.or_(mask, pc.is_valid(c))
+        mask = None
+        for c in cols:
+            # a cell holds data when it is not empty once trimmed (the value rules trim every text)
+            has = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(c), ""), False)
+            mask = has if mask is None else pc.or_(mask, has)
         return mask
 
     def partial_from_errors(self, errors: list[tuple[str, str]]) -> tuple[pa.Table, pa.Array]:
@@ -434,8 +437,8 @@ def _classify_invalid(row: Any, n_fields: int, blank_positions: set[int]) -> _Ba
     except csv.Error:
         parsed = None
     if parsed is not None:
-        if all(v == "" for v in parsed):
-            return _Bad(number, "blank")  # every cell empty (e.g. `""` or `,,` lines): no data
+        if all(v.strip() == "" for v in parsed):
+            return _Bad(number, "blank")  # every cell empty or blank (e.g. `""` or `,,` lines): no data
         got = len(parsed)
         if got > n_fields and all(v == "" for v in parsed[n_fields:]):
             return _Bad(number, "salvaged", fields=[v if v != "" else None for v in parsed[:n_fields]])

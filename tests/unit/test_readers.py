@@ -564,10 +564,8 @@ def test_csv_ragged_rows_never_lost(tmp_path, rows):
     expected = []  # (name, parse error?) per row the reader should emit
     kept_rows = []
     for r in rows:
-        if all(v == "" for v in r):
-            continue  # no data: skipped like a blank line
-        if len(r) != 3 and line_of(r).strip() == "":
-            continue  # a whitespace-only line is a blank line
+        if all(v.strip() == "" for v in r):
+            continue  # no data (every cell empty or white space): skipped like a blank line
         kept_rows.append(r)
         if len(r) == 3 or (len(r) > 3 and all(v == "" for v in r[3:])):
             expected.append((r[0] or None, False))
