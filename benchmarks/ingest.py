@@ -83,7 +83,7 @@ def child_floor(csv: str, out: str, encoding: str) -> None:
 
     enc = "" if encoding == "utf-8" else f", encoding='{encoding}'"
     duckdb.sql(f"copy (select * from read_csv('{csv}', all_varchar=true, header=true{enc})) to '{out}' (format parquet, compression zstd)")
-    print(json.dumps({"rows": duckdb.sql(f"select count(*) from read_parquet('{out}')").fetchone()[0],
+    print(json.dumps({"rows": duckdb.sql(f"select count(*) from read_parquet('{out}')").fetchall()[0][0],
                       "peak_rss_mib": peak_rss_mib()}))
 
 

@@ -106,9 +106,14 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
                 data = event.event_specific_data
                 if not data.passed:
                     print(f"  check {data.asset_check_key.to_user_string()} failed: {data.description or ''}", file=sys.stderr)
+        failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
+        published = failed_steps == {"published_to_target"}
+        outcome = (
+            "The Parquet files and DuckDB tables were published; the target database keeps its previous tables."
+            if published else "Nothing was published from this run; the previous outputs stay in place."
+        )
         print(
-            f"  dbt's log of this run: {dbt_log}\n"
-            "  Nothing was published from this run; the previous outputs stay in place.\n"
+            f"  dbt's log of this run: {dbt_log}\n  {outcome}\n"
             f"  Fix the cause above and run again, or open the run in `ssj ui` (DAGSTER_HOME={home}).",
             file=sys.stderr,
         )

@@ -163,3 +163,29 @@ def test_bad_registry_fails_with_a_message(landing, tmp_path):
     proc = run_ssj(landing, tmp_path / "wh", agencies=bad)
     assert proc.returncode != 0
     assert "agencies" in proc.stderr
+
+
+@pytest.mark.db
+def test_published_to_the_target_database_when_configured(landing, tmp_path):
+    """SSJ_TARGET_URL set: every published table also lands in PostgreSQL, same rows."""
+    import sqlalchemy as sa
+
+    schema = f"ssj_e2e_{os.getpid()}"
+    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    with admin.begin() as c:
+        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+        warehouse = tmp_path / "wh"
+        proc = run_ssj(landing, warehouse, extra_env={"SSJ_TARGET_URL": url})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for table in ("ingest_log", "quarantine", "enterprise_pool"):
+            with admin.connect() as c:
+                in_db = c.execute(sa.text(f'select count(*) from "{schema}"."{table}"')).scalar_one()
+            assert in_db == len(published(warehouse, table)) > 0
+        assert "password" not in proc.stdout + proc.stderr
+    finally:
+        with admin.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

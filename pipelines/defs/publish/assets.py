@@ -1,12 +1,14 @@
-"""The `published` asset: every mart as Parquet, and in the target database when configured."""
+"""Publishing: every mart as Parquet (`published`), and in the target database when configured."""
 
 
 import dagster as dg
 
+from connectors.sql import mask_url
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
 
 from .parquet import publish_parquet
+from .sql_target import TargetError, publish_to_target
 from .tables import published_tables
 
 
@@ -34,4 +36,34 @@ def published(context: dg.AssetExecutionContext, settings: SsjSettings) -> dg.Ma
             "rows": dg.MetadataValue.json(counts),
             **{f"rows_{t}": n for t, n in counts.items()},
         }
+    )
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"postgres", "mysql"},
+    deps=[published],
+    description=(
+        "The same tables in the downstream database named by SSJ_TARGET_URL (any SQLAlchemy URL; "
+        "PostgreSQL COPY or MariaDB bulk INSERT into a side table, swapped in within one transaction, "
+        "with primary keys and indexes). Does nothing when SSJ_TARGET_URL is not set."
+    ),
+)
+def published_to_target(context: dg.AssetExecutionContext, settings: SsjSettings) -> dg.MaterializeResult:
+    s = settings.get()
+    if not s.target_url:
+        return dg.MaterializeResult(metadata={"target": "none (SSJ_TARGET_URL not set)"})
+    tables = list(published_tables())
+    try:
+        with open_warehouse(s.warehouse) as con:
+            counts = publish_to_target(con, tables, s.target_url)
+    except TargetError as exc:
+        raise dg.Failure(
+            description=f"{exc}. The Parquet files and DuckDB tables of this run are published; "
+            "the target keeps its previous tables (each swap is all or nothing).",
+        ) from None
+    for table, n in counts.items():
+        context.log.info(f"published {table} to {mask_url(s.target_url)}: {n} rows")
+    return dg.MaterializeResult(
+        metadata={"target": mask_url(s.target_url), "rows": dg.MetadataValue.json(counts)}
     )
