@@ -190,6 +190,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipelines.generate.evaluate import evaluate, report, write_json
+
+    result = evaluate(Path(args.truth), Path(args.warehouse))
+    print(report(result))
+    if args.json:
+        write_json(result, Path(args.json))
+    perfect = all(s["precision"] == 1 and s["recall"] == 1 for s in result.values())
+    return 0 if perfect else 1
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     settings = _settings(args)
     os.environ.update(settings.to_env())
@@ -224,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--enterprises", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("evaluate", help="compare a run's published tables with `ssj generate`'s ground truth")
+    p.add_argument("--truth", required=True, help="the truth/ folder written by `ssj generate`")
+    p.add_argument("--warehouse", required=True, help="the warehouse the generated landing zone was run into")
+    p.add_argument("--json", help="also write the scores as JSON here")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("ui", help="start the Dagster web UI on the same definitions")
     paths(p)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-import pipelines.defs
 from pipelines.defs.dbt.assets import dbt_resource
-from pipelines.settings import SsjSettings
+from pipelines.settings import PROJECT_ROOT, SsjSettings
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
-        dg.load_defs(pipelines.defs),
+        dg.load_from_defs_folder(path_within_project=PROJECT_ROOT),
         dg.Definitions(resources={"dbt": dbt_resource, "settings": SsjSettings()}),
     )

@@ -28,13 +28,13 @@
 nullif(trim(regexp_replace(regexp_replace(nfkc(cast({{ col }} as varchar)), '[\x{200B}-\x{200D}\x{FEFF}]', '', 'g'), '\s+', ' ', 'g')), '')
 {%- endmacro %}
 
-{#- Codes (USCC, 注册号, 身份证号, licence numbers, region and industry codes):
+{#- Codes with a fixed layout (USCC, 注册号, 身份证号, region and industry codes):
     NFKC, upper-cased, every space and hyphen (incl. typographic dashes) removed; '' → NULL. -#}
 {% macro clean_code(col) -%}
 nullif(regexp_replace(upper(nfkc(cast({{ col }} as varchar))), '[\s\x{200B}-\x{200D}\x{FEFF}\-‐‑‒–—―]+', '', 'g'), '')
 {%- endmacro %}
 
-{#- Opaque identifiers chosen by the issuer (task_id, 执法证号): NFKC, upper-cased,
+{#- Opaque identifiers chosen by the issuer (task_id, 执法证号, licence numbers): NFKC, upper-cased,
     white space removed, hyphens and other punctuation KEPT ('SSJ-2026-01'). -#}
 {% macro clean_key(col) -%}
 nullif(regexp_replace(upper(nfkc(cast({{ col }} as varchar))), '[\s\x{200B}-\x{200D}\x{FEFF}]+', '', 'g'), '')

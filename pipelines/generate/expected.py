@@ -119,7 +119,7 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
         "qualifications": ins["qualifications"], "specialties": ins["specialties"],
         "cert_valid_to": ins["cert_valid_to"].dt.date, "status": ins["status"],
         "is_eligible": ~expired & ~bad_status,
-        "ineligible_reason": np.where(bad_status, "status", np.where(expired, "cert_expired", None)),
+        "ineligible_reason": np.where(bad_status, "status", np.where(expired, "certificate_expired", None)),
     }).sort_values("cert_no").reset_index(drop=True)
     _write(ins_out, tdir / "inspectors.parquet")
 
@@ -250,7 +250,7 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
             "carrier": "online = online_shop true or an online keyword in business_scope; premises = non-empty address",
             "key_supervision": list(KEY_SUPERVISION),
             "credit_grade": "latest classified_on among general rows (domain empty or 通用); 1-4 -> A-D; A类 -> A; 低/一般/较高/高风险 -> A/B/C/D",
-            "inspector_eligible": "status 在岗 and cert_valid_to >= as_of; ineligible_reason 'status' before 'cert_expired'",
+            "inspector_eligible": "status 在岗 and cert_valid_to >= as_of; ineligible_reason 'status' before 'certificate_expired'",
             "draw_match": "uscc when given (valid, in pool); else name (unique NFKC name, no address given); ambiguous name + matching address -> name_address; ambiguous name alone -> none + ambiguous_name",
             "joint_groups": "current accepted resolved entries, one per (agency, task, enterprise); per enterprise sort by window_start and sweep; >=2 entries; kind joint if >=2 agencies",
             "invalid_dates": "'不详', '2024-13-45', '2023-02-30', '2024年13月1日' in established_on are quarantined as invalid_date",

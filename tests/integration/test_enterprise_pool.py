@@ -302,7 +302,7 @@ def test_links_and_unlinked_rows(warehouse):
     assert links["JY23501020000003"]["link_method"] == "ambiguous"
     assert links["JY23501020000003"]["enterprise_id"] is None
     assert sorted(links["JY23501020000003"]["candidate_ids"]) == sorted([ZHANG_A, ZHANG_B])
-    assert links["XK1301400001"]["enterprise_id"] == R_LEGACY
+    assert links["XK13-014-00001"]["enterprise_id"] == R_LEGACY
     unlinked = {(r["feed"], r["record_key"]): (r["link_method"], r["link_note"])
                 for r in rows(warehouse, "select * from int_enterprise__unlinked")}
     assert unlinked == {

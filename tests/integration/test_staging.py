@@ -45,9 +45,9 @@ def wh(tmp_path_factory):
         {"uscc": USCC_9, "reg_no": "350102100000010", "name": "庚", "established_on": "2024-02-30"},
     ], agency="samr-350102", source_file="samr-350102/registration/reg.csv")
     shas["appr"] = write_raw(w, "approval", [
-        {"uscc": USCC_9, "licence_type": "食品经营许可证", "licence_no": "JY1 3501-0200 12345",
+        {"uscc": USCC_9, "licence_type": "食品经营许可证", "licence_no": "JY1 3501 0200 12345",
          "valid_from": "2023/1/1", "valid_to": "长期有效"},
-        {"name": "甲", "licence_type": "", "licence_no": "X1"},
+        {"name": "甲", "licence_type": "", "licence_no": "ｘｋ06-020-00020"},
         {"licence_type": "药品经营许可证", "licence_no": "X2", "valid_to": "2026-02-30"},
     ], agency="xzsp-350100", source_file="xzsp-350100/approval/a.csv")
     shas["credit"] = write_raw(w, "credit_risk", [
@@ -126,6 +126,7 @@ def test_approval_credit(wh):
     assert a[1]["is_accepted"] and a[1]["licence_no"] == "JY13501020012345"
     assert a[1]["valid_from"] == date(2023, 1, 1) and a[1]["valid_to"] == date(9999, 12, 31)
     assert a[2]["reason_codes"] == ["missing_required"]
+    assert a[2]["licence_no"] == "XK06-020-00020"  # an issuer's number keeps its hyphens
     assert a[3]["reason_codes"] == ["invalid_date", "missing_required"]
     c = by_row(wh, "stg_credit_risk")
     assert [(c[i]["grade"], c[i]["domain"]) for i in (1, 2, 3)] == [("A", "general"), ("D", "general"), ("B", "食品")]

@@ -14,7 +14,7 @@ cleaned as (
         {{ clean_code('source.uscc') }} as uscc,
         {{ clean_text('source.name') }} as name,
         {{ clean_text('source.licence_type') }} as licence_type,
-        {{ clean_code('source.licence_no') }} as licence_no,
+        {{ clean_key('source.licence_no') }} as licence_no,
         {{ clean_text('source.valid_from') }} as valid_from_text,
         {{ clean_text('source.valid_to') }} as valid_to_text,
         {{ clean_text('source.issuer') }} as issuer,
