@@ -873,6 +873,10 @@ def _json_value_text(v: Any, nested_source: dict | None, key: str) -> str | None
     return str(v)
 
 
+def _blank(text: str | None) -> bool:
+    return text is None or text.strip() == ""
+
+
 def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBatch]:
     headers = reader.headers
     pos_of = {h: i for i, h in enumerate(headers)}
@@ -916,8 +920,8 @@ def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBat
                         while key in asm.extra_keys or key in extras:
                             key, i = f"{k}_{i}", i + 1
                         extras[key] = text
-                if all(t is None for t in row) and all(t is None for t in extras.values()):
-                    continue  # {} or all-null object: nothing to keep (see module docstring)
+                if all(_blank(t) for t in row) and all(_blank(t) for t in extras.values()):
+                    continue  # {} or an object of empty / white-space values: no data (see module docstring)
                 for c, t in zip(canon, row):
                     c.append(t)
                 extra.append(_dumps(extras) if extras else None)
