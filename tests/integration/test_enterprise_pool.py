@@ -85,6 +85,58 @@ REGISTRATION_V1 = [
     dict(reg_no=PAIRED_REG_NO, name="福州老字号有限公司", entity_type="有限责任公司", industry_code="5211",
          updated_at="2020-01-01"),
 ]
+# Every scale band of five industries at the inclusive bounds of DOMAIN.md's 2017 table
+# (large/medium/small need every indicator; one short drops a band; one missing → unknown),
+# and an enterprise in each sector letter not covered above. Worked out by hand:
+# (industry_code, X employees, Y revenue, Z total assets, sector, scale)
+BANDS = [
+    # 零售业 52: X 300/50/10, Y 20000/500/100
+    ("5211", "300", "20000", None, "F", "large"),
+    ("5211", "299", "20000", None, "F", "medium"),       # X one short of large
+    ("5211", "50", "499", None, "F", "small"),           # Y one short of medium
+    ("5211", "9", "20000", None, "F", "micro"),          # X below small: micro whatever Y is
+    ("5211", "100", None, None, "F", "unknown"),         # Y missing
+    # 工业 C: X 1000/300/20, Y 40000/2000/300
+    ("C1311", "1000", "40000", None, "C", "large"),
+    ("C1311", "5000", "399999900元", None, "C", "medium"),  # Y = 39999.99 万元, given in 元
+    ("C1311", "20", "300", None, "C", "small"),
+    ("C1311", "19", "300", None, "C", "micro"),
+    ("C1311", None, "50000", None, "C", "unknown"),
+    # 建筑业 E: Y 80000/6000/300, Z 80000/5000/300
+    ("E4720", None, "80000", "80000", "E", "large"),
+    ("E4720", None, "6000", "100000", "E", "medium"),
+    ("E4720", None, "300", "4999", "E", "small"),
+    ("E4720", None, "299", "0", "E", "micro"),
+    ("E4720", None, "100000", None, "E", "unknown"),
+    # 软件和信息技术服务业 65: X 300/100/10, Y 10000/1000/50
+    ("I6511", "300", "10000", None, "I", "large"),
+    ("I6511", "100", "1000", None, "I", "medium"),
+    ("I6511", "10", "50", None, "I", "small"),
+    ("I6511", "0", "50", None, "I", "micro"),
+    ("I6511", None, None, None, "I", "unknown"),
+    # 批发业 51: X 200/20/5, Y 40000/5000/1000
+    ("F5122", "200", "40000", None, "F", "large"),
+    ("F5122", "20", "5,000", None, "F", "medium"),
+    ("F5122", "5", "1000万元", None, "F", "small"),
+    ("F5122", "4", "1000", None, "F", "micro"),
+    ("F5122", None, "1000", None, "F", "unknown"),
+    # the remaining sector letters (B, D industry; the others 'other': X 300/100/10)
+    ("B0610", "1000", "40000", None, "B", "large"),
+    ("D4411", "300", "2000", None, "D", "medium"),
+    ("M7310", "10", None, None, "M", "small"),
+    ("N7721", "9", None, None, "N", "micro"),
+    ("P8331", "300", None, None, "P", "large"),
+    ("Q8411", "100", None, None, "Q", "medium"),
+    ("R8710", "99", None, None, "R", "small"),
+    ("T9700", None, None, None, "T", "unknown"),
+]
+BAND_IDS = [u(200 + i) for i in range(len(BANDS))]
+BAND_REGISTRATIONS = [
+    {k: v for k, v in dict(uscc=eid, name=f"福州规模测试{i}号有限公司", industry_code=code, employees=x, revenue=y,
+                           total_assets=z, address=f"福州市鼓楼区测试路{i}号").items() if v is not None}
+    for i, (eid, (code, x, y, z, _sector, _scale)) in enumerate(zip(BAND_IDS, BANDS))
+]
+
 REGISTRATION_V2 = [  # a later file
     dict(uscc=CHANGED, name="福州新名贸易有限公司", status="注销", industry_code="F5110", employees="30",
          revenue="6000", updated_at="2026-03-01", address="福州市鼓楼区新址2号"),
@@ -135,7 +187,7 @@ R_LEGACY = "R" + LEGACY_REG_NO
 
 
 def build(warehouse: Path, *, extra_registration: list[dict] | None = None) -> None:
-    write_raw(warehouse, "registration", REGISTRATION_V1, agency=SAMR, source_file=f"{SAMR}/registration/v1.csv",
+    write_raw(warehouse, "registration", REGISTRATION_V1 + BAND_REGISTRATIONS, agency=SAMR, source_file=f"{SAMR}/registration/v1.csv",
               mtime=datetime(2026, 1, 1, 8))
     write_raw(warehouse, "registration", REGISTRATION_V2, agency=SAMR, source_file=f"{SAMR}/registration/v2.csv",
               mtime=datetime(2026, 3, 2, 8))
@@ -182,7 +234,7 @@ def test_contract_columns_one_row_per_enterprise_sorted(warehouse, pool):
     ids = [r["enterprise_id"] for r in got]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     expected_ids = {FOOD, FOOD_BRANCH, FACTORY, BUILDER, FARM, SHOP, BANK, TRUCKS, SOFT, ESTATE, LEASE, SALON,
-                    CHANGED, SOCIAL, ZHANG_A, ZHANG_B, R_LEGACY, PAIRED}
+                    CHANGED, SOCIAL, ZHANG_A, ZHANG_B, R_LEGACY, PAIRED, *BAND_IDS}
     assert set(ids) == expected_ids
 
 
@@ -205,6 +257,17 @@ def test_contract_columns_one_row_per_enterprise_sorted(warehouse, pool):
 def test_sector_and_scale(pool, eid, sector, scale, basis):
     row = pool[eid]
     assert (row["sector"], row["scale"], row["scale_basis"]) == (sector, scale, basis)
+
+
+@pytest.mark.parametrize("i", range(len(BANDS)), ids=[f"{b[0]}-{b[5]}" for b in BANDS])
+def test_every_band_of_five_industries_and_every_sector_letter(pool, i):
+    code, x, y, z, sector, scale = BANDS[i]
+    row = pool[BAND_IDS[i]]
+    assert (row["sector"], row["scale"]) == (sector, scale), row["scale_basis"]
+
+
+def test_bands_cover_every_sector_letter(pool):
+    assert {r["sector"] for r in pool.values()} >= set("ABCDEFGHIJKLMNOPQRST")
 
 
 def test_sector_basis_keeps_raw_code(pool):
