@@ -58,6 +58,21 @@ def _status(msg: str) -> None:
 
 
 @contextlib.contextmanager
+def _whole_run_lock(settings: Settings, quiet: bool):
+    """One `ssj run` at a time per warehouse: a second one waits here, it does not fail."""
+    from pipelines.locks import warehouse_lock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(warehouse_lock(settings.warehouse, timeout=0))
+        except TimeoutError:
+            if not quiet:
+                _status(f"another run is writing {settings.warehouse}; waiting for it to finish")
+            stack.enter_context(warehouse_lock(settings.warehouse))
+        yield
+
+
+@contextlib.contextmanager
 def _stdout_to(path: Path | None):
     if path is None:
         yield
@@ -90,7 +105,8 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     # dbt's own log lines go to stdout (Dagster's compute log); keep them in a file
     # unless --verbose, so the terminal shows the run's status lines and summary.
     dbt_log = home / "last-run-dbt.log"
-    with DagsterInstance.get() as instance, _stdout_to(None if log_level == "DEBUG" else dbt_log):
+    with _whole_run_lock(settings, quiet), DagsterInstance.get() as instance, \
+            _stdout_to(None if log_level == "DEBUG" else dbt_log):
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,

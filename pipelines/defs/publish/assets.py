@@ -7,7 +7,7 @@ from connectors.sql import mask_url
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
 
-from .parquet import publish_parquet
+from .parquet import publish_parquet, remove_stale_temporaries
 from .sql_target import TargetError, publish_to_target
 from .tables import published_tables
 
@@ -25,6 +25,8 @@ def published(context: dg.AssetExecutionContext, settings: SsjSettings) -> dg.Ma
     s = settings.get()
     counts: dict[str, int] = {}
     with open_warehouse(s.warehouse) as con:
+        for stale in remove_stale_temporaries(s.published_dir):
+            context.log.warning(f"removed {stale.name}, left by an interrupted publish")
         for table in published_tables():
             if not table_exists(con, table):
                 raise dg.Failure(f"mart {table} is missing from {s.duckdb_path}; did dbt build it?")

@@ -11,6 +11,14 @@ import duckdb
 from pipelines.defs.ingest.raw_store import replace_atomically
 
 
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete what a killed publish left behind (``.<table>.*.parquet.tmp``); call it holding the writer lock."""
+    stale = sorted(out_dir.glob(".*.parquet.tmp")) if out_dir.exists() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, out_dir: Path) -> int:
     """Write ``table`` sorted on every column (byte-identical for identical rows); return its row count."""
     out_dir.mkdir(parents=True, exist_ok=True)
