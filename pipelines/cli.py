@@ -217,6 +217,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if perfect else 1
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.export import export_table
+
+    settings = _settings(args)
+    try:
+        rows = export_table(settings.warehouse, args.table, Path(args.out))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"ssj export: {exc}", file=sys.stderr)
+        return 2
+    print(f"exported {rows} rows of {args.table} to {args.out}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     settings = _settings(args)
     os.environ.update(settings.to_env())
@@ -257,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", required=True, help="the warehouse the generated landing zone was run into")
     p.add_argument("--json", help="also write the scores as JSON here")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="a published table as CSV or XLSX, safe to open in a spreadsheet")
+    p.add_argument("--warehouse", help="warehouse dir (default $SSJ_WAREHOUSE or data/warehouse)")
+    p.add_argument("--table", required=True, help="a published table, e.g. joint_inspections")
+    p.add_argument("--out", required=True, help="the .csv or .xlsx file to write")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("ui", help="start the Dagster web UI on the same definitions")
     paths(p)
