@@ -102,3 +102,64 @@ def run_ssj(landing: Path, warehouse: Path, agencies: Path = SAMPLE_REGISTRY, as
     cmd = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing), "--warehouse", str(warehouse),
            "--agencies", str(agencies), "--as-of", as_of]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+
+
+class FlakyProxy:
+    """A TCP proxy on 127.0.0.1 that drops its first ``fail_first`` connections, then forwards.
+
+    A database "briefly down" for real: the client's connection is refused at the
+    protocol level (closed at once), so only genuine retry logic gets through.
+    """
+
+    def __init__(self, target_port: int, fail_first: int):
+        import socket
+        import threading
+
+        self.target_port, self.remaining = target_port, fail_first
+        self.attempts = 0
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(16)
+        self.port = self._server.getsockname()[1]
+        self._threading = threading
+        self._closed = False
+
+    def __enter__(self) -> "FlakyProxy":
+        self._threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._closed = True
+        self._server.close()
+
+    def _accept(self) -> None:
+        import socket
+
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            self.attempts += 1
+            if self.remaining > 0:
+                self.remaining -= 1
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass

@@ -34,15 +34,16 @@ json_merge_patch(
         {{ relation }}.outcome.is_accepted as is_accepted
 {%- endmacro %}
 
-{#- The raw rows of one feed whose file is committed in the ledger. Ingestion
-    writes a raw file before its ledger entry; a crash between the two leaves a
-    file no ledger entry vouches for, and its rows must not be seen (the next
-    run re-ingests the drop and rewrites the same file). -#}
+{#- The raw rows of one feed whose file is ingested in this build's ledger
+    snapshot (stg_ledger). Ingestion writes a raw file before its ledger entry; a
+    crash between the two leaves a file no ledger entry vouches for, and its rows
+    must not be seen (the next run re-ingests the drop and rewrites the same
+    file); a file ingested during the build waits for the next one. -#}
 {% macro ingested_rows(feed) -%}
 select raw_rows.*
     from {{ source('raw', feed) }} as raw_rows
     where raw_rows._file_sha256 in (
-        select sha256 from {{ source('raw', 'ledger') }} where status = 'ingested'
+        select sha256 from {{ ref('stg_ledger') }} where status = 'ingested'
     )
 {%- endmacro %}
 

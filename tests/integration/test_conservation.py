@@ -72,8 +72,13 @@ def staging_sql(tmp_path_factory) -> tuple[Path, str]:
     warehouse.mkdir()
     target = warehouse.parent / "dbt-target"
     run_dbt(warehouse, "2026-06-30", "seed", "--target-path", str(target))
-    run_dbt(warehouse, "2026-06-30", "compile", "--select", "stg_registration", "--target-path", str(target))
-    sql = (target / "compiled" / "shuangsuiji" / "models" / "staging" / "stg_registration.sql").read_text("utf-8")
+    run_dbt(warehouse, "2026-06-30", "compile", "--select", "stg_registration stg_ledger", "--target-path", str(target))
+    compiled = target / "compiled" / "shuangsuiji" / "models" / "staging"
+    sql = (compiled / "stg_registration.sql").read_text("utf-8")
+    ledger = (compiled / "stg_ledger.sql").read_text("utf-8")
+    relation = '"ssj"."main"."stg_ledger"'
+    assert relation in sql
+    sql = sql.replace(relation, f"({ledger})")  # the ledger snapshot, read live for each example
     return Compiled((warehouse, sql))
 
 

@@ -240,3 +240,22 @@ def test_unreachable_target_fails_with_masked_password():
         message = str(info.value)
         assert "unreachable after 2 attempt(s)" in message and "publisher:***@127.0.0.1:1" in message
         assert secret not in message and time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("backend, port", [("postgresql", 5432), ("mysql", 3306)])
+def test_target_briefly_down_is_retried_with_backoff(backend, port):
+    """The first connections are dropped; publishing retries and succeeds."""
+    from tests.support import FlakyProxy
+
+    con = make_marts(20)
+    user = "postgres" if backend == "postgresql" else "root"
+    with FlakyProxy(port, fail_first=2) as proxy:
+        url = f"{backend}://{user}@127.0.0.1:{proxy.port}/test"
+        counts = publish_to_target(con, ["inspector_pool"], url,
+                                   retry=RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2))
+        assert counts == {"inspector_pool": con.execute("select count(*) from inspector_pool").fetchall()[0][0]}
+        assert proxy.attempts >= 3
+    admin = make_engine(PG_URL if backend == "postgresql" else MY_ROOT_URL)
+    with admin.begin() as c:
+        c.execute(sa.text("DROP TABLE IF EXISTS inspector_pool"))
+    admin.dispose()

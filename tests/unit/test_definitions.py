@@ -30,11 +30,13 @@ def test_loads_without_warnings():
     assert not ours, [f"{w.filename}:{w.lineno}: {w.message}" for w in ours]
 
 
-def test_every_staging_model_reads_its_raw_table_and_the_sql_extracts():
+def test_every_staging_model_reads_its_raw_table_the_ledger_snapshot_and_the_sql_extracts():
     graph = load().resolve_asset_graph()
     for feed in FEED_NAMES:
         parents = graph.get(dg.AssetKey(f"stg_{feed}")).parent_keys
-        assert {dg.AssetKey(["raw", feed]), dg.AssetKey(["raw", "ledger"]), dg.AssetKey("sql_sources")} <= parents
+        assert {dg.AssetKey(["raw", feed]), dg.AssetKey("stg_ledger"), dg.AssetKey("sql_sources")} <= parents
+    assert dg.AssetKey(["raw", "ledger"]) in graph.get(dg.AssetKey("stg_ledger")).parent_keys
+    assert dg.AssetKey("stg_ledger") in graph.get(dg.AssetKey("ingest_log")).parent_keys
 
 
 def test_publish_follows_every_mart_and_the_target_follows_publish():

@@ -5,8 +5,7 @@
 with
 
 ledger as (
-    select * from {{ source('raw', 'ledger') }}
-    where status is distinct from 'placeholder' and path is not null
+    select * from {{ ref('stg_ledger') }}
 ),
 
 staged_rows as (
