@@ -230,6 +230,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.report import write_report
+
+    settings = _settings(args)
+    try:
+        out = write_report(settings.warehouse, Path(args.out))
+    except FileNotFoundError as exc:
+        print(f"ssj report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report written to {out} (one self-contained file; open it in a browser)")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     settings = _settings(args)
     os.environ.update(settings.to_env())
@@ -276,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--table", required=True, help="a published table, e.g. joint_inspections")
     p.add_argument("--out", required=True, help="the .csv or .xlsx file to write")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="a self-contained HTML run report with charts")
+    p.add_argument("--warehouse", help="warehouse dir (default $SSJ_WAREHOUSE or data/warehouse)")
+    p.add_argument("--out", default="report.html", help="the HTML file to write (default report.html)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("ui", help="start the Dagster web UI on the same definitions")
     paths(p)

@@ -1,0 +1,172 @@
+"""`ssj report`: one self-contained HTML page about what a warehouse holds.
+
+    ssj report --warehouse WH --out report.html
+
+Reads only ``<warehouse>/published/*.parquet`` (no lock, no server) and writes a
+single file — inline CSS and SVG, no script, nothing fetched — that opens
+offline in any browser. Chinese text is real text in a CJK-capable font stack
+(Noto Sans CJK / Source Han / WenQuanYi / PingFang / Microsoft YaHei), so it
+renders wherever one of them is installed (Debian: ``fonts-noto-cjk``).
+
+Sections: files and rows per agency and feed; quarantine reasons; the
+enterprise pool by sector, scale and credit grade; inspectors; the agency-by-
+agency overlap heatmap; inspections saved by merging.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+FONT = "'Noto Sans CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','PingFang SC','Microsoft YaHei',sans-serif"
+BAR = "#2f6db5"
+
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 640) -> str:
+    """Horizontal bars, one per (label, value), as inline SVG."""
+    if not rows:
+        return f"<figure><figcaption>{_e(title)}</figcaption><p class=empty>（无数据 no data）</p></figure>"
+    top = max(v for _, v in rows) or 1
+    bar_h, label_w, gap = 22, 230, 6
+    height = len(rows) * (bar_h + gap) + 10
+    parts = [f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="13">']
+    for i, (label, value) in enumerate(rows):
+        y = 5 + i * (bar_h + gap)
+        w = max(1.0, (width - label_w - 90) * value / top)
+        parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{_e(label)}</text>')
+        parts.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                     f'fill="{BAR}"><title>{_e(label)}: {value:,.0f}</title></rect>')
+        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 16}">{value:,.0f}{_e(unit)}</text>')
+    parts.append("</svg>")
+    return f"<figure><figcaption>{_e(title)}</figcaption>{''.join(parts)}</figure>"
+
+
+def heatmap(title: str, names: list[str], cells: dict[tuple[str, str], int], labels: dict[str, str]) -> str:
+    """A symmetric agency × agency matrix as SVG squares shaded by value."""
+    if not names:
+        return f"<figure><figcaption>{_e(title)}</figcaption><p class=empty>（无数据 no data）</p></figure>"
+    cell, left, head = 44, 240, 150
+    size_w, size_h = left + cell * len(names) + 10, head + cell * len(names) + 10
+    top = max(cells.values(), default=0) or 1
+    parts = [f'<svg role="img" aria-label="{_e(title)}" width="{size_w}" height="{size_h}" '
+             f'viewBox="0 0 {size_w} {size_h}" font-family="{FONT}" font-size="12">']
+    for j, b in enumerate(names):
+        x = left + j * cell + cell / 2
+        parts.append(f'<text transform="translate({x:.0f},{head - 6}) rotate(-45)">{_e(labels.get(b, b))}</text>')
+    for i, a in enumerate(names):
+        y = head + i * cell
+        parts.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.0f}" text-anchor="end">{_e(labels.get(a, a))}</text>')
+        for j, b in enumerate(names):
+            v = cells.get((a, b)) or cells.get((b, a)) or 0
+            shade = 245 - int(200 * v / top)
+            fill = "#eeeeee" if a == b else f"rgb({shade},{shade + 5 if shade < 250 else 250},255)"
+            x = left + j * cell
+            parts.append(f'<rect class="cell" x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}">'
+                         f'<title>{_e(labels.get(a, a))} × {_e(labels.get(b, b))}: {v}</title></rect>')
+            if a != b and v:
+                parts.append(f'<text x="{x + cell / 2 - 1:.0f}" y="{y + cell / 2 + 4:.0f}" text-anchor="middle">{v}</text>')
+    parts.append("</svg>")
+    return f"<figure><figcaption>{_e(title)}</figcaption>{''.join(parts)}</figure>"
+
+
+def table(headers: list[str], rows: list[tuple]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def build_report(warehouse: Path) -> str:
+    published = Path(warehouse) / "published"
+    if not (published / "ingest_log.parquet").exists():
+        raise FileNotFoundError(f"{published} holds no published tables: run `ssj run` first")
+    con = duckdb.connect()
+    for f in published.glob("*.parquet"):
+        con.execute(f"create view {f.stem} as select * from read_parquet('{f}')")
+    q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+
+    files = q("""select status, count(*) from ingest_log group by status order by status""")
+    per_agency_feed = q("""select agency || ' · ' || feed, sum(rows_read) from ingest_log where status = 'ingested'
+                           group by all order by 2 desc, 1""")
+    rejected = q("""select path, error_code, error from ingest_log where status = 'rejected' order by path""")
+    reasons = q("""select code, count(*) from (select unnest(reason_codes) as code from quarantine)
+                   group by code order by 2 desc, 1""")
+    by_sector = q("""select coalesce(sector, '?'), count(*) from enterprise_pool group by 1 order by 1""")
+    by_scale = q("""select scale, count(*) from enterprise_pool group by 1
+                    order by list_position(['large','medium','small','micro','unknown'], scale)""")
+    by_grade = q("""select coalesce(credit_grade, '未分类 none'), count(*) from enterprise_pool group by 1 order by 1""")
+    inspectors = q("""select agency_name, count(*) filter (where is_eligible), count(*) from inspector_pool
+                      group by 1 order by 1""")
+    overlap = q("select agency_a, agency_a_name, agency_b, agency_b_name, shared_enterprises from agency_overlap")
+    summary = q("""select scope, entries, groups, merged_entries, unmerged_entries, inspections_needed,
+                   inspections_saved from merge_summary order by scope""")
+    totals = q("""select (select count(*) from enterprise_pool), (select count(*) from inspector_pool),
+                         (select count(*) from joint_inspections), (select count(*) from quarantine)""")[0]
+    con.close()
+
+    labels = {a: n for a, n, _, _, _ in [(r[0], r[1], 0, 0, 0) for r in overlap] + [(r[2], r[3], 0, 0, 0) for r in overlap]}
+    names = sorted(labels)
+    cells = {(r[0], r[2]): r[4] for r in overlap}
+    saved = next((r for r in summary if r[0] == "all"), None)
+    sections = [
+        "<h2>数据接入 Files and rows</h2>",
+        bar_chart("文件 files by outcome", [(s, n) for s, n in files]),
+        bar_chart("读入行数 rows read per agency · feed", per_agency_feed),
+        table(["被拒文件 rejected file", "代码 code", "原因 reason"], rejected) if rejected else "",
+        "<h2>隔离 Quarantine</h2>",
+        bar_chart("隔离原因 quarantine reasons (rows)", reasons),
+        "<h2>检查对象名录库 Enterprise pool</h2>",
+        bar_chart("行业门类 by sector (GB/T 4754)", by_sector),
+        bar_chart("规模 by scale (2017 划分办法)", by_scale),
+        bar_chart("信用风险分类 by credit grade", by_grade),
+        "<h2>执法检查人员名录库 Inspector pool</h2>",
+        table(["单位 agency", "可选派 eligible", "总数 total"], inspectors),
+        "<h2>联合检查 Joint inspections</h2>",
+        heatmap("部门两两重叠 enterprises drawn by both agencies in overlapping windows", names, cells, labels),
+        bar_chart("合并减少的检查次数 inspections saved by merging",
+                  [(r[0], r[6]) for r in summary]),
+        table(["范围 scope", "抽取条目 entries", "组 groups", "合并条目 merged", "未合并 unmerged",
+               "需检查 needed", "减少 saved"], summary),
+    ]
+    headline = (f"{totals[0]:,} 户企业 enterprises · {totals[1]:,} 名检查人员 inspectors · "
+                f"{totals[2]:,} 个联合检查组 joint groups · {totals[3]:,} 行隔离 quarantined rows")
+    if saved:
+        headline += f" · 减少检查 {saved[6]:,} 次 inspections saved"
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>双随机 运行报告 shuangsuiji run report</title>
+<style>
+body {{ font-family: {FONT}; margin: 2em auto; max-width: 980px; color: #222; }}
+h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ccc; }}
+figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; margin-bottom: .4em; }}
+table {{ border-collapse: collapse; margin: .8em 0; font-size: 13px; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
+.empty {{ color: #888; }} .headline {{ font-size: 1.1em; }}
+</style></head><body>
+<h1>双随机、一公开 运行报告 · shuangsuiji run report</h1>
+<p class="headline">{_e(headline)}</p>
+<p>仓库 warehouse: <code>{_e(Path(warehouse).resolve())}</code> · 生成 generated {datetime.now():%Y-%m-%d %H:%M}</p>
+{''.join(sections)}
+</body></html>
+"""
+
+
+def write_report(warehouse: Path, out: Path) -> Path:
+    """Build the report and replace ``out`` atomically."""
+    text = build_report(warehouse)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, out)
+    return out
