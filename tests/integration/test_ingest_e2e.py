@@ -91,10 +91,34 @@ def landing(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def first_run(landing):
+    """The first run, also publishing to PostgreSQL (SSJ_TARGET_URL) in a schema of its own."""
+    import sqlalchemy as sa
+
+    schema = f"ssj_e2e_{os.getpid()}"
+    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    with admin.begin() as c:
+        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     warehouse = landing.parent / "warehouse"
-    proc = run_ssj(landing, warehouse)
+    url = f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    proc = run_ssj(landing, warehouse, extra_env={"SSJ_TARGET_URL": url})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return warehouse, proc
+    yield warehouse, proc, admin, schema
+    with admin.begin() as c:
+        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.mark.db
+def test_published_to_the_target_database_when_configured(first_run):
+    """SSJ_TARGET_URL set: every published table also lands in PostgreSQL, same rows."""
+    import sqlalchemy as sa
+
+    warehouse, proc, admin, schema = first_run
+    for table in ("ingest_log", "quarantine", "enterprise_pool"):
+        with admin.connect() as c:
+            in_db = c.execute(sa.text(f'select count(*) from "{schema}"."{table}"')).scalar_one()
+        assert in_db == len(published(warehouse, table)) > 0
 
 
 def published(warehouse: Path, table: str) -> list[dict]:
@@ -102,7 +126,7 @@ def published(warehouse: Path, table: str) -> list[dict]:
 
 
 def test_every_file_has_one_ledger_row(first_run):
-    warehouse, proc = first_run
+    warehouse, proc, *_ = first_run
     log = {r["path"]: r for r in published(warehouse, "ingest_log")}
     reg = "samr-350102/registration/"
     assert {p: r["status"] for p, r in log.items()} == {
@@ -122,7 +146,7 @@ def test_every_file_has_one_ledger_row(first_run):
 
 
 def test_rejections_say_why(first_run):
-    warehouse, _ = first_run
+    warehouse, *_ = first_run
     log = {r["path"]: r for r in published(warehouse, "ingest_log")}
     missing = log["samr-350102/registration/noname.csv"]["error"]
     assert "name" in missing and "企业名称" in missing and "市场主体名称" in missing
@@ -136,7 +160,7 @@ def test_rejected_files_stay_in_place(first_run, landing):
 
 
 def test_quarantine_keeps_reasons_and_raw_values(first_run):
-    warehouse, _ = first_run
+    warehouse, *_ = first_run
     rows = {r["source_row"]: r for r in published(warehouse, "quarantine") if r["source_file"].endswith("utf8.csv")}
     assert rows[2]["reason_codes"] == ["invalid_uscc"]
     assert json.loads(rows[2]["raw"])["uscc"] == BAD
@@ -146,7 +170,7 @@ def test_quarantine_keeps_reasons_and_raw_values(first_run):
 
 
 def test_second_run_changes_nothing(first_run, landing):
-    warehouse, _ = first_run
+    warehouse, *_ = first_run
     before = {t: (warehouse / "published" / f"{t}.parquet").read_bytes() for t in ("quarantine",)}
     log_before = published(warehouse, "ingest_log")
     proc = run_ssj(landing, warehouse)
@@ -163,29 +187,3 @@ def test_bad_registry_fails_with_a_message(landing, tmp_path):
     proc = run_ssj(landing, tmp_path / "wh", agencies=bad)
     assert proc.returncode != 0
     assert "agencies" in proc.stderr
-
-
-@pytest.mark.db
-def test_published_to_the_target_database_when_configured(landing, tmp_path):
-    """SSJ_TARGET_URL set: every published table also lands in PostgreSQL, same rows."""
-    import sqlalchemy as sa
-
-    schema = f"ssj_e2e_{os.getpid()}"
-    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    with admin.begin() as c:
-        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-        warehouse = tmp_path / "wh"
-        proc = run_ssj(landing, warehouse, extra_env={"SSJ_TARGET_URL": url})
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        for table in ("ingest_log", "quarantine", "enterprise_pool"):
-            with admin.connect() as c:
-                in_db = c.execute(sa.text(f'select count(*) from "{schema}"."{table}"')).scalar_one()
-            assert in_db == len(published(warehouse, table)) > 0
-        assert "password" not in proc.stdout + proc.stderr
-    finally:
-        with admin.begin() as c:
-            c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()

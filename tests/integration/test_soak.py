@@ -7,7 +7,7 @@ follow one another. A last run then publishes everything. Every drop must be in
 `ingest_log` once, ingested, with rows read = accepted + quarantined, and staging
 must hold each written row exactly once.
 
-Bounded for CI (SSJ_SOAK_DROPS=24, SSJ_SOAK_SECONDS=30 by default); the issue's
+Bounded for CI (SSJ_SOAK_DROPS=16, SSJ_SOAK_SECONDS=12 by default); the issue's
 figure is `SSJ_SOAK_DROPS=200 SSJ_SOAK_SECONDS=300 pytest tests/integration/test_soak.py`.
 """
 
@@ -32,8 +32,8 @@ from tests.support import ROOT, SAMPLE_REGISTRY, make_uscc, run_ssj
 
 pytestmark = pytest.mark.slow
 
-DROPS = int(os.environ.get("SSJ_SOAK_DROPS", "24"))
-SECONDS = float(os.environ.get("SSJ_SOAK_SECONDS", "30"))
+DROPS = int(os.environ.get("SSJ_SOAK_DROPS", "16"))
+SECONDS = float(os.environ.get("SSJ_SOAK_SECONDS", "12"))
 HEADER = ["统一社会信用代码", "企业名称", "成立日期", "从业人数"]
 
 
