@@ -49,6 +49,8 @@ def ssj_run_process(landing: Path, warehouse: Path, agencies: Path) -> subproces
 
 
 def assert_perfect(sample: Path, warehouse: Path) -> None:
+    """Every published table agrees with `ssj generate`'s independently computed truth
+    (precision = recall = 1.0 in every comparison of pipelines/generate/evaluate.py)."""
     result = evaluate(sample / "truth", warehouse)
     imperfect = {k: v for k, v in result.items() if v["precision"] != 1 or v["recall"] != 1}
     assert not imperfect, report(result)
@@ -97,10 +99,10 @@ def test_overlapping_runs_queue_and_ingest_every_file_once(sample, overlapped):
 
 @pytest.fixture(scope="module")
 def recovered(sample, tmp_path_factory) -> Path:
-    """A run SIGKILLed at three points, then run to the end; its warehouse."""
+    """A run SIGKILLed at two points, then run to the end; its warehouse."""
     warehouse = tmp_path_factory.mktemp("killed") / "warehouse"
     published = warehouse / "published"
-    for delay in (3.0, 12.0, 25.0):  # during ingestion, staging, the marts (with this sample, on this machine)
+    for delay in (4.0, 20.0):  # during ingestion/staging, then the marts (with this sample, on this machine)
         proc = ssj_run_process(sample / "landing", warehouse, sample / "agencies.yaml")
         time.sleep(delay)
         if proc.poll() is None:
