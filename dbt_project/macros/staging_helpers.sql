@@ -27,7 +27,21 @@ json_merge_patch(
             coalesce(try_cast({{ relation }}._extra as json), '{}'::json))
 {%- endmacro %}
 
-{#- The outcome columns every staging model ends with. -#}
+{#- The columns every staging model ends with, in this order: lineage, the
+    extra columns, the row rules' verdict, the original values. -#}
+{% macro staging_columns(relation='checked') -%}
+agency,
+        source_file,
+        file_sha256,
+        source_row,
+        file_mtime,
+        ingested_at,
+        extra,
+        {{ staging_outcome(relation) }},
+        raw
+{%- endmacro %}
+
+{#- The outcome columns (part of staging_columns). -#}
 {% macro staging_outcome(relation='checked') -%}
         {{ relation }}.outcome.reason_codes as reason_codes,
         {{ relation }}.outcome.reason as reason,

@@ -65,15 +65,7 @@ final as (
         scope,
         status,
         updated_at,
-        agency,
-        source_file,
-        file_sha256,
-        source_row,
-        file_mtime,
-        ingested_at,
-        extra,
-        {{ staging_outcome() }},
-        raw
+        {{ staging_columns() }}
     from checked
 )
 

@@ -63,15 +63,7 @@ final as (
         domain,
         score,
         classified_on,
-        agency,
-        source_file,
-        file_sha256,
-        source_row,
-        file_mtime,
-        ingested_at,
-        extra,
-        {{ staging_outcome() }},
-        raw
+        {{ staging_columns() }}
     from checked
 )
 

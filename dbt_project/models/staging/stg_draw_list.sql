@@ -75,15 +75,7 @@ final as (
         items,
         window_start,
         window_end,
-        agency,
-        source_file,
-        file_sha256,
-        source_row,
-        file_mtime,
-        ingested_at,
-        extra,
-        {{ staging_outcome() }},
-        raw
+        {{ staging_columns() }}
     from checked
 )
 

@@ -70,15 +70,7 @@ final as (
         cert_valid_to,
         status,
         updated_at,
-        agency,
-        source_file,
-        file_sha256,
-        source_row,
-        file_mtime,
-        ingested_at,
-        extra,
-        {{ staging_outcome() }},
-        raw
+        {{ staging_columns() }}
     from checked
 )
 

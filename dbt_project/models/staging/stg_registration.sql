@@ -111,15 +111,7 @@ final as (
         online_shop,
         updated_at,
         case when uscc_valid then uscc when reg_no_valid then 'R' || reg_no end as enterprise_key,
-        agency,
-        source_file,
-        file_sha256,
-        source_row,
-        file_mtime,
-        ingested_at,
-        extra,
-        {{ staging_outcome() }},
-        raw
+        {{ staging_columns() }}
     from checked
 )
 
