@@ -61,8 +61,13 @@ def dbt_vars(settings: SsjSettings) -> list[str]:
 def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings):
     s = settings.get()
     os.environ.update(s.to_env())  # profiles.yml finds the DuckDB file through SSJ_WAREHOUSE
+    # One dbt target folder per step and warehouse, reused run after run (its partial
+    # parse stays warm; the last run's dbt.log and run_results.json stay readable) —
+    # dagster-dbt's default, a new folder under dbt_project/target per invocation,
+    # grows without bound on a server that runs every night.
+    target = s.warehouse / ".dbt" / context.op_def.name
     with warehouse_lock(s.warehouse):
-        yield from dbt.cli(["build", *dbt_vars(settings)], context=context).stream()
+        yield from dbt.cli(["build", *dbt_vars(settings)], context=context, target_path=target).stream()
 
 
 @dbt_assets(manifest=dbt_project().manifest_path, select=STAGING, dagster_dbt_translator=TRANSLATOR,
