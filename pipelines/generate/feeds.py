@@ -9,12 +9,11 @@ rejected / ignored, rows accepted and quarantined, reasons).
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import shutil
 import zipfile
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np

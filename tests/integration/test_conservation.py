@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from pipelines.defs.ingest.landing import ingest_landing
 from pipelines.udfs import register
-from tests.support import DBT_DIR, SAMPLE_REGISTRY, make_uscc, run_dbt
+from tests.support import SAMPLE_REGISTRY, make_uscc, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.support import DBT_DIR, make_reg_no, make_uscc, run_dbt, write_raw
+from tests.support import make_reg_no, make_uscc, run_dbt, write_raw
 
 SELECT = "+draw_entries +joint_inspections +agency_overlap +merge_summary +quarantine"
 

@@ -10,10 +10,8 @@ data.
 
 from __future__ import annotations
 
-import json
 import shutil
 import zipfile
-from pathlib import Path
 
 import duckdb
 import pytest
