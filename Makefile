@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SSJ    := $(VENV)/bin/ssj
 SCALE  ?= 1m
 
-.PHONY: install run test test-fast ui bench-ingest clean
+.PHONY: install run test test-fast ui bench bench-ingest clean
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,7 @@ run: install        ## generate a small sample into data/ and run the whole pipe
 	$(SSJ) demo
 
 test: install       ## the test suite (what CI runs); "no tests collected" is a failure
-	@$(PY) -m pytest -q; code=$$?; \
+	@$(PY) -m pytest -q -n 2 --dist loadfile; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$code
 
 test-fast: install  ## unit tests only
@@ -28,6 +28,9 @@ test-fast: install  ## unit tests only
 
 ui: install         ## the Dagster web UI on the demo warehouse
 	$(SSJ) ui --warehouse data/warehouse --landing data/sample/landing --agencies data/sample/agencies.yaml
+
+bench: install       ## the whole pipeline vs the floor, full and incremental: make bench SCALE=10k|100k|1m|10m
+	$(PY) -m benchmarks.pipeline --scale $(SCALE)
 
 bench-ingest: install  ## ingest throughput vs DuckDB alone, 1M-enterprise registration file
 	$(PY) -m benchmarks.ingest --enterprises 1000000

@@ -83,7 +83,10 @@ def _stdout_to(path: Path | None):
 
 def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "INFO") -> int:
     """Ingest everything new, rebuild and publish through the Dagster asset graph; return an exit code."""
+    import dagster as dg
     from dagster import DagsterInstance
+
+    from pipelines.defs.dbt.build_state import plan_build
 
     if not settings.landing.is_dir():
         print(f"ssj run: landing zone {settings.landing} does not exist (set --landing or SSJ_LANDING)", file=sys.stderr)
@@ -101,17 +104,29 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     started = time.monotonic()
     if not quiet:
         _status(f"ssj run: landing {settings.landing} → warehouse {settings.warehouse} (as of {settings.as_of})")
-    job = defs().resolve_job_def("full_job")
+    definitions = defs()
+    job = definitions.resolve_job_def("full_job")
+    graph = definitions.resolve_asset_graph()
     # dbt's own log lines go to stdout (Dagster's compute log); keep them in a file
     # unless --verbose, so the terminal shows the run's status lines and summary.
     dbt_log = home / "last-run-dbt.log"
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else log_level}}}}
     with _whole_run_lock(settings, quiet), DagsterInstance.get() as instance, \
             _stdout_to(None if log_level == "DEBUG" else dbt_log):
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else log_level}}}},
+        # two runs: ingestion first, then the build it calls for (full, or only the draw lists)
+        ingested = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config,
+            asset_selection=list(dg.AssetSelection.groups("ingest").resolve(graph)),
         )
+        result = ingested
+        if ingested.success:
+            plan = plan_build(settings)
+            if not quiet:
+                _status(f"build: {plan.mode} ({plan.reason})")
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config,
+                asset_selection=list(plan.selection.resolve(graph)),
+            )
     if not result.success:
         print("ssj run: FAILED", file=sys.stderr)
         for event in result.all_events:
@@ -135,7 +150,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
         )
         return 1
     if not quiet:
-        print_summary(settings, result, time.monotonic() - started)
+        print_summary(settings, ingested, time.monotonic() - started)
     return 0
 
 
@@ -174,12 +189,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.generate import generate
 
     started = time.monotonic()
-    summary = generate(args.enterprises, Path(args.out), args.seed)
+    # staged progress lines on a terminal; nothing but the summary when piped or scheduled
+    progress = _status if sys.stderr.isatty() and not args.quiet else None
+    summary = generate(args.enterprises, Path(args.out), args.seed, progress=progress)
     print(f"generated {args.enterprises} enterprises into {args.out} in {time.monotonic() - started:.1f} s")
-    if isinstance(summary, dict):
-        for key in ("files", "rows"):
-            if key in summary:
-                print(f"  {key}: {summary[key]}")
+    files = summary.get("files") if isinstance(summary, dict) else None
+    if files:
+        print(f"  {len(files)} files; what each should become: {Path(args.out) / 'truth' / 'summary.json'}")
     return 0
 
 
@@ -271,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--enterprises", type=int, required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines (they only show on a terminal anyway)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("demo", help="generate a small sample into data/ and run it end to end")

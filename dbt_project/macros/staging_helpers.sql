@@ -53,12 +53,30 @@ agency,
     crash between the two leaves a file no ledger entry vouches for, and its rows
     must not be seen (the next run re-ingests the drop and rewrites the same
     file); a file ingested during the build waits for the next one. -#}
-{% macro ingested_rows(feed) -%}
+{% macro ingested_rows(feed, new_files_only=false) -%}
+{%- if new_files_only -%}
+{#- An incremental model's batch: only the ingested files not yet in it
+    (`this`), read by name, so the files staged before are not even opened. -#}
+{%- set shas = [] -%}
+{%- if execute -%}
+    {%- set found = run_query(
+        "select sha256 from " ~ ref('stg_ledger') ~ " where status = 'ingested' and feed = '" ~ feed ~ "'"
+        ~ " except select distinct file_sha256 from " ~ this ~ " order by 1") -%}
+    {%- set shas = found.columns[0].values() -%}
+{%- endif -%}
+{%- set folder = var('raw_dir') ~ '/' ~ feed ~ '/' -%}
+select raw_rows.*
+    from read_parquet([
+        '{{ folder }}_empty.parquet'
+        {%- for sha in shas %}, '{{ folder ~ sha }}.parquet'{% endfor -%}
+    ], union_by_name = true) as raw_rows
+{%- else -%}
 select raw_rows.*
     from {{ source('raw', feed) }} as raw_rows
     where raw_rows._file_sha256 in (
         select sha256 from {{ ref('stg_ledger') }} where status = 'ingested'
     )
+{%- endif -%}
 {%- endmacro %}
 
 {#- "The latest version of a key wins" (CONTRACT §2), as one ORDER BY: by the
@@ -67,4 +85,40 @@ select raw_rows.*
     int_<feed>__current model, so the rule lives here once. -#}
 {% macro latest_first(dated_by) -%}
 {{ dated_by }} desc nulls last, file_mtime desc nulls last, source_file desc, source_row desc
+{%- endmacro %}
+
+{#- When an incremental model's batch was staged: the start of this dbt
+    invocation, one value for all its rows. -#}
+{% macro staged_at() -%}
+'{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'::timestamp
+{%- endmacro %}
+
+{#- A value the pipeline keeps in the warehouse table _ssj_build_state
+    (pipelines/defs/dbt/build_state.py), as a SQL scalar; NULL when there is no
+    such table (a build run by hand). Read when the model runs, not passed as a
+    dbt var: a var that changes every build would cost dbt a full re-parse. -#}
+{% macro build_state_value(key) -%}
+{%- set state = adapter.get_relation(this.database, this.schema, '_ssj_build_state') if execute else none -%}
+{%- if state is not none -%}
+(select max(value) from {{ state }} where key = '{{ key }}')
+{%- else -%}
+null::varchar
+{%- endif -%}
+{%- endmacro %}
+
+{#- The draw tasks (agency, task_id) an incremental draw model must redo: those
+    with rows staged after the last successful build of the draw chain
+    (draws_through in the build state; all tasks when there is none). Redoing a
+    task is idempotent, so a failed build is simply redone by the next one. -#}
+{% macro draw_tasks_to_redo() -%}
+select distinct agency, task_id
+    from {{ ref('stg_draw_list') }}
+    where task_id is not null
+      and staged_at > coalesce({{ build_state_value('draws_through') }}::timestamp, '-infinity'::timestamp)
+{%- endmacro %}
+
+{#- Whether the row `alias` belongs to a draw task this build redoes. -#}
+{% macro is_task_to_redo(alias) -%}
+exists (select 1 from ({{ draw_tasks_to_redo() }}) as redo
+               where redo.agency = {{ alias }}.agency and redo.task_id = {{ alias }}.task_id)
 {%- endmacro %}

@@ -6,6 +6,9 @@ import os
 
 import dagster as dg
 
+from pipelines.defs.dbt.build_state import plan_build
+from pipelines.settings import Settings
+
 build_job = dg.define_asset_job(
     "build_job",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
@@ -35,7 +38,13 @@ nightly_full_build = dg.ScheduleDefinition(
     job=build_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="After new drops were ingested, rebuild and publish once (coalesces many drops into one build).",
+    description="After new drops were ingested, rebuild and publish once (coalesces many drops into one build): "
+    "only the draw-list chain when only draw lists are new, else everything.",
 )
 def build_after_ingest(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    yield dg.RunRequest(run_key=f"after-{asset_event.storage_id}")
+    plan = plan_build(Settings.from_env())
+    yield dg.RunRequest(
+        run_key=f"after-{asset_event.storage_id}",
+        asset_selection=list(plan.selection.resolve(context.repository_def.asset_graph)),
+        tags={"ssj/build": plan.mode},
+    )

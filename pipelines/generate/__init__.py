@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -33,19 +34,28 @@ DEFAULT_AS_OF = date(2026, 11, 26)
 __all__ = ["generate", "DEFAULT_AS_OF"]
 
 
-def generate(n_enterprises: int, out: Path, seed: int, as_of: date = DEFAULT_AS_OF) -> dict:
+def generate(n_enterprises: int, out: Path, seed: int, as_of: date = DEFAULT_AS_OF,
+             progress: Callable[[str], None] | None = None) -> dict:
     """Generate a landing zone of ``n_enterprises`` enterprises under ``out``; deterministic for a seed.
 
     Existing ``out/landing`` and ``out/truth`` are replaced. Returns the summary also
     written to ``out/truth/summary.json`` (plus ``timings_s``, which the file leaves out).
+    ``progress``, when given, is told each stage as it ends (a line with counts and seconds).
     """
     # plain object strings inside: Arrow-backed string columns make row selection several times slower
     with pd.option_context("future.infer_string", False):
-        return _generate(n_enterprises, out, seed, as_of)
+        return _generate(n_enterprises, out, seed, as_of, progress or (lambda _: None))
 
 
-def _generate(n_enterprises: int, out: Path, seed: int, as_of: date) -> dict:
+def _generate(n_enterprises: int, out: Path, seed: int, as_of: date, progress: Callable[[str], None]) -> dict:
     t0 = time.perf_counter()
+    last = [t0]
+
+    def done(what: str) -> None:
+        now = time.perf_counter()
+        progress(f"{what} ({now - last[0]:.1f} s)")
+        last[0] = now
+
     out = Path(out)
     for sub in ("landing", "truth"):
         if (out / sub).exists():
@@ -54,15 +64,23 @@ def _generate(n_enterprises: int, out: Path, seed: int, as_of: date) -> dict:
     shutil.copyfile(REGISTRY, out / "agencies.yaml")
 
     world = build_world(int(n_enterprises), int(seed), as_of)
+    done(f"world: {len(world.ent):,} registration records, {len(world.licences):,} licences, "
+         f"{len(world.inspectors):,} inspectors, {len(world.draws):,} draw rows")
     t_world = time.perf_counter()
     land = Landing(out, np.random.default_rng([int(seed), 1]))
     reg_where = write_registration(land, world.ent, world.updates)
+    done("files: registration")
     lic_where = write_approval(land, world.licences)
+    done("files: approval")
     write_credit(land, world.credit)
+    done("files: credit_risk")
     write_inspectors(land, world.inspectors)
+    done("files: inspectors")
     draws = write_draws(land, world.draws)
+    done("files: draw_list")
     t_files = time.perf_counter()
     summary = build_truth(world, land, draws, reg_where, lic_where, out / "truth")
+    done("ground truth")
     (out / "truth" / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n",
                                                 encoding="utf-8")
     t_end = time.perf_counter()

@@ -39,12 +39,26 @@ def test_every_staging_model_reads_its_raw_table_the_ledger_snapshot_and_the_sql
     assert dg.AssetKey("stg_ledger") in graph.get(dg.AssetKey("ingest_log")).parent_keys
 
 
-def test_publish_follows_every_mart_and_the_target_follows_publish():
+def test_every_mart_is_published_then_sent_to_the_target_one_asset_each():
     graph = load().resolve_asset_graph()
-    published = graph.get(dg.AssetKey("published")).parent_keys
     for mart in ("enterprise_pool", "inspector_pool", "draw_entries", "joint_inspections", "quarantine", "ingest_log"):
-        assert dg.AssetKey(mart) in published
-    assert graph.get(dg.AssetKey("published_to_target")).parent_keys == {dg.AssetKey("published")}
+        assert graph.get(dg.AssetKey(["published", mart])).parent_keys == {dg.AssetKey(mart)}
+        assert graph.get(dg.AssetKey(["target", mart])).parent_keys == {dg.AssetKey(["published", mart])}
+
+
+def test_a_draws_build_selects_the_draw_chain_and_leaves_the_pools_alone():
+    from pipelines.defs.dbt.build_state import DRAWS_SELECTION
+
+    graph = load().resolve_asset_graph()
+    keys = {k.to_user_string() for k in DRAWS_SELECTION.resolve(graph)}
+    for name in ("stg_ledger", "stg_draw_list", "int_draw__current", "int_draw__resolved", "int_draw__entries",
+                 "int_draw__groups", "draw_entries", "joint_inspections", "agency_overlap", "merge_summary",
+                 "quarantine", "ingest_log", "published/draw_entries", "published/joint_inspections",
+                 "target/joint_inspections"):
+        assert name in keys, name
+    for name in ("stg_registration", "stg_approval", "stg_credit_risk", "stg_inspectors", "enterprise_pool",
+                 "inspector_pool", "enterprise_tags", "published/enterprise_pool", "raw/draw_list"):
+        assert name not in keys, name
 
 
 def test_gx_suites_and_conservation_are_blocking_checks():

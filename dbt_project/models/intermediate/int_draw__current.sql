@@ -16,13 +16,22 @@
 
   A 注册号 may come in a column outside the contract (extra: reg_no / 注册号 /
   工商注册号); it is used for matching only when its MOD 11,10 check digit is right.
+
+  Incremental by task (delete+insert on agency, task_id): a build redoes only the
+  tasks with newly staged rows (draw_tasks_to_redo); a task's batch is its whole
+  current version, so the delete leaves nothing stale.
 -#}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['agency', 'task_id'],
+          on_schema_change='fail') }}
 
 with
 
 accepted as (
-    select * from {{ ref('stg_draw_list') }}
+    select * from {{ ref('stg_draw_list') }} as stg
     where is_accepted and task_id is not null
+    {%- if is_incremental() %}
+      and {{ is_task_to_redo('stg') }}
+    {%- endif %}
 ),
 
 task_files as (

@@ -16,7 +16,12 @@
     * task_name, uscc, name, address  the first non-NULL value in row order
                   (arg_min skips NULLs: a USCC-only row and a name-only row give both);
     * source_row  the first row; source_rows lists them all; row_count counts them.
+
+  Incremental by task, like int_draw__current.
 -#}
+-- depends_on: {{ ref('stg_draw_list') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['agency', 'task_id'],
+          on_schema_change='fail') }}
 
 with
 
@@ -24,7 +29,10 @@ rows as (
     select
         *,
         coalesce(enterprise_id, 'uscc:' || uscc, 'name:' || name_normalized) as entity_key
-    from {{ ref('int_draw__resolved') }}
+    from {{ ref('int_draw__resolved') }} as res
+    {%- if is_incremental() %}
+    where {{ is_task_to_redo('res') }}
+    {%- endif %}
 )
 
 select

@@ -18,7 +18,13 @@
 
   Address matching uses the pool's address_normalized (or normalize_address(address))
   when enterprise_pool has such a column; otherwise step 3 is skipped.
+
+  Incremental by task, like int_draw__current: only the redone tasks' rows are
+  resolved against the pool (a full build — new pool inputs — resolves them all).
 -#}
+-- depends_on: {{ ref('stg_draw_list') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['agency', 'task_id'],
+          on_schema_change='fail') }}
 
 {%- set pool_address = "null::varchar" -%}
 {%- if execute -%}
@@ -36,7 +42,10 @@ draws as (
     select
         *,
         row_number() over (order by file_sha256, source_row) as row_key
-    from {{ ref('int_draw__current') }}
+    from {{ ref('int_draw__current') }} as cur
+    {%- if is_incremental() %}
+    where {{ is_task_to_redo('cur') }}
+    {%- endif %}
 ),
 
 pool as (

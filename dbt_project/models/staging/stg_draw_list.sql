@@ -1,11 +1,18 @@
-{#- 抽取名单: every raw row, typed, with the row rules' verdict. -#}
+{#- 抽取名单: every raw row, typed, with the row rules' verdict.
+
+    Incremental (append): a build stages only the draw-list files not staged
+    before; `staged_at` (the dbt invocation's start) tells the batches apart, so
+    the draw chain downstream (int_draw__current …) redoes only the tasks of the
+    newest batches and the GX suite validates only the newest batch. A change of
+    rules rebuilds it in full (--full-refresh, pipelines/defs/dbt/build_state.py). -#}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
 {%- set columns = ['task_id', 'task_name', 'agency', 'uscc', 'name', 'address', 'items', 'window_start',
                    'window_end'] -%}
 
 with
 
 source as (
-    {{ ingested_rows('draw_list') }}
+    {{ ingested_rows('draw_list', new_files_only=is_incremental()) }}
 ),
 
 agencies as (
@@ -75,7 +82,8 @@ final as (
         items,
         window_start,
         window_end,
-        {{ staging_columns() }}
+        {{ staging_columns() }},
+        {{ staged_at() }} as staged_at
     from checked
 )
 

@@ -2,7 +2,15 @@
     (ingested / duplicate / rejected). A snapshot taken once per build — every
     stg_<feed> reads only raw files ingested in it, and ingest_log counts from it —
     so files ingested while a build runs (the landing sensor does not wait for
-    builds) are left whole for the next build instead of being half-counted. -#}
+    builds) are left whole for the next build instead of being half-counted.
+
+    A build that restages only some feeds (a draws build, see
+    pipelines/defs/dbt/build_state.py) names them in the build state
+    (`restage_feeds`, comma-separated; empty = all): for the other feeds the
+    snapshot keeps the ingested files the previous build staged, so the snapshot
+    always says what the staging tables hold. -#}
+
+{%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
 
 with
 
@@ -33,4 +41,24 @@ final as (
     where status is distinct from 'placeholder' and path is not null
 )
 
+{%- if previous is none %}
+
 select * from final
+{%- else %},
+
+restaged as (
+    select feed
+    from (select unnest(string_split({{ build_state_value('restage_feeds') }}, ',')) as feed)
+    where feed <> ''
+)
+
+select * from final
+where status is distinct from 'ingested'
+   or not exists (select 1 from restaged)
+   or feed in (select feed from restaged)
+union all
+select * from {{ previous }}
+where status = 'ingested'
+  and exists (select 1 from restaged)
+  and feed not in (select feed from restaged)
+{%- endif %}

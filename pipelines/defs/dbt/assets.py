@@ -7,17 +7,21 @@ suite stops everything downstream of it.
 
 
 import json
+import os
 import sys
 from pathlib import Path
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from connectors.feeds import FEED_NAMES
 from pipelines.locks import warehouse_lock
 from pipelines.settings import SsjSettings
+from pipelines.warehouse import open_warehouse, table_exists
+
+from .build_state import read_state, rules_stamp, staged_pool_inputs, write_state
 
 from .project import dbt_project
 
@@ -53,12 +57,17 @@ TRANSLATOR = SsjTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_ch
 
 
 def dbt_vars(settings: SsjSettings) -> list[str]:
-    """The CLI arguments carrying the run's settings into dbt (pure; unit-tested)."""
+    """The CLI arguments carrying the run's settings into dbt (pure; unit-tested).
+
+    Only values that stay the same from build to build of a warehouse: a changed
+    var makes dbt re-parse the whole project (~5 s). What changes per build is
+    in the warehouse's build state (build_state.py), read by the models at run time.
+    """
     s = settings.get()
     return ["--vars", json.dumps({"as_of": s.as_of.isoformat(), "raw_dir": str(s.warehouse / "raw")})]
 
 
-def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings):
+def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *, full_refresh: bool):
     s = settings.get()
     os.environ.update(s.to_env())  # profiles.yml finds the DuckDB file through SSJ_WAREHOUSE
     # One dbt target folder per step and warehouse, reused run after run (its partial
@@ -66,22 +75,76 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: S
     # dagster-dbt's default, a new folder under dbt_project/target per invocation,
     # grows without bound on a server that runs every night.
     target = s.warehouse / ".dbt" / context.op_def.name
-    with warehouse_lock(s.warehouse):
-        yield from dbt.cli(["build", *dbt_vars(settings)], context=context, target_path=target).stream()
+    args = ["build", *dbt_vars(settings), *(["--full-refresh"] if full_refresh else [])]
+    context.log.info(f"dbt {' '.join(args[:1] + args[3:])} ({'full' if full_refresh else 'incremental'} draw chain)")
+    yield from dbt.cli(args, context=context, target_path=target).stream()
+
+
+def _selected_models(context: dg.AssetExecutionContext) -> set[str]:
+    return {key.path[-1] for key in context.selected_asset_keys}
 
 
 @dbt_assets(manifest=dbt_project().manifest_path, select=STAGING, dagster_dbt_translator=TRANSLATOR,
             project=dbt_project(), name="dbt_staging")
 def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings):
-    """Seeds (rules as data) and staging: types, value rules, reason codes for every raw row."""
-    yield from _run_dbt(context, dbt, settings)
+    """Seeds (rules as data) and staging: types, value rules, reason codes for every raw row.
+
+    Staging tables are rebuilt from all their raw files, except stg_draw_list, which
+    appends the new draw-list files (see build_state.py). A build that restages only
+    some feeds tells stg_ledger which (`restage_feeds` in the build state).
+    """
+    s = settings.get()
+    selected = _selected_models(context)
+    every_feed = all(f"stg_{f}" in selected for f in FEED_NAMES)
+    restage = "" if every_feed else ",".join(f for f in FEED_NAMES if f"stg_{f}" in selected)
+    stamp = rules_stamp(s)
+    with warehouse_lock(s.warehouse):
+        with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
+            state = read_state(con)
+            write_state(con, {"restage_feeds": restage})
+        yield from _dbt_build(context, dbt, settings, full_refresh=state.get("built_rules") != stamp)
+        if every_feed:
+            with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
+                write_state(con, {"staged_rules": stamp})
 
 
 @dbt_assets(manifest=dbt_project().manifest_path, select=DOWNSTREAM, dagster_dbt_translator=TRANSLATOR,
             project=dbt_project(), name="dbt_marts")
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings):
-    """Identity, tags, draw resolution and the published marts."""
-    yield from _run_dbt(context, dbt, settings)
+    """Identity, tags, draw resolution and the published marts.
+
+    The draw chain is incremental: it redoes the tasks staged since the last
+    successful build, unless the pool or the rules changed since (then in full).
+    """
+    s = settings.get()
+    selected = _selected_models(context)
+    stamp = rules_stamp(s)
+    with warehouse_lock(s.warehouse):
+        with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
+            state = read_state(con)
+            pool_inputs = staged_pool_inputs(con)
+            through = (con.execute("select max(staged_at)::varchar from stg_draw_list").fetchall()[0][0]
+                       if table_exists(con, "stg_draw_list") else None)
+        full = state.get("built_rules") != stamp or state.get("pool_inputs") != pool_inputs
+        yield from _dbt_build(context, dbt, settings, full_refresh=full)
+        record: dict[str, str] = {}
+        if INCREMENTAL_DRAW_MODELS <= selected and through:
+            record["draws_through"] = through
+        if selected >= _all_models(context):
+            # the pools and marts now stand on this staging; the rules count as built only
+            # if staging itself was rebuilt under them
+            record["built_rules"] = stamp if state.get("staged_rules") == stamp else ""
+            record["pool_inputs"] = pool_inputs
+        if record:
+            with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
+                write_state(con, record)
+
+
+INCREMENTAL_DRAW_MODELS = {"int_draw__current", "int_draw__resolved", "int_draw__entries"}
+
+
+def _all_models(context: dg.AssetExecutionContext) -> set[str]:
+    return {key.path[-1] for key in context.assets_def.keys}
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project(), dbt_executable=str(Path(sys.executable).with_name("dbt")))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,6 +104,8 @@ class Decision:
     format: str | None = None
     encoding: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    seconds: float | None = None  # hashing + reading + writing the raw file
+
 
 
 def place_of(file: LandingFile, landing: Path, registry: dict[str, Agency]) -> tuple[str | None, str | None, str | None, str | None]:
@@ -193,6 +196,7 @@ def ingest_landing(
     decisions: list[Decision] = []
     skipped = 0
     for file in files:
+        started = time.perf_counter()
         agency, feed, code, error = place_of(file, landing, registry)
         if code is not None:
             sha = None if code in ("symlink", "bad_name") else _hash_or_none(file, by_path_stat)
@@ -215,6 +219,7 @@ def ingest_landing(
                 decision = _ingest_one(file, sha, agency, feed, warehouse, now)
                 if decision.status == "ingested":
                     ingested_sha[sha] = file.rel
+        decision.seconds = round(time.perf_counter() - started, 3)
         previous = ledger.get((file.rel, decision.sha256 or ""))
         _record(warehouse, decision, first_seen=previous.get("first_seen_at") if previous else None, now=now)
         log.info("%s %s%s", decision.status, decision.rel, f": {decision.error}" if decision.error else "")
@@ -276,5 +281,6 @@ def _record(warehouse: Path, d: Decision, *, first_seen: str | None, now: dateti
             "headers": d.headers,
             "first_seen_at": first_seen or now.isoformat(sep=" "),
             "processed_at": now.isoformat(sep=" "),
+            "seconds": d.seconds,
         },
     )

@@ -9,53 +9,69 @@ from pipelines.warehouse import open_warehouse, table_exists
 
 from .parquet import publish_parquet, remove_stale_temporaries
 from .sql_target import TargetError, publish_to_target
+from .metadata import table_metadata
 from .tables import published_tables
 
 
-@dg.asset(
+def _table(key: dg.AssetKey) -> str:
+    return key.path[-1]
+
+
+@dg.multi_asset(
+    name="published",
     group_name="publish",
-    kinds={"parquet", "duckdb"},
-    deps=[dg.AssetKey(t) for t in published_tables()],
-    description=(
-        "The marts downstream systems read (CONTRACT §3) written to <warehouse>/published/<table>.parquet, "
-        "each replaced atomically and sorted so identical inputs give identical bytes."
-    ),
+    can_subset=True,
+    specs=[
+        dg.AssetSpec(
+            ["published", table], deps=[table], kinds={"parquet"}, skippable=True,
+            description=f"{table} as <warehouse>/published/{table}.parquet (CONTRACT §3), replaced atomically, "
+            "sorted so identical inputs give identical bytes.",
+        )
+        for table in published_tables()
+    ],
+    description="The marts downstream systems read, written as Parquet — those selected in this run "
+    "(a draws build republishes only the draw-list tables).",
 )
-def published(context: dg.AssetExecutionContext, settings: SsjSettings) -> dg.MaterializeResult:
+def published(context: dg.AssetExecutionContext, settings: SsjSettings):
     s = settings.get()
-    counts: dict[str, int] = {}
+    tables = sorted(_table(k) for k in context.selected_asset_keys)
     with open_warehouse(s.warehouse) as con:
         for stale in remove_stale_temporaries(s.published_dir):
             context.log.warning(f"removed {stale.name}, left by an interrupted publish")
-        for table in published_tables():
+        for table in tables:
             if not table_exists(con, table):
                 raise dg.Failure(f"mart {table} is missing from {s.duckdb_path}; did dbt build it?")
-            counts[table] = publish_parquet(con, table, s.published_dir)
-            context.log.info(f"published {table}: {counts[table]} rows")
-    return dg.MaterializeResult(
-        metadata={
-            "published_dir": str(s.published_dir),
-            "rows": dg.MetadataValue.json(counts),
-            **{f"rows_{t}": n for t, n in counts.items()},
-        }
-    )
+            rows = publish_parquet(con, table, s.published_dir)
+            context.log.info(f"published {table}: {rows} rows")
+            yield dg.MaterializeResult(
+                asset_key=["published", table],
+                metadata={"path": str(s.published_dir / f"{table}.parquet"), "dagster/row_count": rows,
+                          **table_metadata(con, table)},
+            )
 
 
-@dg.asset(
+@dg.multi_asset(
+    name="published_to_target",
     group_name="publish",
-    kinds={"postgres", "mysql"},
-    deps=[published],
+    can_subset=True,
+    specs=[
+        dg.AssetSpec(["target", table], deps=[["published", table]], kinds={"postgres", "mysql"}, skippable=True,
+                     description=f"{table} in the downstream database named by SSJ_TARGET_URL.")
+        for table in published_tables()
+    ],
     description=(
         "The same tables in the downstream database named by SSJ_TARGET_URL (any SQLAlchemy URL; "
         "PostgreSQL COPY or MariaDB bulk INSERT into a side table, swapped in within one transaction, "
         "with primary keys and indexes). Does nothing when SSJ_TARGET_URL is not set."
     ),
 )
-def published_to_target(context: dg.AssetExecutionContext, settings: SsjSettings) -> dg.MaterializeResult:
+def published_to_target(context: dg.AssetExecutionContext, settings: SsjSettings):
     s = settings.get()
+    tables = sorted(_table(k) for k in context.selected_asset_keys)
     if not s.target_url:
-        return dg.MaterializeResult(metadata={"target": "none (SSJ_TARGET_URL not set)"})
-    tables = list(published_tables())
+        for table in tables:
+            yield dg.MaterializeResult(asset_key=["target", table], metadata={"target": "none (SSJ_TARGET_URL not set)"})
+        return
     try:
         with open_warehouse(s.warehouse) as con:
             counts = publish_to_target(con, tables, s.target_url)
@@ -66,6 +82,5 @@ def published_to_target(context: dg.AssetExecutionContext, settings: SsjSettings
         ) from None
     for table, n in counts.items():
         context.log.info(f"published {table} to {mask_url(s.target_url)}: {n} rows")
-    return dg.MaterializeResult(
-        metadata={"target": mask_url(s.target_url), "rows": dg.MetadataValue.json(counts)}
-    )
+        yield dg.MaterializeResult(asset_key=["target", table],
+                                   metadata={"target": mask_url(s.target_url), "dagster/row_count": n})

@@ -462,11 +462,26 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return n > 0
 
 
+def _rows_to_validate(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The accepted rows; of an incremental staging table (one with ``staged_at``), only its latest batch.
+
+    Rows staged earlier were validated when they were staged, under the same rules: a
+    change of rules (dbt project, suites aside) re-stages the table in full, one batch.
+    """
+    [(incremental,)] = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'main' and table_name = ? "
+        "and column_name = 'staged_at'", [table]
+    ).fetchall()
+    if not incremental:
+        return "is_accepted"
+    return f"is_accepted and staged_at = (select max(staged_at) from {table})"
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _uniqueness_in_sql(con: duckdb.DuckDBPyConnection, table: str, exp: Any) -> ExpectationOutcome:
+def _uniqueness_in_sql(con: duckdb.DuckDBPyConnection, table: str, exp: Any, where: str = "is_accepted") -> ExpectationOutcome:
     """A uniqueness expectation over the whole table, as GX counts it: every row of a repeated combination.
 
     Like GX's default (ignore_row_if = all_values_are_missing), rows whose key columns
@@ -480,7 +495,7 @@ def _uniqueness_in_sql(con: duckdb.DuckDBPyConnection, table: str, exp: Any) -> 
         with dup as (
             select {col_sql}, count(*) as n
             from {table}
-            where is_accepted and not ({all_missing})
+            where {where} and not ({all_missing})
             group by all
             having count(*) > 1
         )
@@ -505,6 +520,7 @@ def validate_table(feed: str, con: duckdb.DuckDBPyConnection, chunk_rows: int = 
     if not _table_exists(con, table):
         raise LookupError(f"{table} does not exist in the warehouse: run staging (dbt) first")
     suite = load_suite(feed)
+    where = _rows_to_validate(con, table)
     import great_expectations as gx
 
     row_rules = gx.ExpectationSuite(
@@ -513,9 +529,9 @@ def validate_table(feed: str, con: duckdb.DuckDBPyConnection, chunk_rows: int = 
     )
     columns = suite_columns(row_rules)
     outcomes: dict[int, ExpectationOutcome] = {}
-    [(rows,)] = con.execute(f"select count(*) from {table} where is_accepted").fetchall()
+    [(rows,)] = con.execute(f"select count(*) from {table} where {where}").fetchall()
     if row_rules.expectations:
-        sql = f"select {', '.join(_quote(c) for c in columns)} from {table} where is_accepted"
+        sql = f"select {', '.join(_quote(c) for c in columns)} from {table} where {where}"
         tallies, rows = _validate_chunks(row_rules, _arrow_chunks(con, sql, max(1, chunk_rows)), _date_columns(row_rules))
         it = iter(t.outcome() for t in tallies)
         for i, e in enumerate(suite.expectations):
@@ -523,7 +539,7 @@ def validate_table(feed: str, con: duckdb.DuckDBPyConnection, chunk_rows: int = 
                 outcomes[i] = next(it)
     for i, e in enumerate(suite.expectations):
         if e.expectation_type in UNIQUENESS:
-            outcomes[i] = _uniqueness_in_sql(con, table, e)
+            outcomes[i] = _uniqueness_in_sql(con, table, e, where)
     results = [outcomes[i] for i in range(len(suite.expectations))]
     return ValidationSummary(feed, int(rows), results, time.perf_counter() - start)
 

@@ -1,0 +1,147 @@
+"""Full or incremental: what a build must redo, decided from the ledger and the last build.
+
+The pools (enterprise, inspector) are rebuilt from all their raw files in every
+build that restages them. The draw-list chain is incremental (dbt incremental
+models): a draw-list drop re-stages only its own file and re-resolves, regroups
+and republishes only the draw tasks it carries, against a pool that did not
+change. That is only right while nothing the pool is built from has changed, so
+every build compares two fingerprints with those of the last successful build:
+
+* ``rules``  — the dbt project (models, macros, seeds), connectors/feeds.yaml, the
+  agency registry's bytes and ``as_of``: any change re-derives everything;
+* ``pool inputs`` — the SHA-256 of every ingested file of every feed except
+  draw_list (what the pool tables are built from).
+
+A difference in either means a **full** build: every staging model, pools and
+marts, with ``--full-refresh`` for the incremental models. Otherwise a **draws**
+build selects only ``stg_ledger`` and everything downstream of ``stg_draw_list``
+(``DRAWS_SELECTION``). The fingerprints are recorded in the warehouse itself
+(table ``_ssj_build_state``), so a deleted or replaced DuckDB file can never be
+mistaken for a built one, and only after the step that built them succeeded:
+a failed build is simply redone next time (every incremental step is idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from connectors.feeds import FEED_NAMES
+from pipelines.defs.ingest.landing import load_ledger
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+
+DRAW_FEED = "draw_list"
+POOL_FEEDS = tuple(f for f in FEED_NAMES if f != DRAW_FEED)
+STATE_TABLE = "_ssj_build_state"
+RULE_PATHS = (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJECT_DIR / "seeds",
+              DBT_PROJECT_DIR / "dbt_project.yml", PROJECT_ROOT / "connectors" / "feeds.yaml")
+
+DRAWS_SELECTION = (
+    dg.AssetSelection.assets("stg_ledger")
+    | dg.AssetSelection.assets("stg_draw_list").downstream()
+)
+"""What a draws build materializes: the ledger snapshot, then the draw-list chain and what reads it."""
+
+
+def rules_stamp(settings: Settings) -> str:
+    """Fingerprint of everything that decides how raw rows become tables (see module doc)."""
+    h = hashlib.sha256()
+    files: list[Path] = []
+    for path in RULE_PATHS:
+        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    files.append(settings.agencies)
+    for path in files:
+        h.update(str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path.name).encode())
+        h.update(b"\0")
+        h.update(path.read_bytes() if path.exists() else b"")
+        h.update(b"\0")
+    h.update(settings.as_of.isoformat().encode())
+    return h.hexdigest()
+
+
+def inputs_stamp(shas: Iterable[str]) -> str:
+    """Fingerprint of a set of file SHA-256s (order-free)."""
+    return hashlib.sha256("\n".join(sorted(set(shas))).encode()).hexdigest()
+
+
+def live_pool_inputs(warehouse: Path) -> str:
+    """The pool inputs as the ledger holds them now."""
+    return inputs_stamp(
+        e["sha256"] for e in load_ledger(warehouse).values() if e.get("status") == "ingested" and e.get("feed") in POOL_FEEDS
+    )
+
+
+def staged_pool_inputs(con: duckdb.DuckDBPyConnection) -> str:
+    """The pool inputs as the last staging step saw them (its ledger snapshot, ``stg_ledger``)."""
+    [(exists,)] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = 'stg_ledger'"
+    ).fetchall()
+    if not exists:
+        return ""
+    feeds = ", ".join(f"'{f}'" for f in POOL_FEEDS)
+    rows = con.execute(f"select sha256 from stg_ledger where status = 'ingested' and feed in ({feeds})").fetchall()
+    return inputs_stamp(r[0] for r in rows)
+
+
+# ------------------------------------------------------------------ state --
+
+
+def read_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [STATE_TABLE]
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
+    return dict(con.execute(f"select key, value from {STATE_TABLE}").fetchall())
+
+
+def write_state(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
+    con.execute(f"create table if not exists {STATE_TABLE} (key varchar primary key, value varchar)")
+    for key, value in values.items():
+        con.execute(f"insert or replace into {STATE_TABLE} values (?, ?)", [key, value])
+
+
+def state_of(warehouse: Path) -> dict[str, str]:
+    """The recorded state, read without taking the writer lock (empty before the first build)."""
+    path = Path(warehouse) / "ssj.duckdb"
+    if not path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:  # a writer holds it: plan a full build, which is always right
+        return {}
+    try:
+        return read_state(con)
+    finally:
+        con.close()
+
+
+# ------------------------------------------------------------------- plan --
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    mode: str  # "full" | "draws"
+    reason: str
+
+    @property
+    def selection(self) -> dg.AssetSelection:
+        everything = dg.AssetSelection.all() - dg.AssetSelection.groups("ingest")
+        return everything if self.mode == "full" else DRAWS_SELECTION
+
+
+def plan_build(settings: Settings) -> BuildPlan:
+    """Full or draws, for a build about to start (``ssj run``, the build sensor)."""
+    state = state_of(settings.warehouse)
+    if not state.get("built_rules"):
+        return BuildPlan("full", "no complete build recorded in this warehouse")
+    if state["built_rules"] != rules_stamp(settings):
+        return BuildPlan("full", "the rules changed (dbt project, feeds.yaml, agency registry or as_of)")
+    if state.get("pool_inputs") != live_pool_inputs(settings.warehouse):
+        return BuildPlan("full", "new files for the pools (registration, approval, credit risk or inspectors)")
+    return BuildPlan("draws", "only draw lists are new: incremental draw-list build")

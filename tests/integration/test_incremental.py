@@ -1,0 +1,155 @@
+"""Draw-list drops build incrementally, and the result is the full build's, byte for byte (issue 5).
+
+A generated landing zone is built once (full); then two batches of draw-list
+files are dropped, each followed by `ssj run`, which must choose the incremental
+draws build: a new task drawing enterprises other agencies drew too, a redraw
+replacing a task's rows (enterprises leave groups), a redraw whose rows are all
+quarantined (must not wipe the task), a file in another agency's name, and a
+second redraw of a task added by the previous batch. Finally a fresh warehouse
+is built in full from the same landing zone: every published table must be
+identical (ingest_log up to its timestamps).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.generate import generate
+from tests.support import run_ssj
+
+pytestmark = pytest.mark.slow
+
+AS_OF = "2026-11-26"
+HEADER = ["任务编号", "任务名称", "统一社会信用代码", "企业名称", "地址", "检查事项", "开始日期", "结束日期"]
+LATER = 2_000_000_000  # mtime of the dropped files: after every generated file
+
+
+def drop(landing: Path, agency: str, name: str, rows: list[list[str]], mtime: int, header=HEADER) -> None:
+    path = landing / agency / "draw_list" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    os.utime(path, (mtime, mtime))
+
+
+def published(warehouse: Path, table: str, order: str) -> list[tuple]:
+    return duckdb.sql(f"select * from read_parquet('{warehouse}/published/{table}.parquet') order by {order}").fetchall()
+
+
+def build_mode(proc) -> str:
+    line = next(line for line in proc.stderr.splitlines() + proc.stdout.splitlines() if "build: " in line)
+    return line.split("build: ", 1)[1].split()[0]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("incremental")
+    generate(300, root / "sample", seed=5)
+    landing, agencies = root / "sample" / "landing", root / "sample" / "agencies.yaml"
+    warehouse = root / "wh"
+
+    def run():
+        proc = run_ssj(landing, warehouse, agencies, as_of=AS_OF)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        return proc
+
+    modes = [build_mode(run())]
+    pool = duckdb.sql(f"""select uscc, name from read_parquet('{warehouse}/published/enterprise_pool.parquet')
+                          where uscc is not null and is_active order by enterprise_id""").fetchall()
+    drawn = duckdb.sql(f"""select agency, task_id, any_value(task_name), list(uscc order by source_row),
+                                  min(window_start)::varchar, max(window_end)::varchar
+                           from read_parquet('{warehouse}/published/draw_entries.parquet')
+                           where uscc is not null group by all order by count(*) desc, agency, task_id""").fetchall()
+    joint = duckdb.sql(f"""select uscc from read_parquet('{warehouse}/published/joint_inspections.parquet')
+                           where uscc is not null order by joint_group_id""").fetchall()
+    names = dict(pool)
+    (agency, task_id, task_name, usccs, start, end) = drawn[0]
+
+    # batch 1: a new task over enterprises already in joint groups, a redraw of the biggest task
+    # (keeps half its enterprises), an all-quarantined redraw, a list in another agency's name
+    new_task = [["BX2026-01", "补充抽查", u, names.get(u, ""), "", "食品标签", "2026-03-01", "2026-12-31"]
+                for (u,) in joint[:8]] + [["BX2026-01", "补充抽查", u, n, "", "食品标签", "2026-03-01", "2026-12-31"]
+                                          for u, n in pool[:5]]
+    drop(landing, "samr-350103", "补充名单.csv", new_task, LATER)
+    drop(landing, agency, "重新抽取.csv", [[task_id, task_name, u, names.get(u, ""), "", "", start, end]
+                                         for u in usccs[::2]], LATER + 1)
+    second = drawn[1]
+    drop(landing, second[0], "错误的重抽.csv", [[second[1], second[2], u, "", "", "", "2026-09-01", "2026-01-01"]
+                                             for u in second[3][:3]], LATER + 2)
+    drop(landing, "tax-350102", "他人名义.csv", [[*r, "samr-350103"] for r in new_task[:2]], LATER + 3,
+         header=[*HEADER, "抽查部门"])
+    modes.append(build_mode(run()))
+
+    # batch 2: the new task redrawn again (a narrower window), and one more task
+    drop(landing, "samr-350103", "补充名单-修订.csv", [r[:6] + ["2026-06-01", "2026-06-30"] for r in new_task[3:]],
+         LATER + 4)
+    drop(landing, "eco-350100", "专项.csv", [["HB2026-09", "专项", u, names.get(u, ""), "", "", "2026-06-15", "2026-07-15"]
+                                            for (u,) in joint[:4]], LATER + 5)
+    modes.append(build_mode(run()))
+
+    fresh = root / "fresh"
+    proc = run_ssj(landing, fresh, agencies, as_of=AS_OF)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return modes, warehouse, fresh
+
+
+def test_draw_list_drops_choose_the_incremental_build(runs):
+    modes, _, _ = runs
+    assert modes == ["full", "draws", "draws"]
+
+
+def test_incremental_tables_equal_the_full_build_byte_for_byte(runs):
+    _, warehouse, fresh = runs
+    for parquet in sorted((fresh / "published").glob("*.parquet")):
+        if parquet.name != "ingest_log.parquet":
+            assert parquet.read_bytes() == (warehouse / "published" / parquet.name).read_bytes(), parquet.name
+    stamps = "* exclude (first_seen_at, processed_at)"
+    assert (duckdb.sql(f"select {stamps} from read_parquet('{fresh}/published/ingest_log.parquet') order by path").fetchall()
+            == duckdb.sql(f"select {stamps} from read_parquet('{warehouse}/published/ingest_log.parquet') order by path").fetchall())
+
+
+def test_draw_list_files_were_staged_in_batches_not_rebuilt(runs):
+    _, warehouse, fresh = runs
+    batches = "select count(distinct staged_at) from stg_draw_list"
+    with duckdb.connect(str(warehouse / "ssj.duckdb"), read_only=True) as con:
+        assert con.execute(batches).fetchall()[0][0] == 3
+    with duckdb.connect(str(fresh / "ssj.duckdb"), read_only=True) as con:
+        assert con.execute(batches).fetchall()[0][0] == 1
+
+
+def test_the_drops_did_change_the_merge_list(runs):
+    _, warehouse, _ = runs
+    tasks = {r[1] for r in published(warehouse, "draw_entries", "agency, task_id")}
+    assert {"BX2026-01", "HB2026-09"} <= tasks
+    quarantined = {r[0] for r in duckdb.sql(
+        f"select distinct unnest(reason_codes) from read_parquet('{warehouse}/published/quarantine.parquet')").fetchall()}
+    assert {"agency_mismatch", "window_end_before_start"} <= quarantined
+    keys = duckdb.sql(f"""select count(*) from read_parquet('{warehouse}/published/joint_inspections.parquet')
+                          where list_contains(task_keys, 'samr-350103:BX2026-01')""").fetchall()[0][0]
+    assert keys > 0
+
+
+def test_a_new_pool_file_makes_the_next_build_full(runs, tmp_path):
+    _, warehouse, _ = runs
+    from pipelines.defs.dbt.build_state import plan_build
+    from pipelines.defs.ingest.raw_store import ledger_dir
+    from pipelines.settings import Settings
+
+    copy = tmp_path / "wh"
+    shutil.copytree(warehouse, copy, ignore=shutil.ignore_patterns(".dagster", ".dbt", "published"))
+    agencies = next(warehouse.parent.glob("sample/agencies.yaml"))
+    settings = Settings(landing=tmp_path, warehouse=copy, agencies=agencies, as_of=date.fromisoformat(AS_OF))
+    assert plan_build(settings).mode == "draws"
+    entry = next(p for p in ledger_dir(copy).glob("*.json") if '"registration"' in p.read_text(encoding="utf-8"))
+    body = entry.read_text(encoding="utf-8")
+    (ledger_dir(copy) / "new-registration.json").write_text(body.replace('"sha256": "', '"sha256": "0'), encoding="utf-8")
+    assert plan_build(settings).mode == "full"

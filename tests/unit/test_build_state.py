@@ -1,0 +1,58 @@
+"""Full or draws: the plan follows the rules' and the pool inputs' fingerprints (build_state.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from pipelines.defs.dbt.build_state import (
+    inputs_stamp,
+    live_pool_inputs,
+    plan_build,
+    rules_stamp,
+    write_state,
+)
+from pipelines.settings import Settings
+from tests.support import SAMPLE_REGISTRY, write_raw
+
+
+def settings(tmp_path, as_of=date(2026, 11, 26)) -> Settings:
+    return Settings(landing=tmp_path / "landing", warehouse=tmp_path / "wh", agencies=SAMPLE_REGISTRY, as_of=as_of)
+
+
+def record_build(s: Settings) -> None:
+    with duckdb.connect(str(s.duckdb_path)) as con:
+        write_state(con, {"built_rules": rules_stamp(s), "pool_inputs": live_pool_inputs(s.warehouse)})
+
+
+def test_no_recorded_build_means_full(tmp_path):
+    s = settings(tmp_path)
+    write_raw(s.warehouse, "registration", [{"name": "甲"}], agency="samr-350102")
+    assert plan_build(s).mode == "full"
+
+
+def test_only_new_draw_lists_mean_draws_and_new_pool_files_mean_full(tmp_path):
+    s = settings(tmp_path)
+    write_raw(s.warehouse, "registration", [{"name": "甲"}], agency="samr-350102")
+    record_build(s)
+    assert plan_build(s).mode == "draws"
+    write_raw(s.warehouse, "draw_list", [{"task_id": "T1", "name": "甲"}], agency="samr-350102")
+    assert plan_build(s).mode == "draws"
+    write_raw(s.warehouse, "credit_risk", [{"name": "甲", "grade": "A"}], agency="samr-350102")
+    plan = plan_build(s)
+    assert plan.mode == "full" and "pools" in plan.reason
+
+
+def test_a_change_of_rules_or_as_of_means_full(tmp_path):
+    s = settings(tmp_path)
+    write_raw(s.warehouse, "registration", [{"name": "甲"}], agency="samr-350102")
+    record_build(s)
+    assert plan_build(settings(tmp_path, as_of=date(2026, 11, 27))).mode == "full"
+    other = tmp_path / "agencies.yaml"
+    other.write_bytes(SAMPLE_REGISTRY.read_bytes() + b"\n# edited\n")
+    assert plan_build(Settings(s.landing, s.warehouse, other, s.as_of)).mode == "full"
+
+
+def test_inputs_stamp_ignores_order_and_repeats():
+    assert inputs_stamp(["b", "a", "a"]) == inputs_stamp(["a", "b"]) != inputs_stamp(["a"])
