@@ -105,20 +105,3 @@ select raw_rows.*
 null::varchar
 {%- endif -%}
 {%- endmacro %}
-
-{#- The draw tasks (agency, task_id) an incremental draw model must redo: those
-    with rows staged after the last successful build of the draw chain
-    (draws_through in the build state; all tasks when there is none). Redoing a
-    task is idempotent, so a failed build is simply redone by the next one. -#}
-{% macro draw_tasks_to_redo() -%}
-select distinct agency, task_id
-    from {{ ref('stg_draw_list') }}
-    where task_id is not null
-      and staged_at > coalesce({{ build_state_value('draws_through') }}::timestamp, '-infinity'::timestamp)
-{%- endmacro %}
-
-{#- Whether the row `alias` belongs to a draw task this build redoes. -#}
-{% macro is_task_to_redo(alias) -%}
-exists (select 1 from ({{ draw_tasks_to_redo() }}) as redo
-               where redo.agency = {{ alias }}.agency and redo.task_id = {{ alias }}.task_id)
-{%- endmacro %}

@@ -157,6 +157,25 @@ def test_materialize_all_from_the_ui_succeeds(ui, browser, shots):
     browser.save_screenshot(str(shots / "dagster-full-job.png"))
 
 
+def test_asset_pages_answer_what_happened_without_sql(ui, browser, shots):
+    """The metadata of the run (issue 8): quarantine by reason, the overlap matrix, on the asset pages."""
+    base, warehouse = ui
+    if not (warehouse / "published" / "agency_overlap.parquet").exists():
+        pytest.skip("needs the materialization above")
+    browser.set_window_size(1600, 1400)
+
+    def page_shows(path: str, *texts: str) -> None:
+        browser.get(f"{base}/assets/{path}")
+        dismiss_welcome(browser)
+        WebDriverWait(browser, 90).until(lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts))
+
+    page_shows("published/quarantine", "rows_by_reason", "top_reasons_with_samples")
+    page_shows("published/enterprise_pool", "by_sector", "by_credit_grade")
+    page_shows("published/agency_overlap", "overlap_matrix")
+    time.sleep(2)
+    browser.save_screenshot(str(shots / "dagster-overlap-metadata.png"))
+
+
 def test_report_renders_with_its_charts(ui, browser, shots, tmp_path):
     _, warehouse = ui
     if not (warehouse / "published" / "ingest_log.parquet").exists():

@@ -10,12 +10,22 @@
   group, never on file order, load order or run: the same inputs give the same IDs,
   and a group whose membership changes (a redraw) gets a new ID. Set only for
   groups of two or more entries.
+
+  Incremental per enterprise (strategy `regroup`, macros/incremental_draws.sql):
+  a draws build re-sweeps only the enterprises its redone tasks touch.
 -#}
+-- depends_on: {{ ref('stg_draw_list') }}
+{{ config(materialized='incremental', incremental_strategy='regroup', on_schema_change='fail') }}
 
 with
 
 swept as (
+    {%- if is_incremental() %}
+    {{ sweep_groups("(select * from " ~ ref('int_draw__entries') ~ " where enterprise_id in ("
+                    ~ enterprises_to_regroup(this) ~ "))") }}
+    {%- else %}
     {{ sweep_groups(ref('int_draw__entries')) }}
+    {%- endif %}
 ),
 
 keyed as (

@@ -5,7 +5,12 @@
   (a redrawn task replaces its earlier rows in full, see int_draw__current).
   uscc and name are as drawn (normalized by the value rules); name_normalized is
   the matching key.
+
+  Incremental (strategy `regroup`): a draws build replaces the rows of the redone
+  tasks and of every enterprise they touch (whose joint_group_id may change).
 -#}
+-- depends_on: {{ ref('stg_draw_list') }}
+{{ config(materialized='incremental', incremental_strategy='regroup', regroup_tasks=true, on_schema_change='fail') }}
 
 select
     entries.agency,
@@ -34,4 +39,7 @@ left join {{ ref('int_draw__groups') }} as groups
     on groups.enterprise_id = entries.enterprise_id
     and groups.agency = entries.agency
     and groups.task_id = entries.task_id
-order by entries.agency, entries.task_id, entries.source_row
+{%- if is_incremental() %}
+where entries.enterprise_id in ({{ enterprises_to_regroup(this) }})
+   or {{ is_task_to_redo('entries') }}
+{%- endif %}

@@ -8,7 +8,12 @@
   registry (an agency without a priority sorts last), ties by agency code.
   items: union of the entries' items, sorted and distinct.
   window_start / window_end: the common window (max start, min end).
+
+  Incremental (strategy `regroup`): a draws build replaces the groups of every
+  enterprise its redone tasks touch.
 -#}
+-- depends_on: {{ ref('stg_draw_list') }}
+{{ config(materialized='incremental', incremental_strategy='regroup', on_schema_change='fail') }}
 
 with
 
@@ -30,6 +35,9 @@ members as (
     left join {{ source('raw', 'agencies') }} as agencies
         on agencies.code = groups.agency
     where groups.joint_group_id is not null
+    {%- if is_incremental() %}
+      and groups.enterprise_id in ({{ enterprises_to_regroup(this) }})
+    {%- endif %}
 ),
 
 aggregated as (
@@ -75,4 +83,3 @@ from aggregated
 inner join lead using (joint_group_id)
 left join {{ ref('enterprise_pool') }} as pool
     on pool.enterprise_id = aggregated.enterprise_id
-order by aggregated.enterprise_id, aggregated.window_start, aggregated.joint_group_id

@@ -1,0 +1,65 @@
+{#
+  The incremental draw chain (docs/architecture.md, "Full and incremental builds").
+
+  A draws build redoes the draw TASKS with rows staged since the last successful
+  build (draw_tasks_to_redo): int_draw__current, int_draw__resolved and
+  int_draw__entries replace those tasks' rows (delete+insert on agency, task_id).
+  Grouping is per ENTERPRISE: int_draw__groups, draw_entries and
+  joint_inspections replace the rows of every enterprise a redone task touches —
+  as the model held it before (an enterprise a redraw dropped must be regrouped
+  too) and as int_draw__entries holds it now (enterprises_to_regroup) — with the
+  custom strategy `regroup` below. Each model computes that set from its OWN
+  previous rows, so a build that failed half-way is redone right by the next one.
+#}
+
+{#- The draw tasks (agency, task_id) an incremental draw model must redo: those
+    with rows staged after the last successful build of the draw chain
+    (draws_through in the build state; all tasks when there is none). Redoing a
+    task is idempotent, so a failed build is simply redone by the next one. -#}
+{% macro draw_tasks_to_redo() -%}
+select distinct agency, task_id
+    from {{ ref('stg_draw_list') }}
+    where task_id is not null
+      and staged_at > coalesce({{ build_state_value('draws_through') }}::timestamp, '-infinity'::timestamp)
+{%- endmacro %}
+
+{#- Whether the row `alias` belongs to a draw task this build redoes. -#}
+{% macro is_task_to_redo(alias) -%}
+exists (select 1 from ({{ draw_tasks_to_redo() }}) as redo
+               where redo.agency = {{ alias }}.agency and redo.task_id = {{ alias }}.task_id)
+{%- endmacro %}
+
+{#- Enterprises whose groups a draws build recomputes: those of the redone tasks
+    in `old` (the model's rows before this build: with agency/task_id columns, or
+    a task_keys list) and in int_draw__entries now. -#}
+{% macro enterprises_to_regroup(old) -%}
+select enterprise_id from {{ ref('int_draw__entries') }} as new_entries
+    where enterprise_id is not null and {{ is_task_to_redo('new_entries') }}
+    union
+    {%- set old_columns = adapter.get_columns_in_relation(old) | map(attribute='name') | list if execute else [] %}
+    {%- if 'task_keys' in old_columns %}
+    select enterprise_id from {{ old }} as old_rows
+    where list_has_any(old_rows.task_keys,
+                       (select list(agency || ':' || task_id) from ({{ draw_tasks_to_redo() }})))
+    {%- else %}
+    select enterprise_id from {{ old }} as old_rows
+    where enterprise_id is not null and {{ is_task_to_redo('old_rows') }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Incremental strategy `regroup`: delete the rows of the enterprises to regroup
+    (and, with config regroup_tasks: true, every row of a redone task — for the
+    unresolved entries, which have no enterprise), then insert the batch. The
+    delete reads the target before it changes, as the batch did. -#}
+{% macro get_incremental_regroup_sql(arg_dict) -%}
+{%- set target = arg_dict['target_relation'] -%}
+{%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+delete from {{ target }}
+where enterprise_id in ({{ enterprises_to_regroup(target) }})
+{%- if config.get('regroup_tasks') %}
+   or exists (select 1 from ({{ draw_tasks_to_redo() }}) as redo
+              where redo.agency = {{ target }}.agency and redo.task_id = {{ target }}.task_id)
+{%- endif %};
+insert into {{ target }} ({{ columns }})
+select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
