@@ -19,4 +19,3 @@ select
     source_row
 from {{ ref('int_credit__linked') }}
 where enterprise_id is not null
-order by enterprise_id, domain

@@ -162,4 +162,3 @@ select
     source_file,
     source_row
 from joined
-order by enterprise_id

@@ -66,4 +66,3 @@ select * from (
     union all
     select * from categories
 )
-order by enterprise_id, tag, value, source

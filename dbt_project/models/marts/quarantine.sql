@@ -1,7 +1,20 @@
 {#- Every rejected row of every feed (CONTRACT §3): the reasons and the original
     values, with any valid 身份证号 in them masked (an agency may put one in any
-    column, e.g. a legal representative's number as an extra column). -#}
+    column, e.g. a legal representative's number as an extra column).
+
+    Incremental by feed (delete+insert): a build that restaged only some feeds
+    (restage_feeds in the build state, e.g. a draws build) recomputes only their
+    rows. A feed's quarantine can only shrink when its staging was rebuilt under
+    new rules or inputs, and such a build is a --full-refresh. -#}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feed',
+          on_schema_change='fail') }}
 {%- set feeds = ['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list'] -%}
+{%- if is_incremental() and execute -%}
+    {%- set restaged = run_query("select " ~ build_state_value('restage_feeds')).columns[0].values()[0] -%}
+    {%- if restaged -%}
+        {%- set feeds = restaged.split(',') -%}
+    {%- endif -%}
+{%- endif %}
 
 with
 
@@ -29,4 +42,3 @@ final as (
 )
 
 select * from final
-order by feed, source_file, source_row

@@ -70,9 +70,23 @@ def dbt_vars(settings: SsjSettings) -> list[str]:
     return ["--vars", json.dumps({"as_of": s.as_of.isoformat(), "raw_dir": str(s.warehouse / "raw")})]
 
 
+def dbt_threads(warehouse: Path) -> str:
+    """Models dbt builds side by side: 2, or 1 once the raw store passes 1 GiB.
+
+    DuckDB already spreads each model over every core; two big models side by
+    side only add up their memory (at 10M enterprises they exceed a 6 GB
+    memory_limit). SSJ_DBT_THREADS overrides.
+    """
+    if os.environ.get("SSJ_DBT_THREADS"):
+        return os.environ["SSJ_DBT_THREADS"]
+    raw = sum(p.stat().st_size for p in (Path(warehouse) / "raw").rglob("*.parquet"))
+    return "1" if raw > 1 << 30 else "2"
+
+
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *, full_refresh: bool):
     s = settings.get()
     os.environ.update(s.to_env())  # profiles.yml finds the DuckDB file through SSJ_WAREHOUSE
+    os.environ["SSJ_DBT_MODEL_THREADS"] = dbt_threads(s.warehouse)
     # One dbt target folder per step and warehouse, reused run after run (its partial
     # parse stays warm; the last run's dbt.log and run_results.json stay readable) —
     # dagster-dbt's default, a new folder under dbt_project/target per invocation,
