@@ -95,13 +95,32 @@ def ui(tmp_path_factory):
                 time.sleep(1)
         yield base, root / "warehouse"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_group(proc)
         log.close()
         assert "code location name" not in (root / "ui.log").read_text()  # no naming warning from dg
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM the whole process group of `ssj ui` (dagster dev, webserver, daemon, code server),
+    wait for every member to leave, SIGKILL what is left: nothing outlives the tests."""
+    def alive() -> bool:
+        try:
+            os.killpg(proc.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while alive() and time.monotonic() < deadline:
+        proc.poll()  # reap the direct child so it does not linger as a zombie
+        time.sleep(0.5)
+    if alive():
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
 
 
 def graphql(base: str, query: str) -> dict:
