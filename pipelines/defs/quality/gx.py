@@ -1,7 +1,8 @@
 """Great Expectations suites (``expectations/<feed>.json``) as blocking asset checks on ``stg_<feed>``.
 
 What is validated: the *accepted* rows of each staging table (``where is_accepted``),
-the rows everything downstream builds on. Quarantined rows are already explained
+the rows everything downstream builds on — of an incremental staging table
+(stg_draw_list), only its newest batch (see ``_rows_to_validate``). Quarantined rows are already explained
 by their reason codes and are not validated again.
 
 Why it is written by hand: ``dagster-ge`` supports only GX < 1.0, and GX 1.x
