@@ -74,8 +74,8 @@ def dbt_threads(warehouse: Path) -> str:
     """Models dbt builds side by side: 2, or 1 once the raw store passes 1 GiB.
 
     DuckDB already spreads each model over every core; two big models side by
-    side only add up their memory (at 10M enterprises they exceed a 6 GB
-    memory_limit). SSJ_DBT_THREADS overrides.
+    side only add up their memory under one memory_limit (at 10M enterprises
+    the pool's joins alone need ~7 GB). SSJ_DBT_THREADS overrides.
     """
     if os.environ.get("SSJ_DBT_THREADS"):
         return os.environ["SSJ_DBT_THREADS"]
