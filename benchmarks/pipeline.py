@@ -126,7 +126,10 @@ def link_tree(src: Path, dst: Path) -> None:
 
 
 def landing_files(landing: Path) -> list[Path]:
-    return sorted(p for p in landing.rglob("*") if p.is_file() and not p.name.startswith(("~$", ".")))
+    """The files ingestion looks at (the same scan: no in-progress, hidden or lock files)."""
+    from pipelines.defs.ingest.landing import scan_landing
+
+    return [f.path for f in scan_landing(landing)]
 
 
 def write_drop(warehouse: Path, landing: Path, rows: int) -> Path:

@@ -34,6 +34,7 @@ import duckdb
 from connectors.feeds import FEED_NAMES
 from pipelines.defs.ingest.landing import load_ledger
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from pipelines.warehouse import table_exists
 
 DRAW_FEED = "draw_list"
 POOL_FEEDS = tuple(f for f in FEED_NAMES if f != DRAW_FEED)
@@ -78,10 +79,7 @@ def live_pool_inputs(warehouse: Path) -> str:
 
 def staged_pool_inputs(con: duckdb.DuckDBPyConnection) -> str:
     """The pool inputs as the last staging step saw them (its ledger snapshot, ``stg_ledger``)."""
-    [(exists,)] = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = 'stg_ledger'"
-    ).fetchall()
-    if not exists:
+    if not table_exists(con, "stg_ledger"):
         return ""
     feeds = ", ".join(f"'{f}'" for f in POOL_FEEDS)
     rows = con.execute(f"select sha256 from stg_ledger where status = 'ingested' and feed in ({feeds})").fetchall()
@@ -92,10 +90,7 @@ def staged_pool_inputs(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def read_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [STATE_TABLE]
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, STATE_TABLE):
         return {}
     return dict(con.execute(f"select key, value from {STATE_TABLE}").fetchall())
 
