@@ -8,33 +8,29 @@
 with
 
 pool as (
-    select * from {{ ref('enterprise_pool') }}
-),
-
-reg_source as (
-    select enterprise_id, 'registration:' || source_file || '#' || source_row as source
-    from pool
+    select *, 'registration:' || source_file || '#' || source_row as source
+    from {{ ref('enterprise_pool') }}
 ),
 
 single_valued as (
-    select p.enterprise_id, 'sector' as tag, p.sector as value, 'sector_divisions' as rule, p.sector_basis as basis, r.source
-    from pool p join reg_source r using (enterprise_id) where p.sector is not null
+    select enterprise_id, 'sector' as tag, sector as value, 'sector_divisions' as rule, sector_basis as basis, source
+    from pool where sector is not null
     union all
-    select p.enterprise_id, 'scale', p.scale, 'scale_thresholds:' || coalesce(p.industry_group, 'none'), p.scale_basis, r.source
-    from pool p join reg_source r using (enterprise_id)
+    select enterprise_id, 'scale', scale, 'scale_thresholds:' || coalesce(industry_group, 'none'), scale_basis, source
+    from pool
     union all
-    select p.enterprise_id, 'carrier', p.carrier, 'scope_keywords:carrier + online_shop + address', p.carrier_basis, r.source
-    from pool p join reg_source r using (enterprise_id)
+    select enterprise_id, 'carrier', carrier, 'scope_keywords:carrier + online_shop + address', carrier_basis, source
+    from pool
     union all
-    select p.enterprise_id, 'entity_kind', p.entity_kind, 'entity_kinds', p.entity_kind_basis, r.source
-    from pool p join reg_source r using (enterprise_id)
+    select enterprise_id, 'entity_kind', entity_kind, 'entity_kinds', entity_kind_basis, source
+    from pool
     union all
-    select p.enterprise_id, 'is_active', cast(p.is_active as varchar), 'status_words', p.is_active_basis, r.source
-    from pool p join reg_source r using (enterprise_id)
+    select enterprise_id, 'is_active', cast(is_active as varchar), 'status_words', is_active_basis, source
+    from pool
     union all
-    select p.enterprise_id, 'key_supervision', cast(p.key_supervision as varchar), 'key_supervision_categories',
-        p.key_supervision_basis, r.source
-    from pool p join reg_source r using (enterprise_id)
+    select enterprise_id, 'key_supervision', cast(key_supervision as varchar), 'key_supervision_categories',
+        key_supervision_basis, source
+    from pool
 ),
 
 credit as (

@@ -21,18 +21,17 @@ cleaned as (
         {{ clean_text('source.scope') }} as scope,
         {{ clean_text('source.status') }} as status,
         {{ clean_text('source.updated_at') }} as updated_at_text,
-        try_cast(source._extra as json) as extra,
-        {{ raw_json(columns) }} as raw
+        try_cast(source._extra as json) as extra
     from source
 ),
 
 typed as (
     select
         cleaned.*,
-        {{ parse_date('valid_from_text') }} as valid_from,
+        {{ parse_date('valid_from_text', cleaned=true) }} as valid_from,
         -- 长期/长期有效 (no expiry) → 9999-12-31
-        {{ parse_date('valid_to_text', open_ended=true) }} as valid_to,
-        {{ parse_date('updated_at_text') }} as updated_at
+        {{ parse_date('valid_to_text', open_ended=true, cleaned=true) }} as valid_to,
+        {{ parse_date('updated_at_text', cleaned=true) }} as updated_at
     from cleaned
 ),
 
@@ -65,7 +64,7 @@ final as (
         scope,
         status,
         updated_at,
-        {{ staging_columns() }}
+        {{ staging_columns(raw_json(columns, relation='checked._source')) }}
     from checked
 )
 

@@ -21,8 +21,7 @@ cleaned as (
         {{ clean_text('source.domain') }} as domain_text,
         {{ clean_text('source.score') }} as score_text,
         {{ clean_text('source.classified_on') }} as classified_on_text,
-        try_cast(source._extra as json) as extra,
-        {{ raw_json(columns) }} as raw
+        try_cast(source._extra as json) as extra
     from source
 ),
 
@@ -32,8 +31,8 @@ typed as (
         -- the vocabulary is keyed by the upper-cased, cleaned raw grade ('a类' = 'A类')
         grade_vocab.vocab[upper(grade_raw)] as grade,
         case when domain_text is null or domain_text in ('通用', 'general') then 'general' else domain_text end as domain,
-        {{ parse_number('score_text') }} as score,
-        {{ parse_date('classified_on_text') }} as classified_on
+        {{ parse_number('score_text', cleaned=true) }} as score,
+        {{ parse_date('classified_on_text', cleaned=true) }} as classified_on
     from cleaned
     cross join grade_vocab
 ),
@@ -63,7 +62,7 @@ final as (
         domain,
         score,
         classified_on,
-        {{ staging_columns() }}
+        {{ staging_columns(raw_json(columns, relation='checked._source')) }}
     from checked
 )
 

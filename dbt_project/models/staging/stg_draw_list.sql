@@ -31,16 +31,15 @@ cleaned as (
         {{ split_list('source.items') }} as items,
         {{ clean_text('source.window_start') }} as window_start_text,
         {{ clean_text('source.window_end') }} as window_end_text,
-        try_cast(source._extra as json) as extra,
-        {{ raw_json(columns) }} as raw
+        try_cast(source._extra as json) as extra
     from source
 ),
 
 typed as (
     select
         cleaned.*,
-        {{ parse_date('window_start_text') }} as window_start,
-        {{ parse_date('window_end_text') }} as window_end,
+        {{ parse_date('window_start_text', cleaned=true) }} as window_start,
+        {{ parse_date('window_end_text', cleaned=true) }} as window_end,
         agencies.name as folder_agency_name,
         -- the declared agency must be the folder's: its code (any case) or its registry name
         agency_declared is not null
@@ -82,7 +81,7 @@ final as (
         items,
         window_start,
         window_end,
-        {{ staging_columns() }},
+        {{ staging_columns(raw_json(columns, relation='checked._source')) }},
         {{ staged_at() }} as staged_at
     from checked
 )

@@ -5,6 +5,10 @@
                    'specialties', 'cert_valid_to', 'status', 'updated_at'] -%}
 {%- set salt = "'" ~ env_var('SSJ_ID_SALT', 'shuangsuiji') | replace("'", "''") ~ "'" -%}
 
+{#- `raw` of a rejected row: its 身份证号 masked, and any valid one in another column too. -#}
+{%- set raw = mask_id_numbers_in_text(raw_json(columns, relation='checked._source',
+        overrides={'id_no': mask_id(clean_code('checked._source.id_no'))}) ~ '::varchar') ~ '::json' %}
+
 with
 
 source as (
@@ -25,8 +29,7 @@ cleaned as (
         {{ clean_text('source.cert_valid_to') }} as cert_valid_to_text,
         {{ clean_text('source.status') }} as status,
         {{ clean_text('source.updated_at') }} as updated_at_text,
-        try_cast({{ mask_id_numbers_in_text('source._extra') }} as json) as extra,
-        {{ mask_id_numbers_in_text(raw_json(columns, overrides={'id_no': mask_id(clean_code('source.id_no'))}) ~ '::varchar') }}::json as raw
+        try_cast({{ mask_id_numbers_in_text('source._extra') }} as json) as extra
     from source
 ),
 
@@ -36,8 +39,8 @@ typed as (
         {{ mask_id('id_no') }} as id_no_masked,
         {{ hash_id('id_no', salt) }} as id_no_hash,
         -- 长期/长期有效 (no expiry) → 9999-12-31
-        {{ parse_date('cert_valid_to_text', open_ended=true) }} as cert_valid_to,
-        {{ parse_date('updated_at_text') }} as updated_at
+        {{ parse_date('cert_valid_to_text', open_ended=true, cleaned=true) }} as cert_valid_to,
+        {{ parse_date('updated_at_text', cleaned=true) }} as updated_at
     from cleaned
 ),
 
@@ -70,7 +73,7 @@ final as (
         cert_valid_to,
         status,
         updated_at,
-        {{ staging_columns() }}
+        {{ staging_columns(raw) }}
     from checked
 )
 

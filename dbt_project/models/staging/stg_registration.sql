@@ -40,8 +40,7 @@ cleaned as (
         {{ clean_text('source.total_assets') }} as total_assets_text,
         {{ clean_text('source.online_shop') }} as online_shop_text,
         {{ clean_text('source.updated_at') }} as updated_at_text,
-        try_cast(source._extra as json) as extra,
-        {{ raw_json(columns) }} as raw
+        try_cast(source._extra as json) as extra
     from source
 ),
 
@@ -50,18 +49,18 @@ typed as (
         cleaned.*,
         {{ uscc_is_valid('uscc') }} as uscc_valid,
         {{ reg_no_is_valid('reg_no') }} as reg_no_valid,
-        {{ parse_money('reg_capital_text') }} as reg_capital,
-        {{ parse_date('established_on_text') }} as established_on,
+        {{ parse_money('reg_capital_text', cleaned=true) }} as reg_capital,
+        {{ parse_date('established_on_text', cleaned=true) }} as established_on,
         list_transform(
             [list_filter(status_words.words, lambda _w: contains(cleaned.status, _w.word))],
             lambda _m: case when len(_m) > 0 then _m[1].status_class end
         )[1] as status_class,
         {{ normalize_industry_code('industry_code_raw', 'sector_divisions.division_map') }} as industry_code,
-        {{ parse_int('employees_text') }} as employees,
-        {{ parse_money('revenue_text') }} as revenue,
-        {{ parse_money('total_assets_text') }} as total_assets,
-        {{ parse_bool('online_shop_text') }} as online_shop,
-        {{ parse_date('updated_at_text') }} as updated_at
+        {{ parse_int('employees_text', cleaned=true) }} as employees,
+        {{ parse_money('revenue_text', cleaned=true) }} as revenue,
+        {{ parse_money('total_assets_text', cleaned=true) }} as total_assets,
+        {{ parse_bool('online_shop_text', cleaned=true) }} as online_shop,
+        {{ parse_date('updated_at_text', cleaned=true) }} as updated_at
     from cleaned
     cross join sector_divisions
     cross join status_words
@@ -111,7 +110,7 @@ final as (
         online_shop,
         updated_at,
         case when uscc_valid then uscc when reg_no_valid then 'R' || reg_no end as enterprise_key,
-        {{ staging_columns() }}
+        {{ staging_columns(raw_json(columns, relation='checked._source')) }}
     from checked
 )
 

@@ -92,8 +92,11 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings:
     # dagster-dbt's default, a new folder under dbt_project/target per invocation,
     # grows without bound on a server that runs every night.
     target = s.warehouse / ".dbt" / context.op_def.name
-    args = ["build", *dbt_vars(settings), *(["--full-refresh"] if full_refresh else [])]
-    context.log.info(f"dbt {' '.join(args[:1] + args[3:])} ({'full' if full_refresh else 'incremental'} draw chain)")
+    # Unit tests check the SQL, not the data: the test suite runs them
+    # (tests/integration/test_dbt_unit_tests.py), a build does not (seconds on every run).
+    args = ["build", *dbt_vars(settings), "--exclude-resource-type", "unit_test",
+            *(["--full-refresh"] if full_refresh else [])]
+    context.log.info(f"dbt {' '.join(args[:1] + args[5:])} ({'full' if full_refresh else 'incremental'} draw chain)")
     yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
