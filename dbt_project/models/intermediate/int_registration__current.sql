@@ -14,45 +14,62 @@
   so re-runs pick the same row.
 -#}
 
-with
+{#- The winner of each enterprise is found on narrow columns (`versions`), then its
+    whole row read once (`latest`): sorting whole rows by enterprise spilled most of
+    them to disk at 10M enterprises. Each CTE reads the staging table itself (a
+    column scan), so no wide CTE is shared — DuckDB would materialize it. -#}
 
-accepted as (
-    select * from {{ ref('stg_registration') }}
-    where is_accepted and enterprise_key is not null
-),
+with
 
 reg_no_to_uscc as (
     select reg_no, min(uscc) as uscc
-    from accepted
-    where reg_no is not null and uscc is not null
+    from {{ ref('stg_registration') }}
+    where is_accepted and enterprise_key is not null and reg_no is not null and uscc is not null
     group by reg_no
     having count(distinct uscc) = 1
 ),
 
 keyed as (
+    -- one narrow row per accepted registration row: its enterprise and its version order
     select
-        coalesce(accepted.uscc, reg_no_to_uscc.uscc, 'R' || accepted.reg_no) as enterprise_id,
+        stg.file_sha256,
+        stg.source_row,
+        coalesce(stg.uscc, reg_no_to_uscc.uscc, 'R' || stg.reg_no) as enterprise_id,
         case
-            when accepted.uscc is not null then 'uscc'
+            when stg.uscc is not null then 'uscc'
             when reg_no_to_uscc.uscc is not null then 'reg_no_to_uscc'
             else 'reg_no'
         end as id_method,
-        accepted.*
-    from accepted
-    left join reg_no_to_uscc on accepted.uscc is null and accepted.reg_no = reg_no_to_uscc.reg_no
+        stg.reg_no,
+        stg.updated_at,
+        stg.file_mtime,
+        stg.source_file
+    from {{ ref('stg_registration') }} as stg
+    left join reg_no_to_uscc on stg.uscc is null and stg.reg_no = reg_no_to_uscc.reg_no
+    where stg.is_accepted and stg.enterprise_key is not null
 ),
 
-ranked as (
-    select
-        keyed.*,
-        count(*) over (partition by enterprise_id) as version_count,
-        -- a reg_no seen on any version (the latest may omit it)
-        max(reg_no) over (partition by enterprise_id) as any_reg_no,
-        row_number() over (
-            partition by enterprise_id
-            order by {{ latest_first('updated_at') }}
-        ) as version_rank
-    from keyed
+versions as (
+    select file_sha256, source_row, enterprise_id, id_method, version_count, any_reg_no
+    from (
+        select
+            keyed.*,
+            count(*) over (partition by enterprise_id) as version_count,
+            -- a reg_no seen on any version (the latest may omit it)
+            max(reg_no) over (partition by enterprise_id) as any_reg_no,
+            row_number() over (
+                partition by enterprise_id
+                order by {{ latest_first('updated_at') }}
+            ) as version_rank
+        from keyed
+    ) as ranked
+    where version_rank = 1
+),
+
+latest as (
+    select versions.enterprise_id, versions.id_method, versions.version_count, versions.any_reg_no, stg.*
+    from {{ ref('stg_registration') }} as stg
+    join versions using (file_sha256, source_row)
 )
 
 select
@@ -92,5 +109,4 @@ select
     file_sha256,
     source_row,
     file_mtime
-from ranked
-where version_rank = 1
+from latest
