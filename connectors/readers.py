@@ -878,10 +878,6 @@ def _json_value_text(v: Any, nested_source: dict | None, key: str) -> str | None
     return str(v)
 
 
-def _blank(text: str | None) -> bool:
-    return text is None or text.strip() == ""
-
-
 def _all_blank(values: Iterable[str | None]) -> bool:
     """Every value empty or white space (the "no data" rule, see the module docstring)."""
     return all(t is None or t.isspace() or t == "" for t in values)
