@@ -930,11 +930,6 @@ def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBat
                 values.append(None)
                 row = [values[i] for i in canon_src]
                 extras = {key: values[pos] for pos, key in extra_src}
-                if _all_blank(row) and _all_blank(extras.values()):
-                    continue
-                rows.append(row)
-                extra.append(_dumps(extras) if extras else None)
-                errors.append(None)
             else:
                 nested = None
                 if any(isinstance(v, (dict, list)) for v in obj.values()):
@@ -953,6 +948,7 @@ def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBat
                         while key in asm.extra_keys or key in extras:
                             key, i = f"{k}_{i}", i + 1
                         extras[key] = text
+            if reason is None:
                 if _all_blank(row) and _all_blank(extras.values()):
                     continue  # {} or an object of empty / white-space values: no data (see module docstring)
                 rows.append(row)
