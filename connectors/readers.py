@@ -53,8 +53,12 @@ Formats (by extension, case-insensitive):
   round-trip form, decimals exactly, nested values as JSON).
 * ``.jsonl`` — UTF-8, one JSON object per line; the header is the union of the
   keys of the first 1,000 objects in first-seen order, keys first seen later go
-  to ``_extra``. Numbers keep their written text; nested values become compact
-  JSON; a line that is not a JSON object becomes a ``_parse_error`` row.
+  to ``_extra`` (every extra header key is in a row's ``_extra``, null when the
+  line lacks it). Numbers keep their written text; nested values become compact
+  JSON; a line that is not a JSON object becomes a ``_parse_error`` row. Read in
+  chunks of whole lines (``JSONL_CHUNK_BYTES``): a chunk whose every line is an
+  object of text values is parsed by Arrow's JSON reader, any other line by line
+  with the same result (``_jsonl_batches``).
 
 A file that cannot be read at all raises ``FileRejected`` with a code:
 ``unreadable``, ``bad_encoding``, ``empty_file``, ``no_header``,
@@ -115,6 +119,8 @@ XLSX_BOMB_RATIO = 250  # uncompressed/compressed above this ...
 XLSX_BOMB_MIN = 64 << 20  # ... and above this size -> treated as a zip bomb
 JSONL_HEADER_LINES = 1000
 JSONL_MAX_LINE = 64 << 20  # a longer JSON Lines line rejects the file (bounded memory)
+JSONL_CHUNK_BYTES = 16 << 20  # JSON Lines are parsed in pieces of whole lines of about this size
+_BOM = b"\xef\xbb\xbf"
 
 EXTRA = "_extra"
 SOURCE_ROW = "_source_row"
@@ -193,16 +199,16 @@ class _Assembler:
 
     # -- partial tables: canonical columns + _extra + _parse_error (no _source_row yet)
 
-    def partial_from_columns(self, cols: list[pa.Array]) -> tuple[pa.Table, pa.Array]:
-        """``cols``: one string array per header position (NULL = empty cell)."""
+    def partial_from_columns(self, cols: list[pa.Array], mask: bool = True) -> tuple[pa.Table, pa.Array | None]:
+        """``cols``: one string array per header position (NULL = empty cell); the rows holding data unless not ``mask``."""
         n = len(cols[0]) if cols else 0
         out: list[pa.Array] = []
         for pos in self.canonical_pos:
             out.append(cols[pos] if pos is not None else pa.nulls(n, pa.string()))
         out.append(self.extra_json(cols, n))
         out.append(pa.nulls(n, pa.string()))
-        mask = self.nonempty_mask(cols, n)
-        return pa.Table.from_arrays(out, schema=self.schema.remove(self.schema.get_field_index(SOURCE_ROW))), mask
+        table = pa.Table.from_arrays(out, schema=self.schema.remove(self.schema.get_field_index(SOURCE_ROW)))
+        return table, self.nonempty_mask(cols, n) if mask else None
 
     def extra_json(self, cols: list[pa.Array], n: int) -> pa.Array:
         if not self.extras or n == 0:
@@ -823,21 +829,46 @@ def _json_loads_exact(text: str) -> Any:
 
 def _jsonl_lines(path: Path) -> Iterator[str]:
     """The non-blank lines of a (UTF-8-validated) JSON Lines file, without line terminators."""
-    with open(path, "rb") as f:
-        first = True
-        while True:
-            raw = f.readline(JSONL_MAX_LINE + 1)
-            if not raw:
-                return
-            if len(raw) > JSONL_MAX_LINE:
+    for chunk in _jsonl_chunks(path):
+        yield from _chunk_lines(chunk)
+
+
+def _jsonl_chunks(path: Path) -> Iterator[bytes]:
+    """The file in pieces of whole lines of about ``JSONL_CHUNK_BYTES`` (the file's BOM removed).
+
+    A line longer than ``JSONL_MAX_LINE`` bytes (its line end included) rejects the
+    file: only such a line can make a piece much larger than a chunk."""
+    try:
+        with open(path, "rb") as f:
+            carry, first = b"", True
+            while block := f.read(JSONL_CHUNK_BYTES):
+                data = carry + block
+                if first:
+                    while data.startswith(_BOM):
+                        data = data[len(_BOM):]
+                    first = False
+                cut = data.rfind(b"\n")
+                if cut < 0:  # no line end yet: the line goes on into the next block
+                    if len(data) > JSONL_MAX_LINE:
+                        raise FileRejected("unreadable", f"a JSON Lines line is longer than {JSONL_MAX_LINE} bytes")
+                    carry = data
+                    continue
+                if carry and data.find(b"\n") + 1 > JSONL_MAX_LINE:  # the line carried over (any other fits a block)
+                    raise FileRejected("unreadable", f"a JSON Lines line is longer than {JSONL_MAX_LINE} bytes")
+                yield data[: cut + 1]
+                carry = data[cut + 1:]
+            if len(carry) > JSONL_MAX_LINE:
                 raise FileRejected("unreadable", f"a JSON Lines line is longer than {JSONL_MAX_LINE} bytes")
-            line = raw.decode("utf-8")
-            if first:
-                line = line.lstrip("\ufeff")
-                first = False
-            line = line.rstrip("\r\n")
-            if line.strip() == "":
-                continue
+            if carry:
+                yield carry
+    except OSError as e:
+        raise FileRejected("unreadable", f"the file could not be read: {e}") from e
+
+
+def _chunk_lines(chunk: bytes) -> Iterator[str]:
+    for line in chunk.decode("utf-8").split("\n"):
+        line = line.rstrip("\r\n")
+        if line.strip() != "":
             yield line
 
 
@@ -883,35 +914,141 @@ def _all_blank(values: Iterable[str | None]) -> bool:
     return all(t is None or t.isspace() or t == "" for t in values)
 
 
+# the characters str.isspace() holds white space, as a regular expression class (for Arrow)
+_SPACE_CLASS = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_NONSPACE_RE = f"[^{_SPACE_CLASS}]"
+
+
 def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBatch]:
-    headers = reader.headers
-    pos_of = {h: i for i, h in enumerate(headers)}
-    canon_of_pos = {pos: ci for ci, pos in enumerate(asm.canonical_pos) if pos is not None}
-    extra_of_pos = {pos: key for pos, key, _kj, _omit in asm.extras}
-    n_canon = len(asm.canonical_pos)
-    # The fast path: a line whose keys are the header, in its order, with no nested value
-    # (most exports write every key on every line). Its values are picked by position.
-    header_keys = tuple(headers)
-    missing = len(headers)  # index of the None appended to a fast line's values
-    canon_src = [missing if pos is None else pos for pos in asm.canonical_pos]
-    extra_src = [(pos, key) for pos, key, _kj, _omit in asm.extras]
+    """JSON Lines, a chunk of whole lines at a time: by Arrow's JSON parser where it can, else line by line.
 
-    rows: list[list[str | None]] = []
-    extra: list[str | None] = []
-    errors: list[str | None] = []
-
-    def flush() -> Iterator[pa.RecordBatch]:
-        canon = [list(col) for col in zip(*rows)] if rows else [[] for _ in range(n_canon)]
-        table, _mask = asm.partial_from_pylists(canon, extra, errors)
-        yield from asm.finish(table, None)
-
-    # Every line makes a few small lists and dicts and keeps one until its batch is
-    # flushed: Python's cycle collector would rescan them over and over (a third of
-    # the reading time). They form no cycles, so it is paused while the file is read.
+    Arrow's parser takes a chunk when every line of it is an object of text (or null)
+    values under the header's keys — what most exports write. It parses such a chunk
+    exactly as the line-by-line path does (tests/unit/test_readers.py compares them
+    on generated files); any line it cannot read so — a number or true/false (whose
+    written text Arrow does not keep), a nested value, a key outside the header, a
+    duplicate key, a line that is not one object — sends the whole chunk to the line
+    path, which makes a ``_parse_error`` row of what is not JSON."""
+    by_line = _JsonlLines(reader, asm)
+    arrow = _ArrowJsonl(reader.headers) if JSONL_ARROW and not asm.blank_positions else None
+    # Every line the Python path reads makes a few small lists and dicts and keeps one
+    # until its batch is flushed: Python's cycle collector would rescan them over and
+    # over (a third of the reading time). They form no cycles: paused while reading.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for line in _jsonl_lines(reader.path):
+        for chunk in _jsonl_chunks(reader.path):
+            cols = arrow.parse(chunk) if arrow is not None else None
+            if cols is None:
+                yield from by_line.read(_chunk_lines(chunk))
+                continue
+            yield from by_line.flush()
+            table, _ = asm.partial_from_columns(cols, mask=False)
+            yield from asm.finish(table, _nonblank_mask(cols, table.num_rows))
+        yield from by_line.flush()
+    except UnicodeDecodeError as e:
+        raise FileRejected("unreadable", f"the file could not be read after data row {asm.next_row - 1}: {e}") from e
+    finally:
+        if collecting:
+            gc.enable()
+
+
+JSONL_ARROW = True  # tests turn it off to compare the two paths
+
+
+def _nonblank_mask(cols: list[pa.Array], n: int) -> pa.Array:
+    """Rows holding a value that is not only white space (``_all_blank``'s rule, vectorised)."""
+    mask = pa.array([False] * n, pa.bool_())
+    for c in cols:
+        mask = pc.or_(mask, pc.fill_null(pc.match_substring_regex(c, _NONSPACE_RE), False))
+    return mask
+
+
+class _ArrowJsonl:
+    """Arrow's JSON parser over a chunk, every header key read as text; None where it cannot be exact."""
+
+    def __init__(self, headers: list[str]):
+        import pyarrow.json as pajson
+
+        self._pajson = pajson
+        self._options = pajson.ParseOptions(
+            explicit_schema=pa.schema([pa.field(h, pa.string()) for h in headers]),
+            unexpected_field_behavior="error",
+            newlines_in_values=False,
+        )
+
+    def parse(self, chunk: bytes) -> list[pa.Array] | None:
+        # Arrow reads only objects here: a line that is not one goes by line (a bare null
+        # crashes pyarrow 26's parser; two objects on one line it reads as two rows).
+        lines = _object_lines(chunk)
+        if not lines:
+            return None
+        table = None
+        for block_size in (1 << 20, len(chunk) + 1):  # the larger when a line is longer than a block
+            try:
+                table = self._pajson.read_json(
+                    pa.BufferReader(chunk),
+                    read_options=self._pajson.ReadOptions(block_size=block_size),
+                    parse_options=self._options,
+                )
+                break
+            except pa.ArrowException:
+                if block_size > len(chunk):
+                    return None
+        if table.num_rows != lines:  # e.g. two objects on one line
+            return None
+        return [_empty_as_null(table.column(i).combine_chunks()) for i in range(table.num_columns)]
+
+
+_LINE_NOT_OBJECT = re.compile(rb"\n[ \t\r\f\v]*[^{\s]")  # a line whose first character is not {
+_LINE_INDENTED = re.compile(rb"\n[ \t\r\f\v]")
+_OBJECT_LINE = re.compile(rb"\n[ \t\r\f\v]*\{")
+
+
+def _object_lines(chunk: bytes) -> int | None:
+    """How many lines of ``chunk`` are not blank, when each of them starts with ``{``; else None."""
+    text = b"\n" + chunk
+    if _LINE_NOT_OBJECT.search(text):
+        return None
+    return len(_OBJECT_LINE.findall(text)) if _LINE_INDENTED.search(text) else text.count(b"\n{")
+
+
+def _empty_as_null(arr: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+class _JsonlLines:
+    """The line-by-line path: every JSON value kept as its exact text."""
+
+    def __init__(self, reader: DropReader, asm: _Assembler):
+        self.asm = asm
+        headers = reader.headers
+        self.pos_of = {h: i for i, h in enumerate(headers)}
+        self.canon_of_pos = {pos: ci for ci, pos in enumerate(asm.canonical_pos) if pos is not None}
+        self.extra_of_pos = {pos: key for pos, key, _kj, _omit in asm.extras}
+        self.n_canon = len(asm.canonical_pos)
+        # The fast line: its keys are the header, in its order, with no nested value
+        # (most exports write every key on every line). Its values are picked by position.
+        self.header_keys = tuple(headers)
+        missing = len(headers)  # index of the None appended to a fast line's values
+        self.canon_src = [missing if pos is None else pos for pos in asm.canonical_pos]
+        self.extra_src = [(pos, key) for pos, key, _kj, _omit in asm.extras]
+        self.extra_order = [key for _pos, key in self.extra_src]
+        self.rows: list[list[str | None]] = []
+        self.extra: list[str | None] = []
+        self.errors: list[str | None] = []
+
+    def flush(self) -> Iterator[pa.RecordBatch]:
+        if not self.errors:
+            return
+        canon = [list(col) for col in zip(*self.rows)] if self.rows else [[] for _ in range(self.n_canon)]
+        table, _mask = self.asm.partial_from_pylists(canon, self.extra, self.errors)
+        self.rows, self.extra, self.errors = [], [], []
+        yield from self.asm.finish(table, None)
+
+    def read(self, lines: Iterable[str]) -> Iterator[pa.RecordBatch]:
+        asm, n_canon = self.asm, self.n_canon
+        for line in lines:
             reason = None
             try:
                 obj = _json_loads_exact(line)
@@ -920,29 +1057,29 @@ def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBat
             except ValueError as e:
                 reason = f"invalid JSON: {e}"
             if reason is not None:
-                rows.append([None] * n_canon)
-                extra.append(_dumps({RAW_LINE: line}))
-                errors.append(reason)
-            elif tuple(obj) == header_keys and "{" not in line[1:] and "[" not in line:
+                self.rows.append([None] * n_canon)
+                self.extra.append(_dumps({RAW_LINE: line}))
+                self.errors.append(reason)
+            elif tuple(obj) == self.header_keys and "{" not in line[1:] and "[" not in line:
                 values = [None if v == "" else v for v in obj.values()]
                 if True in values or False in values:
                     values = [("true" if v else "false") if v is True or v is False else v for v in values]
                 values.append(None)
-                row = [values[i] for i in canon_src]
-                extras = {key: values[pos] for pos, key in extra_src}
+                row = [values[i] for i in self.canon_src]
+                extras = {key: values[pos] for pos, key in self.extra_src}
             else:
                 nested = None
                 if any(isinstance(v, (dict, list)) for v in obj.values()):
                     nested = json.loads(line)  # nested values keep JSON numbers as numbers
                 row = [None] * n_canon
-                extras = {}
+                extras = dict.fromkeys(self.extra_order)  # every extra header key, null when the line lacks it
                 for k, v in obj.items():
                     text = _json_value_text(v, nested, k)
-                    pos = pos_of.get(k)
-                    if pos is not None and pos in canon_of_pos:
-                        row[canon_of_pos[pos]] = text
+                    pos = self.pos_of.get(k)
+                    if pos is not None and pos in self.canon_of_pos:
+                        row[self.canon_of_pos[pos]] = text
                     elif pos is not None:
-                        extras[extra_of_pos[pos]] = text
+                        extras[self.extra_of_pos[pos]] = text
                     else:  # a key first seen after the header scan
                         key, i = k, 2
                         while key in asm.extra_keys or key in extras:
@@ -951,16 +1088,8 @@ def _jsonl_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBat
             if reason is None:
                 if _all_blank(row) and _all_blank(extras.values()):
                     continue  # {} or an object of empty / white-space values: no data (see module docstring)
-                rows.append(row)
-                extra.append(_dumps(extras) if extras else None)
-                errors.append(None)
-            if len(errors) >= asm.batch_rows:
-                yield from flush()
-                rows, extra, errors = [], [], []
-        if errors:
-            yield from flush()
-    except (OSError, UnicodeDecodeError) as e:
-        raise FileRejected("unreadable", f"the file could not be read after data row {asm.next_row - 1}: {e}") from e
-    finally:
-        if collecting:
-            gc.enable()
+                self.rows.append(row)
+                self.extra.append(_dumps(extras) if extras else None)
+                self.errors.append(None)
+            if len(self.errors) >= asm.batch_rows:
+                yield from self.flush()

@@ -513,6 +513,62 @@ def test_jsonl_bad_utf8(tmp_path):
     assert e.value.code == "bad_encoding"
 
 
+def test_jsonl_string_objects_take_arrows_parser(tmp_path, monkeypatch):
+    """A chunk of text-valued objects is parsed by Arrow; a chunk with a number goes line by line."""
+    import connectors.readers as readers
+
+    calls = []
+    real = readers._JsonlLines.read
+    monkeypatch.setattr(readers._JsonlLines, "read", lambda self, lines: calls.append(1) or real(self, lines))
+    monkeypatch.setattr(readers, "JSONL_CHUNK_BYTES", 200)
+    lines = [json.dumps({"企业名称": f"公司{i}", "住所": "路" * 10, "备注": "x"}, ensure_ascii=False) for i in range(40)]
+    lines[30] = '{"企业名称": "有数", "从业人数": 12}'
+    p = tmp_path / "s.jsonl"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, rows = read_all(p)
+    assert [r["name"] for r in rows][:3] == ["公司0", "公司1", "公司2"] and len(rows) == 40
+    assert rows[30]["employees"] == "12" and extra(rows[30]) == {"备注": None}
+    assert extra(rows[0]) == {"备注": "x"}
+    assert 0 < len(calls) < 10  # most chunks went through Arrow
+
+
+jsonl_key = st.sampled_from(["统一社会信用代码", "企业名称", "住所", "备注", "extra2"])
+jsonl_value = st.one_of(
+    st.none(),
+    st.text(alphabet=st.sampled_from(list('a 甲\t\u3000\x1c"\\/\n{}[]')), max_size=5),
+    st.integers(-10, 10**20), st.booleans(), st.floats(allow_nan=False, allow_infinity=False),
+    st.lists(st.integers(0, 3), max_size=2),
+)
+jsonl_line = st.one_of(
+    st.dictionaries(jsonl_key, jsonl_value, max_size=5).map(lambda d: json.dumps(d, ensure_ascii=False)),
+    st.dictionaries(jsonl_key, st.one_of(st.none(), st.text(alphabet="ab甲 ", max_size=4)), max_size=5)
+    .map(lambda d: json.dumps(d, ensure_ascii=False, indent=None)),
+    st.sampled_from(["", "   ", "\u3000", "null", "[1]", '"s"', "{", '{"企业名称":"a"}{"企业名称":"b"}',
+                     '{"企业名称":"a","企业名称":"b"}', '{"企业名称":"a"} junk', ' {"企业名称":"sp"} ', "{}"]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(jsonl_line, min_size=1, max_size=30), chunk=st.sampled_from([64, 256, 1 << 20]),
+       crlf=st.booleans(), bom=st.booleans())
+def test_jsonl_arrow_path_reads_as_the_line_path(tmp_path, monkeypatch, lines, chunk, crlf, bom):
+    """Whatever the lines, Arrow's path (where it takes a chunk) gives exactly the line-by-line rows."""
+    import connectors.readers as readers
+
+    p = tmp_path / "prop.jsonl"
+    head = json.dumps({"企业名称": "头", "住所": "", "备注": None}, ensure_ascii=False)  # a header with an extra key
+    p.write_bytes((("\ufeff" if bom else "") + ("\r\n" if crlf else "\n").join([head, *lines]) + "\n").encode("utf-8"))
+    monkeypatch.setattr(readers, "JSONL_CHUNK_BYTES", chunk)
+    got = {}
+    for arrow in (True, False):
+        monkeypatch.setattr(readers, "JSONL_ARROW", arrow)
+        try:
+            got[arrow] = read_all(p)[1]
+        except FileRejected as e:
+            got[arrow] = e.code
+    assert got[True] == got[False]
+
+
 # ----------------------------------------------------------------------------- property: CSV round trip
 
 cell = st.text(
