@@ -12,35 +12,38 @@
      large, medium, small whose EVERY bound is met; else micro.
   scale_basis shows the comparisons against the bounds of the band given
   (of 'small' for micro), e.g. 'retail: X=12≥10, Y=150≥100 → small'.
+
+  A view over int_enterprise__profile: its every column with the scale added (see there).
 -#}
+
+{{ config(materialized='view') }}
 
 {%- set fmt = "case when {v} = floor({v}) and abs({v}) < 1e15 then cast(cast({v} as bigint) as varchar) else cast({v} as varchar) end" -%}
 
 with
 
 ent as (
-    select enterprise_id, industry_code, employees, revenue, total_assets
-    from {{ ref('int_registration__current') }}
+    select * from {{ ref('int_enterprise__profile') }}
 ),
 
 groups as (
-    select
-        level,
-        code,
-        industry_group,
-        case level when 'group' then 3 when 'division' then 2 else 1 end as specificity
-    from {{ ref('scale_industry_groups') }}
+    select level, code, industry_group from {{ ref('scale_industry_groups') }}
 ),
 
-matched as (
-    -- three equality look-ups (fast at 10M rows), the most specific hit wins
+grouped as (
+    -- three equality look-ups in the seed, the most specific hit wins
     select
-        ent.enterprise_id,
-        coalesce(g.industry_group, d.industry_group, s.industry_group) as industry_group,
+        ent.*,
         case
+            when ent.industry_code is null then null
+            else coalesce(g.industry_group, d.industry_group, s.industry_group, 'other')
+        end as industry_group,
+        case
+            when ent.industry_code is null then null
             when g.code is not null then 'group ' || g.code
             when d.code is not null then 'division ' || d.code
             when s.code is not null then 'sector ' || s.code
+            else 'no rule: other'
         end as group_rule
     from ent
     left join groups s on s.level = 'sector' and s.code = left(ent.industry_code, 1)
@@ -48,7 +51,6 @@ matched as (
         and d.code = substr(ent.industry_code, 2, 2)
     left join groups g on g.level = 'group' and length(ent.industry_code) >= 4
         and g.code = substr(ent.industry_code, 2, 3)
-    where ent.industry_code is not null
 ),
 
 thresholds as (
@@ -68,18 +70,6 @@ thresholds as (
         group by industry_group, band
     ) as per_band
     group by industry_group
-),
-
-grouped as (
-    select
-        ent.*,
-        case
-            when ent.industry_code is null then null
-            else coalesce(matched.industry_group, 'other')
-        end as industry_group,
-        case when ent.industry_code is not null then coalesce(matched.group_rule, 'no rule: other') end as group_rule
-    from ent
-    left join matched using (enterprise_id)
 ),
 
 -- per enterprise, without exploding rows: list lambdas over the group's bands
@@ -113,13 +103,7 @@ decided as (
 )
 
 select
-    enterprise_id,
-    industry_code,
-    industry_group,
-    employees,
-    revenue,
-    total_assets,
-    scale,
+    decided.* exclude (bands, missing, met_band, shown_band, group_rule),
     case
         when industry_code is null then 'no industry code → unknown'
         when bands is null then industry_group || ' (' || group_rule || '): no thresholds for this industry → unknown'
