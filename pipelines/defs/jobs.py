@@ -9,11 +9,17 @@ import dagster as dg
 from pipelines.defs.dbt.build_state import plan_build
 from pipelines.settings import Settings
 
+# Steps run one after another in the run's own process, as in `ssj run`: the dbt and
+# publish steps hold the warehouse's single-writer lock anyway, and a process per step
+# would import Dagster, dbt's manifest and Great Expectations again for each of ~15 steps.
+EXECUTOR = dg.in_process_executor
+
 build_job = dg.define_asset_job(
     "build_job",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
     description="Rebuild staging, pools, merge list and publish from the raw store (no landing scan, no SQL extract).",
     tags={"ssj/warehouse": "writer"},
+    executor_def=EXECUTOR,
 )
 
 full_job = dg.define_asset_job(
@@ -21,6 +27,7 @@ full_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     description="Ingest everything new in the landing zone, rebuild and publish (what `ssj run` does).",
     tags={"ssj/warehouse": "writer"},
+    executor_def=EXECUTOR,
 )
 
 nightly_full_build = dg.ScheduleDefinition(
