@@ -200,7 +200,27 @@ def stage_times(warehouse: Path, since: float) -> list[dict]:
             stage["parts"] = ingest_by_feed(warehouse, stage["start"] - 1)
         elif stage["stage"] in ("dbt_staging", "dbt_marts"):
             stage["parts"] = dbt_models(warehouse / ".dbt" / stage["stage"] / "run_results.json", stage["start"] - 1)
+        elif stage["stage"] == "published":
+            stage["parts"] = published_tables(since)
     return stages
+
+
+def published_tables(since: float) -> dict:
+    """Seconds per published table (writing its Parquet + its asset summary), from the materializations."""
+    from dagster import AssetKey, DagsterInstance
+
+    from pipelines.defs.publish.tables import published_tables as tables
+
+    parts = {}
+    with DagsterInstance.get() as instance:
+        for table in tables():
+            event = instance.get_latest_materialization_event(AssetKey(["published", table]))
+            if event is None or event.timestamp < since:
+                continue
+            meta = event.asset_materialization.metadata
+            if "write_seconds" in meta:
+                parts[f"{table} (write + summary)"] = round(meta["write_seconds"].value + meta["summary_seconds"].value, 2)
+    return dict(sorted(parts.items(), key=lambda kv: -kv[1]))
 
 
 def ingest_by_feed(warehouse: Path, since: float) -> dict:

@@ -1,6 +1,8 @@
 """Publishing: every mart as Parquet (`published`), and in the target database when configured."""
 
 
+import time
+
 import dagster as dg
 
 from connectors.sql import mask_url
@@ -41,12 +43,17 @@ def published(context: dg.AssetExecutionContext, settings: SsjSettings):
         for table in tables:
             if not table_exists(con, table):
                 raise dg.Failure(f"mart {table} is missing from {s.duckdb_path}; did dbt build it?")
+            started = time.monotonic()
             rows = publish_parquet(con, table, s.published_dir)
-            context.log.info(f"published {table}: {rows} rows")
+            written = time.monotonic()
+            summary = table_metadata(con, table)
+            seconds = {"write_seconds": round(written - started, 2), "summary_seconds": round(time.monotonic() - written, 2)}
+            context.log.info(f"published {table}: {rows} rows ({seconds['write_seconds']} s to write, "
+                             f"{seconds['summary_seconds']} s to summarise)")
             yield dg.MaterializeResult(
                 asset_key=["published", table],
                 metadata={"path": str(s.published_dir / f"{table}.parquet"), "dagster/row_count": rows,
-                          **table_metadata(con, table)},
+                          **seconds, **summary},
             )
 
 
