@@ -3,14 +3,19 @@ that is a total order only while dbt tests the same columns unique. Keep the two
 
 from __future__ import annotations
 
+import duckdb
+import pyarrow.parquet as pq
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pipelines.defs.publish import parquet as publish
 from pipelines.defs.publish.parquet import UNIQUE_KEYS
 from pipelines.defs.publish.tables import published_tables
 from tests.support import DBT_DIR
 
 
-def tested_unique_keys() -> dict[str, list[list[str]]]:
+def unique_keys_under_test() -> dict[str, list[list[str]]]:
     keys: dict[str, list[list[str]]] = {}
     for path in (DBT_DIR / "models" / "marts").glob("*.yml"):
         for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
@@ -25,10 +30,36 @@ def tested_unique_keys() -> dict[str, list[list[str]]]:
 
 
 def test_every_sort_key_is_a_tested_unique_key():
-    tested = tested_unique_keys()
+    tested = unique_keys_under_test()
     for table, key in UNIQUE_KEYS.items():
         assert key in tested.get(table, []), f"{table}: {key} is not tested unique in models/marts/*.yml"
 
 
 def test_sort_keys_name_published_tables():
     assert set(UNIQUE_KEYS) <= set(published_tables())
+
+
+# -------------------------------------------------------------- a big table, written in key ranges
+
+row = st.tuples(st.one_of(st.none(), st.sampled_from(["a", "b", "b2", "c", "甲"])), st.integers(0, 3),
+                st.one_of(st.none(), st.text(alphabet="xyz", max_size=3)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(row, min_size=1, max_size=60), cells=st.integers(3, 40), not_null=st.booleans())
+def test_a_table_written_in_key_ranges_equals_one_sorted_copy(tmp_path_factory, rows, cells, not_null):
+    out = tmp_path_factory.mktemp("ranges")
+    con = duckdb.connect()
+    con.execute(f"create table t (k varchar, n integer {'not null' if not_null else ''}, s varchar)")
+    con.executemany("insert into t values (?, ?, ?)", rows)
+    whole = publish.publish_parquet(con, "t", out / "whole")
+    old = publish.RANGE_CELLS, publish.RANGED_ROW_GROUP
+    publish.RANGE_CELLS, publish.RANGED_ROW_GROUP = cells, 7  # several ranges, row groups across them
+    try:
+        ranged = publish.publish_parquet(con, "t", out / "ranged")
+    finally:
+        publish.RANGE_CELLS, publish.RANGED_ROW_GROUP = old
+    assert whole == ranged == len(rows)
+    a, b = pq.read_table(out / "whole" / "t.parquet"), pq.read_table(out / "ranged" / "t.parquet")
+    assert b.to_pylist() == a.to_pylist()
+    assert b.schema == a.schema
