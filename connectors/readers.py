@@ -983,21 +983,23 @@ class _ArrowJsonl:
         lines = _object_lines(chunk)
         if not lines:
             return None
-        table = None
-        for block_size in (1 << 20, len(chunk) + 1):  # the larger when a line is longer than a block
+        try:
+            table = self._read(chunk, 1 << 20)
+        except pa.ArrowException as e:
+            if "straddl" not in str(e):  # not a line longer than a block: what Arrow cannot read exactly
+                return None
             try:
-                table = self._pajson.read_json(
-                    pa.BufferReader(chunk),
-                    read_options=self._pajson.ReadOptions(block_size=block_size),
-                    parse_options=self._options,
-                )
-                break
+                table = self._read(chunk, len(chunk) + 1)
             except pa.ArrowException:
-                if block_size > len(chunk):
-                    return None
+                return None
         if table.num_rows != lines:  # e.g. two objects on one line
             return None
         return [_empty_as_null(table.column(i).combine_chunks()) for i in range(table.num_columns)]
+
+
+    def _read(self, chunk: bytes, block_size: int) -> pa.Table:
+        return self._pajson.read_json(pa.BufferReader(chunk), parse_options=self._options,
+                                      read_options=self._pajson.ReadOptions(block_size=block_size))
 
 
 _LINE_NOT_OBJECT = re.compile(rb"\n[ \t\r\f\v]*[^{\s]")  # a line whose first character is not {

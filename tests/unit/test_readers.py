@@ -633,3 +633,14 @@ def test_csv_ragged_rows_never_lost(tmp_path, rows):
         if o["_parse_error"]:
             raw = extra(o)["_raw_line"]
             assert next(csv.reader(io.StringIO(raw, newline=""))) == r
+
+
+def test_jsonl_line_longer_than_arrows_block_still_goes_through_arrow(tmp_path, monkeypatch):
+    import connectors.readers as readers
+
+    monkeypatch.setattr(readers._JsonlLines, "read", lambda self, lines: pytest.fail("went line by line"))
+    p = tmp_path / "long.jsonl"
+    p.write_text(json.dumps({"企业名称": "甲"}, ensure_ascii=False) + "\n"
+                 + json.dumps({"企业名称": "乙", "经营范围": "食" * (1 << 20)}, ensure_ascii=False) + "\n", encoding="utf-8")
+    _, rows = read_all(p)
+    assert [r["name"] for r in rows] == ["甲", "乙"] and len(rows[1]["business_scope"]) == 1 << 20
