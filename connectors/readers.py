@@ -1003,7 +1003,6 @@ class _ArrowJsonl:
 
 
 _LINE_NOT_OBJECT = re.compile(rb"\n[ \t\r\f\v]*[^{\s]")  # a line whose first character is not {
-_LINE_INDENTED = re.compile(rb"\n[ \t\r\f\v]")
 _OBJECT_LINE = re.compile(rb"\n[ \t\r\f\v]*\{")
 
 
@@ -1012,7 +1011,7 @@ def _object_lines(chunk: bytes) -> int | None:
     text = b"\n" + chunk
     if _LINE_NOT_OBJECT.search(text):
         return None
-    return len(_OBJECT_LINE.findall(text)) if _LINE_INDENTED.search(text) else text.count(b"\n{")
+    return len(_OBJECT_LINE.findall(text))
 
 
 def _empty_as_null(arr: pa.Array) -> pa.Array:

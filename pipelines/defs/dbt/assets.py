@@ -21,6 +21,7 @@ from packaging import version
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from connectors.feeds import FEED_NAMES
+from pipelines.defs.ingest.raw_store import replace_atomically
 from pipelines.locks import warehouse_lock
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
@@ -118,7 +119,7 @@ def warm_partial_parse(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / ".partial_parse.msgpack.tmp"
     shutil.copyfile(newest, tmp)
-    os.replace(tmp, mine)
+    replace_atomically(tmp, mine)
 
 
 def _selected_models(context: dg.AssetExecutionContext) -> set[str]:
