@@ -22,6 +22,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from connectors.feeds import FEED_NAMES
 from pipelines.defs.ingest.raw_store import replace_atomically
+from pipelines.defs.quality.gx import warm_up as gx_warm_up
 from pipelines.locks import warehouse_lock
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
@@ -72,15 +73,20 @@ def dbt_vars(settings: SsjSettings) -> list[str]:
     return ["--vars", json.dumps({"as_of": s.as_of.isoformat(), "raw_dir": str(s.warehouse / "raw")})]
 
 
-def dbt_threads(warehouse: Path) -> str:
+def dbt_threads(warehouse: Path, *, whole_step: bool = True) -> str:
     """Models dbt builds side by side: 2, or 1 once the raw store passes 1 GiB.
 
     DuckDB already spreads each model over every core; two big models side by
     side only add up their memory under one memory_limit (at 10M enterprises
-    the pool's joins alone need ~7 GB). SSJ_DBT_THREADS overrides.
+    the pool's joins alone need ~7 GB). A step building only part of its models
+    (a draws build: the draw chain's increments, small queries and their tests)
+    keeps 2: there dbt's own per-node work is what two threads overlap.
+    SSJ_DBT_THREADS overrides.
     """
     if os.environ.get("SSJ_DBT_THREADS"):
         return os.environ["SSJ_DBT_THREADS"]
+    if not whole_step:
+        return "2"
     raw = sum(p.stat().st_size for p in (Path(warehouse) / "raw").rglob("*.parquet"))
     return "1" if raw > 1 << 30 else "2"
 
@@ -88,7 +94,8 @@ def dbt_threads(warehouse: Path) -> str:
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *, full_refresh: bool):
     s = settings.get()
     os.environ.update(s.to_env())  # profiles.yml finds the DuckDB file through SSJ_WAREHOUSE
-    os.environ["SSJ_DBT_MODEL_THREADS"] = dbt_threads(s.warehouse)
+    os.environ["SSJ_DBT_MODEL_THREADS"] = dbt_threads(s.warehouse,
+                                                      whole_step=_selected_models(context) >= _all_models(context))
     # One dbt target folder per step and warehouse, reused run after run (its partial
     # parse stays warm; the last run's dbt.log and run_results.json stay readable) —
     # dagster-dbt's default, a new folder under dbt_project/target per invocation,
@@ -137,6 +144,7 @@ def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings
     """
     s = settings.get()
     selected = _selected_models(context)
+    gx_warm_up()  # the suites check these tables next; GX's import overlaps dbt's run
     every_feed = all(f"stg_{f}" in selected for f in FEED_NAMES)
     restage = "" if every_feed else ",".join(f for f in FEED_NAMES if f"stg_{f}" in selected)
     stamp = rules_stamp(s)

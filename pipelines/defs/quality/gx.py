@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -246,8 +247,34 @@ class _Runtime:
     batch_definition: Any
 
 
-@cache
+_RUNTIME_LOCK = threading.Lock()
+
+
 def _runtime() -> _Runtime:
+    """The process's GX context, built once (a check waits for a warm-up that is building it)."""
+    with _RUNTIME_LOCK:
+        return _new_runtime()
+
+
+def warm_up() -> None:
+    """Import GX and build its context in a background thread.
+
+    That costs ~8 s of one core (GX's import alone ~6 s), paid by the first check of
+    every run. Started while dbt builds staging in its own process — time the run
+    spends waiting anyway — the checks find it done. A failure here is left for the
+    check itself to raise (it builds the context again).
+    """
+    def build() -> None:
+        try:
+            _runtime()
+        except Exception:  # noqa: BLE001 - the check reports it
+            pass
+
+    threading.Thread(target=build, name="gx-warm-up", daemon=True).start()
+
+
+@cache
+def _new_runtime() -> _Runtime:
     """One ephemeral GX context per process: analytics off, progress bars off, stores in memory."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # before GX reads it; config below decides anyway
     import great_expectations as gx
