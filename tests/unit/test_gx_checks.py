@@ -8,6 +8,7 @@ accepted row breaks which expectation.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -364,3 +365,13 @@ def test_one_blocking_check_per_feed_on_its_staging_asset():
     dg.Definitions(assets=stubs, asset_checks=checks, resources={"settings": SsjSettings()}).validate_loadable(
         dg.Definitions(assets=stubs, asset_checks=checks, resources={"settings": SsjSettings()})
     )
+
+
+def test_a_warm_up_builds_the_one_gx_context_every_check_then_uses():
+    q.warm_up()
+    q.warm_up()  # a second run in the same process: no second context
+    context = q._runtime().context  # waits for the warm-up thread if it is still building
+    assert q._runtime().context is context
+    for thread in [t for t in threading.enumerate() if t.name == "gx-warm-up"]:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
