@@ -109,6 +109,10 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, ranges: int, path:
     names = _columns(con, table)
     counts = con.execute(f"select {', '.join(f'count(*) - count({_q(n)})' for n in names)} from main.{table}").fetchall()[0]
     nullable = {name: nulls > 0 for name, nulls in zip(names, counts)}
+    # a JSON column reaches Arrow as text; COPY writes it with Parquet's JSON type, and so does this
+    json = {name for (name,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
+        "and data_type = 'JSON'", [table]).fetchall()}
     writer: pq.ParquetWriter | None = None
     schema: pa.Schema | None = None
     pending: list[pa.RecordBatch] = []
@@ -140,7 +144,8 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, ranges: int, path:
                 f"select * from main.{table} where {where} order by {order_by(con, table)}", params=params
             ).to_arrow_reader(ROW_GROUP)
             if writer is None:
-                schema = pa.schema([f.with_nullable(nullable[f.name]) for f in reader.schema])
+                schema = pa.schema([f.with_nullable(nullable[f.name]).with_type(pa.json_()) if f.name in json
+                                    else f.with_nullable(nullable[f.name]) for f in reader.schema])
                 writer = pq.ParquetWriter(path, schema, compression="zstd")
             for batch in reader:
                 pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
