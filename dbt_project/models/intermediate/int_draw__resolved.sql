@@ -19,6 +19,9 @@
   Address matching uses the pool's address_normalized (or normalize_address(address))
   when enterprise_pool has such a column; otherwise step 3 is skipped.
 
+  Each join reads the pool table itself (only the columns it needs); one shared
+  `pool` CTE made DuckDB materialize the whole 10M-row pool first.
+
   Incremental by task, like int_draw__current: only the redone tasks' rows are
   resolved against the pool (a full build — new pool inputs — resolves them all).
 -#}
@@ -48,21 +51,17 @@ draws as (
     {%- endif %}
 ),
 
-pool as (
-    select * from {{ ref('enterprise_pool') }}
-),
-
 by_uscc as (
     select draws.row_key, min(pool.enterprise_id) as enterprise_id
     from draws
-    inner join pool on pool.uscc = draws.uscc
+    inner join {{ ref('enterprise_pool') }} as pool on pool.uscc = draws.uscc
     group by draws.row_key
 ),
 
 by_reg_no as (
     select draws.row_key, min(pool.enterprise_id) as enterprise_id, count(*) as n
     from draws
-    inner join pool on pool.reg_no = draws.reg_no
+    inner join {{ ref('enterprise_pool') }} as pool on pool.reg_no = draws.reg_no
     where draws.reg_no is not null
     group by draws.row_key
 ),
@@ -75,7 +74,7 @@ name_candidates as (
         coalesce(draws.address_normalized is not null
             and {{ pool_address }} = draws.address_normalized, false) as address_matches
     from draws
-    inner join pool on pool.name_normalized = draws.name_normalized
+    inner join {{ ref('enterprise_pool') }} as pool on pool.name_normalized = draws.name_normalized
     where draws.name_normalized is not null
       and (draws.uscc is null or pool.uscc is null or pool.uscc = draws.uscc)
 ),
@@ -123,4 +122,4 @@ select
         case when pool.is_active = false then 'inactive_enterprise' end
     ], lambda f: f is not null)) as flags
 from resolved
-left join pool on pool.enterprise_id = resolved.enterprise_id
+left join {{ ref('enterprise_pool') }} as pool on pool.enterprise_id = resolved.enterprise_id
