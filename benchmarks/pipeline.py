@@ -24,9 +24,8 @@
 
 Every measured run starts after ``sync``: the step before it (the floor, the full
 build's ~10 GB at 10M) leaves gigabytes of written pages that the kernel writes
-back for up to a minute, and a run started meanwhile measures that write-back
-too (10M, the same warehouse and drop: 55 s while a 12 GB copy was still being
-written back, 31-36 s after ``sync``).
+back afterwards, and a run started meanwhile would measure that
+write-back too.
 
 Writes ``bench/results/pipeline-<scale>.json`` and ``.md`` and prints the table.
 The landing zone is hard-linked file by file into the run's folder, so the
