@@ -406,6 +406,8 @@ def main() -> None:
     if args.floor_only:
         remeasure_floor(args.scale, args.seed)
         return
+    if args.drops < 1:
+        parser.error("--drops must be at least 1")
 
     n = SCALES[args.scale]
     cache = generated(n, args.seed)
