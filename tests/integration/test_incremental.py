@@ -153,3 +153,34 @@ def test_a_new_pool_file_makes_the_next_build_full(runs, tmp_path):
     body = entry.read_text(encoding="utf-8")
     (ledger_dir(copy) / "new-registration.json").write_text(body.replace('"sha256": "', '"sha256": "0'), encoding="utf-8")
     assert plan_build(settings).mode == "full"
+
+
+def test_a_partial_marts_build_records_no_complete_build(runs, tmp_path, monkeypatch):
+    """Materializing some marts (the UI allows any subset) must not mark the pools as built.
+
+    In a run of a subset, Dagster's context describes only the selected assets; a
+    step that took that for "every model" recorded the newly staged pool inputs
+    and rules, so a pool file ingested before would never have been built.
+    """
+    import dagster as dg
+
+    from pipelines.defs.dbt.build_state import read_state, write_state
+    from pipelines.definitions import defs
+    from pipelines.settings import Settings
+
+    _, _, fresh = runs
+    copy = tmp_path / "wh"
+    shutil.copytree(fresh, copy, ignore=shutil.ignore_patterns(".dagster", "published"))
+    with duckdb.connect(str(copy / "ssj.duckdb")) as con:
+        write_state(con, {"pool_inputs": "stale", "built_rules": "stale"})
+    agencies = next(fresh.parent.glob("sample/agencies.yaml"))
+    settings = Settings(landing=tmp_path, warehouse=copy, agencies=agencies, as_of=date.fromisoformat(AS_OF))
+    for key, value in settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    job = defs().resolve_job_def("build_job")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("merge_summary")])
+    assert result.success
+    with duckdb.connect(str(copy / "ssj.duckdb"), read_only=True) as con:
+        state = read_state(con)
+    assert state["pool_inputs"] == "stale" and state["built_rules"] == "stale"

@@ -8,7 +8,7 @@ accepted row breaks which expectation.
 from __future__ import annotations
 
 import json
-import threading
+import os
 from datetime import date
 from pathlib import Path
 
@@ -367,11 +367,23 @@ def test_one_blocking_check_per_feed_on_its_staging_asset():
     )
 
 
-def test_a_warm_up_builds_the_one_gx_context_every_check_then_uses():
+def test_checks_run_in_one_warm_worker_process(warehouse):
+    """The checks validate in a worker process (GX imported there, off the Dagster process),
+    one for every check until shut down, with the same results as in this process."""
+    wh = warehouse(registration=[registration_row(U1), registration_row(U1)])
     q.warm_up()
-    q.warm_up()  # a second run in the same process: no second context
-    context = q._runtime().context  # waits for the warm-up thread if it is still building
-    assert q._runtime().context is context
-    for thread in [t for t in threading.enumerate() if t.name == "gx-warm-up"]:
-        thread.join(timeout=30)
-        assert not thread.is_alive()
+    first = q.validate_warehouse("registration", wh)
+    pid = q._worker().submit(os.getpid).result()
+    second = q.validate_warehouse("registration", wh)
+    assert q._worker().submit(os.getpid).result() == pid != os.getpid()
+    assert first.results == second.results == validate(wh, "registration").results
+    assert not first.all_passed  # the duplicate key: a warning, found in the worker too
+    q.shut_down()
+    assert q._WORKER is None
+
+
+def test_a_failure_in_the_worker_says_what_failed(tmp_path):
+    duckdb.connect(str(tmp_path / "ssj.duckdb")).close()
+    with pytest.raises(RuntimeError, match="LookupError: stg_registration does not exist"):
+        q.validate_warehouse("registration", tmp_path)
+    q.shut_down()

@@ -19,14 +19,16 @@ from typing import Any
 import dagster as dg
 from packaging import version
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.core import resource as dagster_dbt_resource
 
 from connectors.feeds import FEED_NAMES
 from pipelines.defs.ingest.raw_store import replace_atomically
-from pipelines.defs.quality.gx import warm_up as gx_warm_up
+from pipelines.defs.quality.gx import shut_down as gx_shut_down, warm_up as gx_warm_up
 from pipelines.locks import warehouse_lock
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
 
+from .in_process import InProcessInvocation
 from .build_state import read_state, rules_stamp, staged_pool_inputs, write_state
 
 from .project import dbt_project
@@ -91,11 +93,11 @@ def dbt_threads(warehouse: Path, *, whole_step: bool = True) -> str:
     return "1" if raw > 1 << 30 else "2"
 
 
-def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *, full_refresh: bool):
+def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *,
+               full_refresh: bool, whole_step: bool):
     s = settings.get()
     os.environ.update(s.to_env())  # profiles.yml finds the DuckDB file through SSJ_WAREHOUSE
-    os.environ["SSJ_DBT_MODEL_THREADS"] = dbt_threads(s.warehouse,
-                                                      whole_step=_selected_models(context) >= _all_models(context))
+    os.environ["SSJ_DBT_MODEL_THREADS"] = dbt_threads(s.warehouse, whole_step=whole_step)
     # One dbt target folder per step and warehouse, reused run after run (its partial
     # parse stays warm; the last run's dbt.log and run_results.json stay readable) —
     # dagster-dbt's default, a new folder under dbt_project/target per invocation,
@@ -144,7 +146,7 @@ def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings
     """
     s = settings.get()
     selected = _selected_models(context)
-    gx_warm_up()  # the suites check these tables next; GX's import overlaps dbt's run
+    gx_warm_up()  # the suites check these tables next: their worker process gets ready meanwhile
     every_feed = all(f"stg_{f}" in selected for f in FEED_NAMES)
     restage = "" if every_feed else ",".join(f for f in FEED_NAMES if f"stg_{f}" in selected)
     stamp = rules_stamp(s)
@@ -152,7 +154,8 @@ def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings
         with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
             state = read_state(con)
             write_state(con, {"restage_feeds": restage})
-        yield from _dbt_build(context, dbt, settings, full_refresh=state.get("built_rules") != stamp)
+        yield from _dbt_build(context, dbt, settings, full_refresh=state.get("built_rules") != stamp,
+                              whole_step=_is_whole_step(context, dbt_staging))
         if every_feed:
             with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
                 write_state(con, {"staged_rules": stamp})
@@ -167,6 +170,7 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: 
     successful build, unless the pool or the rules changed since (then in full).
     """
     s = settings.get()
+    gx_shut_down()  # every suite ran (they gate this step): free the worker's memory before the joins
     selected = _selected_models(context)
     stamp = rules_stamp(s)
     with warehouse_lock(s.warehouse):
@@ -176,11 +180,12 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: 
             through = (con.execute("select max(staged_at)::varchar from stg_draw_list").fetchall()[0][0]
                        if table_exists(con, "stg_draw_list") else None)
         full = state.get("built_rules") != stamp or state.get("pool_inputs") != pool_inputs
-        yield from _dbt_build(context, dbt, settings, full_refresh=full)
+        whole_step = _is_whole_step(context, dbt_marts)
+        yield from _dbt_build(context, dbt, settings, full_refresh=full, whole_step=whole_step)
         record: dict[str, str] = {}
         if INCREMENTAL_DRAW_MODELS <= selected and through:
             record["draws_through"] = through
-        if selected >= _all_models(context):
+        if whole_step:
             # the pools and marts now stand on this staging; the rules count as built only
             # if staging itself was rebuilt under them
             record["built_rules"] = stamp if state.get("staged_rules") == stamp else ""
@@ -194,19 +199,24 @@ INCREMENTAL_DRAW_MODELS = {"int_draw__current", "int_draw__resolved", "int_draw_
                            "draw_entries", "joint_inspections"}
 
 
-def _all_models(context: dg.AssetExecutionContext) -> set[str]:
-    return {key.path[-1] for key in context.assets_def.keys}
+def _is_whole_step(context: dg.AssetExecutionContext, step: dg.AssetsDefinition) -> bool:
+    """Whether this run builds every model of the step (``step``: the module's own definition;
+    in a run of a subset, ``context.assets_def`` holds only the selected keys)."""
+    return context.selected_asset_keys >= step.keys
 
 
 class SsjDbtCliResource(DbtCliResource):
-    """DbtCliResource without its two per-invocation probes (~4 s of every dbt step).
+    """DbtCliResource that runs dbt in this process, without its per-invocation probes.
 
-    Before each dbt command dagster-dbt runs ``dbt --version`` in a subprocess (to
-    tell dbt-core from the Fusion engine) and builds a dbt adapter in-process (used
-    only to fetch row counts / column metadata, which this project does not ask
-    for). The dbt here is always dbt-core from this environment (pinned in
-    requirements.lock), so the version is read from the package metadata and no
-    adapter is built.
+    dagster-dbt's ``cli()`` still builds each command (selection, target path,
+    environment) and turns its events into Dagster's; the command itself runs in
+    this process (``in_process.py``: a dbt process costs ~4 s of start-up and
+    teardown, twice per build). Before each command dagster-dbt would also run
+    ``dbt --version`` in a subprocess (to tell dbt-core from the Fusion engine) and
+    build a dbt adapter (used only to fetch row counts / column metadata, which this
+    project does not ask for): the dbt here is always dbt-core from this environment
+    (pinned in requirements.lock), so the version is read from the package metadata
+    and no adapter is built.
     """
 
     @cached_property
@@ -215,6 +225,15 @@ class SsjDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ANN001, ANN202 - dagster-dbt signature
         return None
+
+    def cli(self, args, **kwargs):  # noqa: ANN001, ANN003, ANN201 - dagster-dbt signature
+        # cli() hands the command it built to DbtCliInvocation.run, by that module-level name
+        saved = dagster_dbt_resource.DbtCliInvocation
+        dagster_dbt_resource.DbtCliInvocation = InProcessInvocation
+        try:
+            return super().cli(args, **kwargs)
+        finally:
+            dagster_dbt_resource.DbtCliInvocation = saved
 
 
 dbt_resource = SsjDbtCliResource(project_dir=dbt_project(), dbt_executable=str(Path(sys.executable).with_name("dbt")))
