@@ -17,6 +17,7 @@ handle is closed, so the next step can open the warehouse with its own settings.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import threading
@@ -72,8 +73,6 @@ class InProcessDbt:
             self._lines.put(msg_to_json(msg).encode())
 
     def _error(self, text: str) -> None:
-        import json
-
         self._lines.put(json.dumps({"info": {"level": "error", "msg": text, "name": "InProcessError"},
                                     "data": {}}).encode())
 
