@@ -372,18 +372,22 @@ def test_checks_run_in_one_warm_worker_process(warehouse):
     one for every check until shut down, with the same results as in this process."""
     wh = warehouse(registration=[registration_row(U1), registration_row(U1)])
     q.warm_up()
-    first = q.validate_warehouse("registration", wh)
-    pid = q._worker().submit(os.getpid).result()
-    second = q.validate_warehouse("registration", wh)
-    assert q._worker().submit(os.getpid).result() == pid != os.getpid()
-    assert first.results == second.results == validate(wh, "registration").results
-    assert not first.all_passed  # the duplicate key: a warning, found in the worker too
-    q.shut_down()
+    try:
+        first = q.validate_warehouse("registration", wh)
+        pid = q._worker().submit(os.getpid).result()
+        second = q.validate_warehouse("registration", wh)
+        assert q._worker().submit(os.getpid).result() == pid != os.getpid()
+        assert first.results == second.results == validate(wh, "registration").results
+        assert not first.all_passed  # the duplicate key: a warning, found in the worker too
+    finally:
+        q.shut_down()
     assert q._WORKER is None
 
 
 def test_a_failure_in_the_worker_says_what_failed(tmp_path):
     duckdb.connect(str(tmp_path / "ssj.duckdb")).close()
-    with pytest.raises(RuntimeError, match="LookupError: stg_registration does not exist"):
-        q.validate_warehouse("registration", tmp_path)
-    q.shut_down()
+    try:
+        with pytest.raises(RuntimeError, match="LookupError: stg_registration does not exist"):
+            q.validate_warehouse("registration", tmp_path)
+    finally:
+        q.shut_down()
