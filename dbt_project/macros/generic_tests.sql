@@ -1,8 +1,20 @@
-{#- Rows must be unique on a combination of columns (no dbt_utils dependency). -#}
+{#- Rows must be unique on a combination of columns (no dbt_utils dependency).
+    Exact, in two passes: rows are grouped on one 64-bit hash of the columns, and
+    only the rows whose hash repeats are grouped on the columns themselves (a hash
+    collision is a candidate, never a failure). Grouping 72.6M rows on four text
+    columns at once took 14.5 s at 10M enterprises (enterprise_tags); this 8.7 s. -#}
 {% test unique_combination(model, columns) %}
-select {{ columns | join(', ') }}, count(*) as n
+{%- set key = columns | join(', ') %}
+with repeated_hashes as (
+    select hash({{ key }}) as h
+    from {{ model }}
+    group by 1
+    having count(*) > 1
+)
+select {{ key }}, count(*) as n
 from {{ model }}
-group by {{ columns | join(', ') }}
+semi join repeated_hashes on hash({{ key }}) = repeated_hashes.h
+group by {{ key }}
 having count(*) > 1
 {% endtest %}
 

@@ -43,3 +43,18 @@ def test_not_null_columns_fails_exactly_on_the_columns_holding_nulls(rows):
     failures = dict(con.execute(render_test("not_null_columns", model="t", columns=COLUMNS)).fetchall())
     expected = {c: sum(r[i] is None for r in rows) for i, c in enumerate(COLUMNS)}
     assert failures == {c: n for c, n in expected.items() if n > 0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(cell, cell, cell), max_size=20))
+def test_unique_combination_fails_exactly_on_the_repeated_combinations(rows):
+    con = duckdb.connect()
+    con.execute('create table t (a integer, "b c" integer, d integer)')
+    if rows:
+        con.executemany("insert into t values (?, ?, ?)", rows)
+    columns = ["a", '"b c"']  # NULLs count as equal, as in GROUP BY
+    failures = {(a, b): n for a, b, n in con.execute(render_test("unique_combination", model="t", columns=columns)).fetchall()}
+    counts: dict = {}
+    for a, b, _ in rows:
+        counts[(a, b)] = counts.get((a, b), 0) + 1
+    assert failures == {k: n for k, n in counts.items() if n > 1}

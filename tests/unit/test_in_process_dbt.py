@@ -17,7 +17,8 @@ def run(args: list[str], env: dict[str, str] | None = None) -> tuple[int | None,
 
 
 def test_a_failing_command_exits_non_zero_with_its_error_as_a_log_line(tmp_path):
-    code, lines = run(["parse", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path)])
+    code, lines = run(["parse", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path)],
+                      {"DBT_LOG_PATH": str(tmp_path / "logs")})
     assert code not in (0, None)
     errors = [line["info"]["msg"] for line in lines if line["info"]["level"] == "error"]
     assert errors and any("dbt_project.yml" in e for e in errors), errors

@@ -22,29 +22,40 @@ reg as (
     select uscc from {{ ref('int_registration__current') }} where uscc is not null
 ),
 
-names as (
-    select * from {{ ref('int_enterprise__name_index') }} where match_level = 'name'
+name_candidates as (
+    -- the registrations bearing the normalized name of a licence without a USCC (a
+    -- hash join built on those few licences, not an index of every name in the pool)
+    select
+        lic.licence_no,
+        cur.enterprise_id,
+        coalesce(lic.address_normalized = cur.address_normalized, false) as address_matches
+    from lic
+    inner join {{ ref('int_registration__current') }} as cur on cur.name_normalized = lic.name_normalized
+    where lic.uscc is null
 ),
 
-name_addresses as (
-    select * from {{ ref('int_enterprise__name_index') }} where match_level = 'name_address'
+by_name as (
+    select
+        licence_no,
+        count(*) as name_candidates,
+        list_sort(list(enterprise_id)) as name_ids,
+        count(*) filter (where address_matches) as name_address_candidates,
+        list_sort(list(enterprise_id) filter (where address_matches)) as name_address_ids
+    from name_candidates
+    group by licence_no
 ),
 
 resolved as (
     select
         lic.*,
         reg.uscc is not null as uscc_found,
-        na.candidate_count as name_address_candidates,
-        na.candidate_ids as name_address_ids,
-        n.candidate_count as name_candidates,
-        n.candidate_ids as name_ids
+        by_name.name_address_candidates,
+        by_name.name_address_ids,
+        by_name.name_candidates,
+        by_name.name_ids
     from lic
     left join reg on lic.uscc = reg.uscc
-    left join names n on lic.uscc is null and lic.name_normalized = n.name_normalized
-    left join name_addresses na
-        on lic.uscc is null
-        and lic.name_normalized = na.name_normalized
-        and lic.address_normalized = na.address_normalized
+    left join by_name on by_name.licence_no = lic.licence_no
 ),
 
 decided as (
