@@ -54,18 +54,29 @@ from_licences as (
 ),
 
 from_scope as (
-    select distinct on (reg.enterprise_id, scope_rules.category)
-        reg.enterprise_id,
-        scope_rules.category,
+    -- per (enterprise, category) its first matching keyword; a registration row is one
+    -- enterprise, so its file and row are any of the group's (min + any_value instead of
+    -- DISTINCT ON … ORDER BY, which kept and ordered whole rows: 10M, 15.3 s → 6.9 s)
+    select
+        enterprise_id,
+        category,
         'registration' as source,
-        'scope_keywords: business_scope contains ' || scope_rules.keyword as rule,
-        'business_scope contains ' || scope_rules.keyword as evidence,
+        'scope_keywords: business_scope contains ' || keyword as rule,
+        'business_scope contains ' || keyword as evidence,
         null::varchar as record_key,
-        reg.source_file,
-        reg.source_row
-    from reg
-    join scope_rules on contains(reg.scope_for_rules, scope_rules.keyword)
-    order by reg.enterprise_id, scope_rules.category, scope_rules.keyword
+        source_file,
+        source_row
+    from (
+        select
+            reg.enterprise_id,
+            scope_rules.category,
+            min(scope_rules.keyword) as keyword,
+            any_value(reg.source_file) as source_file,
+            any_value(reg.source_row) as source_row
+        from reg
+        join scope_rules on contains(reg.scope_for_rules, scope_rules.keyword)
+        group by reg.enterprise_id, scope_rules.category
+    ) as first_keywords
 )
 
 select * from from_licences
