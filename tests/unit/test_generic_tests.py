@@ -30,16 +30,22 @@ def render_test(name: str, **kwargs) -> str:
 
 
 COLUMNS = ["a", "b c", "d"]  # a quoted name too
+
+
+def table_t(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+    """A connection holding table t (a, "b c", d) with ``rows``."""
+    con = duckdb.connect()
+    con.execute('create table t (a integer, "b c" integer, d integer)')
+    if rows:
+        con.executemany("insert into t values (?, ?, ?)", rows)
+    return con
 cell = st.one_of(st.none(), st.integers(0, 9))
 
 
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(cell, cell, cell), max_size=20))
 def test_not_null_columns_fails_exactly_on_the_columns_holding_nulls(rows):
-    con = duckdb.connect()
-    con.execute('create table t (a integer, "b c" integer, d integer)')
-    if rows:
-        con.executemany("insert into t values (?, ?, ?)", rows)
+    con = table_t(rows)
     failures = dict(con.execute(render_test("not_null_columns", model="t", columns=COLUMNS)).fetchall())
     expected = {c: sum(r[i] is None for r in rows) for i, c in enumerate(COLUMNS)}
     assert failures == {c: n for c, n in expected.items() if n > 0}
@@ -48,10 +54,7 @@ def test_not_null_columns_fails_exactly_on_the_columns_holding_nulls(rows):
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(cell, cell, cell), max_size=20))
 def test_unique_combination_fails_exactly_on_the_repeated_combinations(rows):
-    con = duckdb.connect()
-    con.execute('create table t (a integer, "b c" integer, d integer)')
-    if rows:
-        con.executemany("insert into t values (?, ?, ?)", rows)
+    con = table_t(rows)
     columns = ["a", '"b c"']  # NULLs count as equal, as in GROUP BY
     failures = {(a, b): n for a, b, n in con.execute(render_test("unique_combination", model="t", columns=columns)).fetchall()}
     counts: dict = {}
