@@ -16,8 +16,8 @@
   (resolved to an enterprise with is_active = false — the agency drew a
   注销/吊销 enterprise and needs to know; the entry still takes part in grouping).
 
-  Address matching uses the pool's address_normalized (or normalize_address(address))
-  when enterprise_pool has such a column; otherwise step 3 is skipped.
+  Address matching normalizes the pool's address of the name candidates only (the
+  same normalize_address as the drawn address), not the whole pool's.
 
   Each join reads the pool table itself (only the columns it needs); one shared
   `pool` CTE made DuckDB materialize the whole 10M-row pool first.
@@ -28,16 +28,6 @@
 -- depends_on: {{ ref('stg_draw_list') }}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['agency', 'task_id'],
           on_schema_change='fail') }}
-
-{%- set pool_address = "null::varchar" -%}
-{%- if execute -%}
-    {%- set pool_columns = adapter.get_columns_in_relation(ref('enterprise_pool')) | map(attribute='name') | map('lower') | list -%}
-    {%- if 'address_normalized' in pool_columns -%}
-        {%- set pool_address = "pool.address_normalized" -%}
-    {%- elif 'address' in pool_columns -%}
-        {%- set pool_address = normalize_address('pool.address') -%}
-    {%- endif -%}
-{%- endif %}
 
 with
 
@@ -72,7 +62,7 @@ name_candidates as (
         draws.row_key,
         pool.enterprise_id,
         coalesce(draws.address_normalized is not null
-            and {{ pool_address }} = draws.address_normalized, false) as address_matches
+            and {{ normalize_address('pool.address') }} = draws.address_normalized, false) as address_matches
     from draws
     inner join {{ ref('enterprise_pool') }} as pool on pool.name_normalized = draws.name_normalized
     where draws.name_normalized is not null

@@ -24,11 +24,12 @@ reg as (
 
 name_candidates as (
     -- the registrations bearing the normalized name of a licence without a USCC (a
-    -- hash join built on those few licences, not an index of every name in the pool)
+    -- hash join built on those few licences, not an index of every name in the pool);
+    -- only these candidates' addresses are normalized, not the whole pool's
     select
         lic.licence_no,
         cur.enterprise_id,
-        coalesce(lic.address_normalized = cur.address_normalized, false) as address_matches
+        coalesce(lic.address_normalized = {{ normalize_address('cur.address') }}, false) as address_matches
     from lic
     inner join {{ ref('int_registration__current') }} as cur on cur.name_normalized = lic.name_normalized
     where lic.uscc is null

@@ -86,7 +86,6 @@ select
     status,
     status_class,
     address,
-    {{ normalize_address('address') }} as address_normalized,
     region_code,
     authority,
     industry_code_raw,
