@@ -29,7 +29,6 @@ select
     score,
     classified_on,
     name,
-    {{ normalize_name('name') }} as name_normalized,
     version_count,
     agency,
     source_file,

@@ -25,7 +25,6 @@ select
     cr.score,
     cr.classified_on,
     cr.name,
-    cr.name_normalized,
     cr.version_count,
     cr.agency,
     cr.source_file,

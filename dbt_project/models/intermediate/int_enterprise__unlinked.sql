@@ -27,7 +27,7 @@ select
     uscc || '/' || domain as record_key,
     uscc,
     name,
-    name_normalized,
+    {{ normalize_name('name') }} as name_normalized,  -- only for these rows: credit rows link by USCC alone
     link_method,
     link_note,
     0 as candidate_count,
