@@ -19,9 +19,8 @@
 {% macro normalize_name(col) -%}
 nullif(lower(replace(
     regexp_replace(
-        regexp_replace(
-            regexp_replace(nfkc(cast({{ col }} as varchar)), '[\s\x{200B}-\x{200D}\x{2060}\x{FEFF}]+', '', 'g'),
-            '[()\[\]【】〔〕]', '', 'g'),
+        {#- steps 2 and 3 in one pass: white space, zero-width and bracket characters dropped #}
+        regexp_replace(nfkc(cast({{ col }} as varchar)), '[\s\x{200B}-\x{200D}\x{2060}\x{FEFF}()\[\]【】〔〕]+', '', 'g'),
         '[・•‧･]', '·', 'g'),
     '有限责任公司', '有限公司')), '')
 {%- endmacro %}
