@@ -57,12 +57,13 @@ def test_a_table_written_whole_or_in_key_ranges_equals_duckdbs_sorted_copy(tmp_p
     con.execute("create table t as select *, to_json(s) as j from t0")  # j: Parquet's JSON type, as COPY writes it
     con.execute(f"copy (select * from t order by {publish.order_by(con, 't')}) to '{out / 'copy.parquet'}' (format parquet)")
     whole = publish.publish_parquet(con, "t", out / "whole")
-    old = publish.RANGE_CELLS, publish.ROW_GROUP
-    publish.RANGE_CELLS, publish.ROW_GROUP = cells, 7  # several ranges, row groups across them
+    old = publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE
+    # several ranges, row groups across them, range bounds from a random sample of 5 rows
+    publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE = cells, 7, 5
     try:
         ranged = publish.publish_parquet(con, "t", out / "ranged")
     finally:
-        publish.RANGE_CELLS, publish.ROW_GROUP = old
+        publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE = old
     assert whole == ranged == len(rows)
     oracle = pq.read_table(out / "copy.parquet")
     for written in (out / "whole" / "t.parquet", out / "ranged" / "t.parquet"):
