@@ -56,8 +56,16 @@ by_reg_no as (
     group by draws.row_key
 ),
 
+by_key as (
+    -- rows the USCC or the 注册号 resolves: names are not looked at for them
+    select row_key from by_uscc
+    union all
+    select row_key from by_reg_no where n = 1
+),
+
 name_candidates as (
-    -- the pool's address is normalized only for the few name candidates, not the whole pool
+    -- only for the rows no key resolves; the pool's address is normalized only for
+    -- these candidates, not the whole pool
     select
         draws.row_key,
         pool.enterprise_id,
@@ -67,6 +75,7 @@ name_candidates as (
     inner join {{ ref('enterprise_pool') }} as pool on pool.name_normalized = draws.name_normalized
     where draws.name_normalized is not null
       and (draws.uscc is null or pool.uscc is null or pool.uscc = draws.uscc)
+      and draws.row_key not in (select row_key from by_key)
 ),
 
 by_name as (
@@ -96,7 +105,7 @@ resolved as (
             when by_name.name_count = 1 then 'name'
             else 'none'
         end as match_method,
-        coalesce(by_name.name_count, 0) as name_candidates
+        coalesce(by_name.name_count, 0) as name_candidates  -- 0 when a key resolved the row
     from draws
     left join by_uscc on by_uscc.row_key = draws.row_key
     left join by_reg_no on by_reg_no.row_key = draws.row_key
