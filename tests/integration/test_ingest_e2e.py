@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import resource
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support import make_uscc, run_ssj
+from tests.support import SAMPLE_REGISTRY, make_uscc, run_ssj
 
 pytestmark = pytest.mark.slow
 
@@ -187,3 +188,35 @@ def test_bad_registry_fails_with_a_message(landing, tmp_path):
     proc = run_ssj(landing, tmp_path / "wh", agencies=bad)
     assert proc.returncode != 0
     assert "agencies" in proc.stderr
+
+
+def test_files_read_by_worker_processes_give_the_same_decisions_and_raw_files(landing, tmp_path, monkeypatch):
+    """Several files at a time (`ssj run` at scale) decides and stores exactly what one at a time does:
+    the copy is still a duplicate of the file read beside it, the rejections are the same, the raw bytes equal."""
+    from datetime import datetime
+
+    from pipelines.defs.ingest import landing as ingest
+
+    now = datetime(2026, 6, 30, 12, 0, 0)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)  # worker processes even for these small files
+    reports, child_cpu = {}, {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("SSJ_INGEST_WORKERS", workers)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        reports[workers] = ingest.ingest_landing(landing, tmp_path / f"w{workers}", SAMPLE_REGISTRY, now=now)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu[workers] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert child_cpu["1"] == 0 < child_cpu["2"]  # the files really were read by other processes
+
+    def decided(report):
+        return [(d.rel, d.status, d.rows_read, d.error_code, d.duplicate_of, d.sha256) for d in report.decisions]
+
+    assert decided(reports["2"]) == decided(reports["1"])
+    assert {d.status for d in reports["2"].decisions} == {"ingested", "duplicate", "rejected"}
+
+    def raw_files(warehouse):
+        root = warehouse / "raw"
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.parquet")}
+
+    sequential, parallel = raw_files(tmp_path / "w1"), raw_files(tmp_path / "w2")
+    assert sequential and parallel == sequential

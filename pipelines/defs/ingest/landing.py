@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -193,38 +196,121 @@ def ingest_landing(
         wanted = set(only)
         files = [f for f in files if f.rel in wanted]
     now = now or datetime.now()
-    decisions: list[Decision] = []
+    decided: dict[int, Decision] = {}  # by the file's place in `files`, so the report keeps their order
     skipped = 0
-    for file in files:
+
+    def record(i: int, decision: Decision, seconds: float) -> None:
+        decision.seconds = round(seconds, 3)
+        previous = ledger.get((decision.rel, decision.sha256 or ""))
+        _record(warehouse, decision, first_seen=previous.get("first_seen_at") if previous else None, now=now)
+        log.info("%s %s%s", decision.status, decision.rel, f": {decision.error}" if decision.error else "")
+        decided[i] = decision
+        if decision.status == "ingested":
+            ingested_sha[decision.sha256] = decision.rel
+
+    def duplicate_or_none(file: LandingFile, sha: str, agency: str, feed: str) -> Decision | None:
+        if sha in ingested_sha and ingested_sha[sha] != file.rel:
+            return Decision(
+                file.rel, sha, file.size, file.mtime_ns, agency, feed, "duplicate",
+                duplicate_of=ingested_sha[sha],
+                error=f"same bytes as {ingested_sha[sha]} (already ingested); nothing changes",
+            )
+        return None
+
+    # 1. every decision that needs no reading, in file order; the files to read are collected
+    to_read: list[_Read] = []
+    later: list[_Read] = []  # the same bytes as a file to read before them: decided after it
+    reading: set[str] = set()
+    for i, file in enumerate(files):
         started = time.perf_counter()
         agency, feed, code, error = place_of(file, landing, registry)
         if code is not None:
             sha = None if code in ("symlink", "bad_name") else _hash_or_none(file, by_path_stat)
             decision = Decision(file.rel, sha, file.size, file.mtime_ns, agency, feed, "rejected", error_code=code, error=error)
+            record(i, decision, time.perf_counter() - started)
+            continue
+        sha = _hash_or_none(file, by_path_stat)
+        if sha is None:
+            continue  # vanished or unreadable between listing and hashing: next run
+        previous = ledger.get((file.rel, sha))
+        if previous is not None and previous["status"] in ("ingested", "duplicate"):
+            skipped += 1
+            continue
+        if (decision := duplicate_or_none(file, sha, agency, feed)) is not None:
+            record(i, decision, time.perf_counter() - started)
+        elif sha in reading:
+            later.append(_Read(i, file, sha, agency, feed, time.perf_counter() - started))
         else:
-            sha = _hash_or_none(file, by_path_stat)
-            if sha is None:
-                continue  # vanished or unreadable between listing and hashing: next run
-            previous = ledger.get((file.rel, sha))
-            if previous is not None and previous["status"] in ("ingested", "duplicate"):
-                skipped += 1
-                continue
-            if sha in ingested_sha and ingested_sha[sha] != file.rel:
-                decision = Decision(
-                    file.rel, sha, file.size, file.mtime_ns, agency, feed, "duplicate",
-                    duplicate_of=ingested_sha[sha],
-                    error=f"same bytes as {ingested_sha[sha]} (already ingested); nothing changes",
-                )
-            else:
-                decision = _ingest_one(file, sha, agency, feed, warehouse, now)
-                if decision.status == "ingested":
-                    ingested_sha[sha] = file.rel
-        decision.seconds = round(time.perf_counter() - started, 3)
-        previous = ledger.get((file.rel, decision.sha256 or ""))
-        _record(warehouse, decision, first_seen=previous.get("first_seen_at") if previous else None, now=now)
-        log.info("%s %s%s", decision.status, decision.rel, f": {decision.error}" if decision.error else "")
-        decisions.append(decision)
-    return IngestReport(decisions=decisions, skipped=skipped)
+            reading.add(sha)
+            to_read.append(_Read(i, file, sha, agency, feed, time.perf_counter() - started))
+
+    # 2. the files read (several at a time when worth it), each recorded as soon as it is done
+    for read, decision, seconds in _read_files(to_read, warehouse, now):
+        record(read.index, decision, read.hash_seconds + seconds)
+    # 3. a second copy of bytes read in step 2: a duplicate if the first was ingested, else read itself
+    for read in later:
+        started = time.perf_counter()
+        decision = duplicate_or_none(read.file, read.sha, read.agency, read.feed) or _ingest_one(
+            read.file, read.sha, read.agency, read.feed, warehouse, now)
+        record(read.index, decision, read.hash_seconds + time.perf_counter() - started)
+    return IngestReport(decisions=[decided[i] for i in sorted(decided)], skipped=skipped)
+
+
+@dataclass(frozen=True)
+class _Read:
+    index: int  # place in the scan
+    file: LandingFile
+    sha: str
+    agency: str
+    feed: str
+    hash_seconds: float
+
+
+READ_WORKERS = max(1, min(2, os.cpu_count() or 1))
+"""Files read at a time by `ssj run` (SSJ_INGEST_WORKERS overrides). Reading one
+file keeps one core busy (decoding, header mapping, the Parquet write): with two
+cores, two files at a time (10M enterprises: 125 s of reading, one file after
+another). Worker processes are started only for at least PARALLEL_MIN_BYTES of
+files to read: a drop of one file or a few small ones is read in the process."""
+PARALLEL_MIN_BYTES = 64 << 20
+
+
+def _read_workers() -> int:
+    value = os.environ.get("SSJ_INGEST_WORKERS")
+    return max(1, int(value)) if value else READ_WORKERS
+
+
+def _read_files(reads: list[_Read], warehouse: Path, now: datetime):
+    """Yield (read, decision, seconds) for every file of ``reads``, in the order they finish."""
+    workers = min(_read_workers(), len(reads))
+    if workers > 1 and sum(r.file.size for r in reads) >= PARALLEL_MIN_BYTES:
+        # spawned, not forked: the parent holds DuckDB and Dagster threads
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pending: dict = {}
+        try:
+            # the largest first: the last file to start is a small one
+            for read in sorted(reads, key=lambda r: (-r.file.size, r.index)):
+                pending[pool.submit(_timed_ingest, read.file, read.sha, read.agency, read.feed, warehouse, now)] = read
+            for future in as_completed(pending):
+                decision, seconds = future.result()  # raises BrokenProcessPool before the file leaves `pending`
+                yield pending.pop(future), decision, seconds
+        except BrokenProcessPool:
+            log.warning("a file reader process died; reading the %d files left one by one in this process", len(pending))
+            reads = [read for read in pending.values()]
+            reads.sort(key=lambda r: r.index)
+        else:
+            return
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for read in reads:
+        decision, seconds = _timed_ingest(read.file, read.sha, read.agency, read.feed, warehouse, now)
+        yield read, decision, seconds
+
+
+def _timed_ingest(file: LandingFile, sha: str, agency: str, feed: str, warehouse: Path, now: datetime) -> tuple[Decision, float]:
+    started = time.perf_counter()
+    decision = _ingest_one(file, sha, agency, feed, warehouse, now)
+    return decision, time.perf_counter() - started
 
 
 def _hash_or_none(file: LandingFile, known: dict) -> str | None:
