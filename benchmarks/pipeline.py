@@ -359,8 +359,9 @@ def markdown(result: dict) -> str:
         lines.append(f"| {s['stage']} | {s['seconds']} | {s['peak_rss_gib']} | {round(100 * s['seconds'] / full['seconds'])}% |")
         for name, part in (s.get("parts") or {}).items():
             if isinstance(part, dict):
+                # seconds summed over the feed's files, which are read several at a time
                 lines.append(f"| &nbsp;&nbsp;{name} ({part['files']} files, {part['rows']:,} rows, "
-                             f"{part['rows_per_s'] or 0:,} rows/s) | {part['seconds']} | | |")
+                             f"{part['rows_per_s'] or 0:,} rows/s per reader; file-seconds) | {part['seconds']} | | |")
             elif part >= 0.5 or name == "(dbt tests)":
                 lines.append(f"| &nbsp;&nbsp;{name} | {part} | | |")
     lines += ["", f"Great Expectations share of the full build: {result['gx_share_pct']}%.", "",
