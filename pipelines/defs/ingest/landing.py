@@ -296,8 +296,7 @@ def _read_files(reads: list[_Read], warehouse: Path, now: datetime):
                 yield pending.pop(future), decision, seconds
         except BrokenProcessPool:
             log.warning("a file reader process died; reading the %d files left one by one in this process", len(pending))
-            reads = [read for read in pending.values()]
-            reads.sort(key=lambda r: r.index)
+            reads = sorted(pending.values(), key=lambda r: r.index)
         else:
             return
         finally:
