@@ -34,7 +34,13 @@ def test_a_partial_step_keeps_two_threads_whatever_the_raw_store(warehouse):
     assert dbt_threads(warehouse, whole_step=False) == "2"
 
 
+def test_staging_keeps_two_threads_whatever_the_raw_store(warehouse):
+    raw_of(warehouse, 5 << 30)
+    assert dbt_threads(warehouse, staging=True) == "2"
+
+
 def test_the_environment_overrides(warehouse, monkeypatch):
     raw_of(warehouse, 5 << 30)
     monkeypatch.setenv("SSJ_DBT_THREADS", "3")
     assert dbt_threads(warehouse) == "3" and dbt_threads(warehouse, whole_step=False) == "3"
+    assert dbt_threads(warehouse, staging=True) == "3"

@@ -75,29 +75,32 @@ def dbt_vars(settings: SsjSettings) -> list[str]:
     return ["--vars", json.dumps({"as_of": s.as_of.isoformat(), "raw_dir": str(s.warehouse / "raw")})]
 
 
-def dbt_threads(warehouse: Path, *, whole_step: bool = True) -> str:
-    """Models dbt builds side by side: 2, or 1 once the raw store passes 1 GiB.
+def dbt_threads(warehouse: Path, *, whole_step: bool = True, staging: bool = False) -> str:
+    """Models dbt builds side by side: 2, or 1 for the marts once the raw store passes 1 GiB.
 
-    DuckDB already spreads each model over every core; two big models side by
+    DuckDB already spreads each model over every core; two big marts side by
     side only add up their memory under one memory_limit (at 10M enterprises
-    the pool's joins alone need ~7 GB). A step building only part of its models
-    (a draws build: the draw chain's increments, small queries and their tests)
-    keeps 2: there dbt's own per-node work is what two threads overlap.
-    SSJ_DBT_THREADS overrides.
+    the pool's joins alone need ~7 GB). The staging models read raw files and
+    write rows without joins: at 10M two side by side peak at 2.9 GB under a
+    6 GB limit and take 147 s against 159 s one by one (`dbt run` of the five,
+    alone: the CPU is at 190% either way; their starts and ends overlap). A step
+    building only part of its models (a draws build: the draw chain's
+    increments, small queries and their tests) keeps 2: there dbt's own per-node
+    work is what two threads overlap. SSJ_DBT_THREADS overrides.
     """
     if os.environ.get("SSJ_DBT_THREADS"):
         return os.environ["SSJ_DBT_THREADS"]
-    if not whole_step:
+    if staging or not whole_step:
         return "2"
     raw = sum(p.stat().st_size for p in (Path(warehouse) / "raw").rglob("*.parquet"))
     return "1" if raw > 1 << 30 else "2"
 
 
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *,
-               full_refresh: bool, whole_step: bool):
+               full_refresh: bool, whole_step: bool, staging: bool = False):
     s = settings.get()
     os.environ.update(s.to_env())  # profiles.yml finds the DuckDB file through SSJ_WAREHOUSE
-    os.environ["SSJ_DBT_MODEL_THREADS"] = dbt_threads(s.warehouse, whole_step=whole_step)
+    os.environ["SSJ_DBT_MODEL_THREADS"] = dbt_threads(s.warehouse, whole_step=whole_step, staging=staging)
     # One dbt target folder per step and warehouse, reused run after run (its partial
     # parse stays warm; the last run's dbt.log and run_results.json stay readable) —
     # dagster-dbt's default, a new folder under dbt_project/target per invocation,
@@ -155,7 +158,7 @@ def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings
             state = read_state(con)
             write_state(con, {"restage_feeds": restage})
         yield from _dbt_build(context, dbt, settings, full_refresh=state.get("built_rules") != stamp,
-                              whole_step=_is_whole_step(context, dbt_staging))
+                              whole_step=_is_whole_step(context, dbt_staging), staging=True)
         if every_feed:
             with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
                 write_state(con, {"staged_rules": stamp})
