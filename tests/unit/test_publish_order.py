@@ -62,9 +62,13 @@ def test_a_table_written_whole_or_in_key_ranges_equals_duckdbs_sorted_copy(tmp_p
     publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE = cells, 7, 5
     try:
         ranged = publish.publish_parquet(con, "t", out / "ranged")
+        publish.BOUNDS_SAMPLE = 1_000_000  # every row: the exact quantiles as bounds
+        publish.publish_parquet(con, "t", out / "exact")
     finally:
         publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE = old
     assert whole == ranged == len(rows)
+    # the bounds decide how the work is split, never the bytes
+    assert (out / "ranged" / "t.parquet").read_bytes() == (out / "exact" / "t.parquet").read_bytes()
     oracle = pq.read_table(out / "copy.parquet")
     for written in (out / "whole" / "t.parquet", out / "ranged" / "t.parquet"):
         table = pq.read_table(written)
