@@ -367,21 +367,56 @@ def test_one_blocking_check_per_feed_on_its_staging_asset():
     )
 
 
-def test_checks_run_in_one_warm_worker_process(warehouse):
-    """The checks validate in a worker process (GX imported there, off the Dagster process),
-    one for every check until shut down, with the same results as in this process."""
+def test_checks_run_in_warm_worker_processes(warehouse):
+    """The checks validate in worker processes (GX imported there, off the Dagster process),
+    the same ones for every check until shut down, with the same results as in this process."""
     wh = warehouse(registration=[registration_row(U1), registration_row(U1)])
     q.warm_up()
     try:
         first = q.validate_warehouse("registration", wh)
-        pid = q._worker().submit(os.getpid).result()
+        pids = set(q._worker()._processes)
         second = q.validate_warehouse("registration", wh)
-        assert q._worker().submit(os.getpid).result() == pid != os.getpid()
+        assert set(q._worker()._processes) == pids and os.getpid() not in pids and len(pids) == q.WORKERS
         assert first.results == second.results == validate(wh, "registration").results
         assert not first.all_passed  # the duplicate key: a warning, found in the worker too
     finally:
         q.shut_down()
     assert q._WORKER is None
+
+
+def test_rows_split_across_workers_give_the_one_process_summary(warehouse):
+    """Rowid ranges validated side by side add up to exactly what one pass over all rows says:
+    counts, verdicts, the first unexpected values in row order, uniqueness across the ranges."""
+    rows = [registration_row(make_uscc(f"91350102MA2Y{i:05d}")) for i in range(40)]
+    for i in (2, 3, 17, 25, 31, 33, 38):  # bad codes in both halves: the sample must keep row order
+        rows[i] = registration_row(f"BAD{i}", enterprise_key=f"BAD{i}")
+    rows[5] = registration_row(None, is_accepted=False)  # quarantined: not validated, rowids still count
+    rows[36] = registration_row(rows[0]["uscc"])  # a duplicate of a row in the other range
+    wh = warehouse(registration=rows)
+    with duckdb.connect(str(wh / "ssj.duckdb"), read_only=True) as con:
+        ranges = q._row_ranges("registration", con, 2, 4)
+        assert len(ranges) == 2 and ranges[0][1] + 1 == ranges[1][0]  # consecutive, nothing between
+        assert q._row_ranges("registration", con, 2, 20) == [None]  # under two chunks: one range
+    one = validate(wh, "registration", chunk_rows=4)
+    try:
+        split = q.validate_warehouse("registration", wh, chunk_rows=4)
+    finally:
+        q.shut_down()
+    assert split.rows_validated == one.rows_validated == 39
+    assert split.results == one.results
+    uscc = outcome(split, "expect_column_values_to_match_regex", "uscc")
+    assert uscc.unexpected_count == 7 and uscc.unexpected_values == ("BAD2", "BAD3", "BAD17", "BAD25", "BAD31")
+    assert outcome(split, "expect_compound_columns_to_be_unique", "enterprise_key").unexpected_count == 2
+
+
+def test_tallies_merge_like_one_pass():
+    a = q._Tally(type="t", key="k", columns=("c",), severity="error", mostly=0.5, unexpected=1, nonmissing=4,
+                 values=["x1", "x2", "x3"])
+    b = q._Tally(type="t", key="k", columns=("c",), severity="error", mostly=0.5, success=False, unexpected=3,
+                 nonmissing=4, values=["y1", "y2", "y3"])
+    a.merge(b)
+    assert (a.unexpected, a.nonmissing, a.values) == (4, 8, ["x1", "x2", "x3", "y1", "y2"])
+    assert a.outcome().success  # 4 of 8 unexpected: within mostly=0.5, whatever one range said
 
 
 def test_a_failure_in_the_worker_says_what_failed(tmp_path):

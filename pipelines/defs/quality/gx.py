@@ -22,7 +22,10 @@ within one file), reported but never stopping a run — a data problem belongs i
 quarantine, not in a failed run (contract §4).
 
 Scale: ``validate_table`` reads only the columns the suite names, as Arrow record
-batches of ``chunk_rows``, validates each chunk with GX and adds the counts up.
+batches of ``chunk_rows``, validates each chunk with GX and adds the counts up. A
+check (``validate_warehouse``) does the same in worker processes, off the Dagster
+process: one rowid range of the rows per worker, side by side, the tallies added
+up in row order.
 Key uniqueness cannot be judged chunk by chunk (two copies of a key may sit in
 different chunks), so uniqueness expectations are evaluated by one DuckDB
 ``GROUP BY`` over the whole table instead, counting rows the way GX does (every
@@ -64,6 +67,8 @@ if TYPE_CHECKING:  # GX takes ~2 s to import: only when a check runs, never when
 FEEDS = ("registration", "approval", "credit_risk", "inspectors", "draw_list")
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SAMPLE_SIZE = 5  # unexpected values kept per expectation
+CHUNK_ROWS = 500_000  # rows GX validates at once (one pandas frame)
+WORKERS = max(1, min(2, os.cpu_count() or 1))  # GX worker processes: each validates its own rows on one core
 UNIQUENESS = frozenset({"expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"})
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{4})[0-9A-Za-z]{10}([0-9A-Za-z]{4})(?![0-9A-Za-z])")
 
@@ -261,18 +266,20 @@ def _runtime() -> _Runtime:
 
 
 def warm_up() -> None:
-    """Start the worker process the checks run in, and have it import GX and build its context.
+    """Start the worker processes the checks run in, and have them import GX and build their contexts.
 
     GX costs ~3 s of one core in pure-Python import and set-up. dbt runs in the Dagster
     process (pipelines/defs/dbt/in_process.py): a thread importing GX there would take
-    turns with dbt for the interpreter lock. Started as staging starts, the worker
-    does it on the other core, and the checks find it ready.
+    turns with dbt for the interpreter lock. Started as staging starts, the workers
+    do it beside it, and the checks find them ready.
     """
-    _worker().submit(_warm)
+    pool = _worker()
+    for _ in range(WORKERS):
+        pool.submit(_warm)
 
 
 def shut_down() -> None:
-    """Stop the worker (the marts step does, before its joins: every suite gates the marts)."""
+    """Stop the workers (the marts step does, before its joins: every suite gates the marts)."""
     global _WORKER
     with _WORKER_LOCK:
         worker, _WORKER = _WORKER, None
@@ -280,13 +287,24 @@ def shut_down() -> None:
         worker.shutdown(wait=False, cancel_futures=True)
 
 
-def validate_warehouse(feed: str, warehouse: Path) -> ValidationSummary:
-    """``validate_table`` on the warehouse, run in the worker; the caller holds the writer lock."""
+def validate_warehouse(feed: str, warehouse: Path, chunk_rows: int = CHUNK_ROWS) -> ValidationSummary:
+    """``validate_table`` on the warehouse, computed by the workers; the caller holds the writer lock.
+
+    GX validates a chunk on one core (pandas). The rows are cut into one rowid range
+    per worker, the ranges validated side by side and their tallies added up in row
+    order — the same summary as one process gives (tests/unit/test_gx_checks.py);
+    the uniqueness queries run in whichever worker is free first.
+    """
+    start = time.perf_counter()
+    pool, wh = _worker(), str(warehouse)
     try:
-        return _worker().submit(_validate_in_worker, feed, str(warehouse)).result()
+        ranges = pool.submit(_in_worker, _row_ranges, feed, wh, WORKERS, chunk_rows).result()
+        parts = [pool.submit(_in_worker, _row_tallies, feed, wh, chunk_rows, r) for r in ranges]
+        uniqueness = pool.submit(_in_worker, _uniqueness, feed, wh)
+        return _summary(feed, [p.result() for p in parts], uniqueness.result(), start)
     except BrokenProcessPool as exc:
         shut_down()
-        raise RuntimeError(f"the Great Expectations worker died while validating stg_{feed} "
+        raise RuntimeError(f"a Great Expectations worker died while validating stg_{feed} "
                            "(killed, or out of memory: see SSJ_DUCKDB_MEMORY)") from exc
 
 
@@ -298,7 +316,7 @@ def _worker() -> ProcessPoolExecutor:
     global _WORKER
     with _WORKER_LOCK:
         if _WORKER is None:
-            _WORKER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _WORKER = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"))
         return _WORKER
 
 
@@ -306,10 +324,11 @@ def _warm() -> None:
     _runtime()
 
 
-def _validate_in_worker(feed: str, warehouse: str) -> ValidationSummary:
+def _in_worker(task: Any, feed: str, warehouse: str, *args: Any) -> Any:
+    """``task(feed, con, *args)`` on a read-only connection (the caller holds the writer lock)."""
     try:
-        with open_warehouse(Path(warehouse), lock=False) as con:  # read-only, under the caller's lock
-            return validate_table(feed, con)
+        with open_warehouse(Path(warehouse), lock=False) as con:
+            return task(feed, con, *args)
     except Exception as exc:  # GX's and DuckDB's exceptions need not survive pickling back
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
 
@@ -413,22 +432,31 @@ def _exception_message(info: Any) -> str | None:
     return None
 
 
+@dataclass
 class _Tally:
-    """Adds one expectation's chunk results up."""
+    """One expectation's counts over the rows validated so far.
 
-    def __init__(self, exp: Any) -> None:
-        self.exp = exp
-        cfg = exp.configuration
-        self.type = exp.expectation_type
-        self.kwargs = cfg.kwargs
-        self.columns = _columns_of(cfg.kwargs)
-        self.severity = severity_of(exp)
-        self.success = True
-        self.unexpected = 0
-        self.nonmissing = 0
-        self.values: list[Any] = []
-        self.observed: Any = None
-        self.exception: str | None = None
+    Plain data (no GX object): a worker process sends its tallies back, and the
+    tallies of consecutive row ranges add up with ``merge``.
+    """
+
+    type: str
+    key: str  # matches GX's results to this expectation (see _key)
+    columns: tuple[str, ...]
+    severity: str
+    mostly: float | None
+    success: bool = True
+    unexpected: int = 0
+    nonmissing: int = 0
+    values: list[Any] = field(default_factory=list)
+    observed: Any = None
+    exception: str | None = None
+
+    @classmethod
+    def of(cls, exp: Any) -> _Tally:
+        kwargs = exp.configuration.kwargs
+        return cls(type=exp.expectation_type, key=_key(exp.configuration), columns=_columns_of(kwargs),
+                   severity=severity_of(exp), mostly=kwargs.get("mostly"))
 
     def add(self, res: Any, chunk_rows: int) -> None:
         r = res.result or {}
@@ -447,11 +475,20 @@ class _Tally:
             if self.observed is None:
                 self.observed = mask_id_like(r.get("observed_value"))
 
+    def merge(self, later: _Tally) -> None:
+        """Add the tally of the rows that come after this one's."""
+        self.success &= later.success
+        self.exception = self.exception or later.exception
+        self.unexpected += later.unexpected
+        self.nonmissing += later.nonmissing
+        self.values.extend(later.values[: SAMPLE_SIZE - len(self.values)])
+        if self.observed is None:
+            self.observed = later.observed
+
     def outcome(self) -> ExpectationOutcome:
         success = self.success and not self.exception
-        mostly = self.kwargs.get("mostly")
-        if mostly is not None and mostly < 1 and not self.exception and self.nonmissing:
-            success = self.unexpected / self.nonmissing <= 1 - mostly  # chunk verdicts do not add up; counts do
+        if self.mostly is not None and self.mostly < 1 and not self.exception and self.nonmissing:
+            success = self.unexpected / self.nonmissing <= 1 - self.mostly  # chunk verdicts do not add up; counts do
         return ExpectationOutcome(
             expectation=self.type, columns=self.columns, severity=self.severity, success=success,
             unexpected_count=self.unexpected, unexpected_values=tuple(self.values), observed_value=self.observed,
@@ -465,7 +502,7 @@ def _key(config: Any) -> str:
 
 
 def _validate_chunks(suite: gx.ExpectationSuite, chunks: Iterable[pd.DataFrame], date_columns: set[str]) -> tuple[list[_Tally], int]:
-    tallies = [_Tally(e) for e in suite.expectations]
+    tallies = [_Tally.of(e) for e in suite.expectations]
     rows = 0
     with _suite_runner(suite) as run:
         for df in chunks:
@@ -484,7 +521,7 @@ def _validate_chunk(run: Any, tallies: list[_Tally], df: pd.DataFrame) -> int:
     for res in results:
         by_key.setdefault(_key(res.expectation_config), []).append(res)
     for t in tallies:
-        t.add(by_key[_key(t.exp.configuration)].pop(0), len(df))
+        t.add(by_key[t.key].pop(0), len(df))
     return len(df)
 
 
@@ -582,35 +619,74 @@ def _uniqueness_in_sql(con: duckdb.DuckDBPyConnection, table: str, exp: Any, whe
     )
 
 
-def validate_table(feed: str, con: duckdb.DuckDBPyConnection, chunk_rows: int = 500_000) -> ValidationSummary:
+def validate_table(feed: str, con: duckdb.DuckDBPyConnection, chunk_rows: int = CHUNK_ROWS) -> ValidationSummary:
     """Validate the accepted rows of ``stg_<feed>``: row rules in GX chunk by chunk, uniqueness in one DuckDB query."""
     start = time.perf_counter()
+    return _summary(feed, [_row_tallies(feed, con, chunk_rows)], _uniqueness(feed, con), start)
+
+
+def _to_validate(feed: str, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """The staging table and the condition selecting the rows to validate."""
     table = f"stg_{feed}"
     if not _table_exists(con, table):
         raise LookupError(f"{table} does not exist in the warehouse: run staging (dbt) first")
-    suite = load_suite(feed)
-    where = _rows_to_validate(con, table)
+    return table, _rows_to_validate(con, table)
+
+
+def _row_ranges(feed: str, con: duckdb.DuckDBPyConnection, parts: int, chunk_rows: int) -> list[tuple[int, int] | None]:
+    """The rows to validate cut into ``parts`` consecutive rowid ranges (``[None]``: all in one).
+
+    The ranges split the span of the rows' rowids evenly — rejected rows are spread
+    through a staging table, and an incremental one's newest batch is one run at its
+    end — so each holds about as many rows. Fewer rows than two chunks stay whole.
+    """
+    table, where = _to_validate(feed, con)
+    [(rows, lo, hi)] = con.execute(f"select count(*), min(rowid), max(rowid) from {table} where {where}").fetchall()
+    if parts < 2 or rows < 2 * chunk_rows:
+        return [None]
+    cuts = [lo + (hi + 1 - lo) * k // parts for k in range(parts + 1)]
+    return [(a, b - 1) for a, b in zip(cuts, cuts[1:])]
+
+
+def _row_tallies(feed: str, con: duckdb.DuckDBPyConnection, chunk_rows: int,
+                 rowids: tuple[int, int] | None = None) -> tuple[dict[int, _Tally], int]:
+    """The row rules (all but uniqueness) over the rows to validate, or those in the rowid range.
+
+    Returns the tallies by the expectation's position in the suite, and the rows validated.
+    """
     import great_expectations as gx
 
-    row_rules = gx.ExpectationSuite(
-        name=f"{feed}_rows",
-        expectations=[e.configuration for e in suite.expectations if e.expectation_type not in UNIQUENESS],
-    )
-    columns = suite_columns(row_rules)
-    outcomes: dict[int, ExpectationOutcome] = {}
-    [(rows,)] = con.execute(f"select count(*) from {table} where {where}").fetchall()
-    if row_rules.expectations:
-        sql = f"select {', '.join(_quote(c) for c in columns)} from {table} where {where}"
-        tallies, rows = _validate_chunks(row_rules, _arrow_chunks(con, sql, max(1, chunk_rows)), _date_columns(row_rules))
-        it = iter(t.outcome() for t in tallies)
-        for i, e in enumerate(suite.expectations):
-            if e.expectation_type not in UNIQUENESS:
-                outcomes[i] = next(it)
-    for i, e in enumerate(suite.expectations):
-        if e.expectation_type in UNIQUENESS:
-            outcomes[i] = _uniqueness_in_sql(con, table, e, where)
-    results = [outcomes[i] for i in range(len(suite.expectations))]
-    return ValidationSummary(feed, int(rows), results, time.perf_counter() - start)
+    table, where = _to_validate(feed, con)
+    if rowids is not None:
+        where += f" and rowid between {int(rowids[0])} and {int(rowids[1])}"
+    suite = load_suite(feed)
+    positions = [i for i, e in enumerate(suite.expectations) if e.expectation_type not in UNIQUENESS]
+    if not positions:
+        [(rows,)] = con.execute(f"select count(*) from {table} where {where}").fetchall()
+        return {}, int(rows)
+    row_rules = gx.ExpectationSuite(name=f"{feed}_rows", expectations=[suite.expectations[i].configuration for i in positions])
+    sql = f"select {', '.join(_quote(c) for c in suite_columns(row_rules))} from {table} where {where}"
+    tallies, rows = _validate_chunks(row_rules, _arrow_chunks(con, sql, max(1, chunk_rows)), _date_columns(row_rules))
+    return dict(zip(positions, tallies, strict=True)), rows
+
+
+def _uniqueness(feed: str, con: duckdb.DuckDBPyConnection) -> dict[int, ExpectationOutcome]:
+    """The uniqueness expectations over all the rows to validate, by position in the suite."""
+    table, where = _to_validate(feed, con)
+    return {i: _uniqueness_in_sql(con, table, e, where)
+            for i, e in enumerate(load_suite(feed).expectations) if e.expectation_type in UNIQUENESS}
+
+
+def _summary(feed: str, parts: Sequence[tuple[dict[int, _Tally], int]],
+             uniqueness: dict[int, ExpectationOutcome], start: float) -> ValidationSummary:
+    """One summary from the tallies of consecutive row ranges (in row order) and the uniqueness outcomes."""
+    (tallies, rows), later = parts[0], parts[1:]
+    for more, n in later:
+        for i, t in more.items():
+            tallies[i].merge(t)
+        rows += n
+    outcomes = {**{i: t.outcome() for i, t in tallies.items()}, **uniqueness}
+    return ValidationSummary(feed, int(rows), [outcomes[i] for i in sorted(outcomes)], time.perf_counter() - start)
 
 
 # -------------------------------------------------------------------- dagster --
