@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -221,28 +221,34 @@ def ingest_landing(
     to_read: list[_Read] = []
     later: list[_Read] = []  # the same bytes as a file to read before them: decided after it
     reading: set[str] = set()
-    for i, file in enumerate(files):
+    placed = [(file, place_of(file, landing, registry)) for file in files]
+
+    def hashed(item: tuple[LandingFile, tuple]) -> tuple[str | None, float]:
+        file, (_, _, code, _) = item
         started = time.perf_counter()
-        agency, feed, code, error = place_of(file, landing, registry)
-        if code is not None:
-            sha = None if code in ("symlink", "bad_name") else _hash_or_none(file, by_path_stat)
-            decision = Decision(file.rel, sha, file.size, file.mtime_ns, agency, feed, "rejected", error_code=code, error=error)
-            record(i, decision, time.perf_counter() - started)
-            continue
-        sha = _hash_or_none(file, by_path_stat)
-        if sha is None:
-            continue  # vanished or unreadable between listing and hashing: next run
-        previous = ledger.get((file.rel, sha))
-        if previous is not None and previous["status"] in ("ingested", "duplicate"):
-            skipped += 1
-            continue
-        if (decision := duplicate_or_none(file, sha, agency, feed)) is not None:
-            record(i, decision, time.perf_counter() - started)
-        elif sha in reading:
-            later.append(_Read(i, file, sha, agency, feed, time.perf_counter() - started))
-        else:
-            reading.add(sha)
-            to_read.append(_Read(i, file, sha, agency, feed, time.perf_counter() - started))
+        sha = None if code in ("symlink", "bad_name") else _hash_or_none(file, by_path_stat)
+        return sha, time.perf_counter() - started
+
+    # hashing releases the interpreter lock: a file per core, the results taken in file order
+    with ThreadPoolExecutor(max_workers=_read_workers(), thread_name_prefix="hash") as hashing:
+        for i, ((file, (agency, feed, code, error)), (sha, seconds)) in enumerate(zip(placed, hashing.map(hashed, placed))):
+            if code is not None:
+                decision = Decision(file.rel, sha, file.size, file.mtime_ns, agency, feed, "rejected", error_code=code, error=error)
+                record(i, decision, seconds)
+                continue
+            if sha is None:
+                continue  # vanished or unreadable between listing and hashing: next run
+            previous = ledger.get((file.rel, sha))
+            if previous is not None and previous["status"] in ("ingested", "duplicate"):
+                skipped += 1
+                continue
+            if (decision := duplicate_or_none(file, sha, agency, feed)) is not None:
+                record(i, decision, seconds)
+            elif sha in reading:
+                later.append(_Read(i, file, sha, agency, feed, seconds))
+            else:
+                reading.add(sha)
+                to_read.append(_Read(i, file, sha, agency, feed, seconds))
 
     # 2. the files read (several at a time when worth it), each recorded as soon as it is done
     for read, decision, seconds in _read_files(to_read, warehouse, now):
@@ -267,7 +273,7 @@ class _Read:
 
 
 READ_WORKERS = max(1, min(2, os.cpu_count() or 1))
-"""Files read at a time by `ssj run` (SSJ_INGEST_WORKERS overrides). Reading one
+"""Files hashed and read at a time by `ssj run` (SSJ_INGEST_WORKERS overrides). Reading one
 file keeps one core busy (decoding, header mapping, the Parquet write): with two
 cores, two files at a time (10M enterprises: 125 s of reading, one file after
 another). Worker processes are started only for at least PARALLEL_MIN_BYTES of
