@@ -170,3 +170,23 @@ def test_quarantine_and_ingest_log(wh):
     rej = log["nobody/registration/x.csv"]
     assert rej["status"] == "rejected" and rej["error_code"] == "unknown_agency" and "nobody" in rej["error"]
     assert all(r["rows_read"] == r["rows_accepted"] + r["rows_quarantined"] for r in log.values() if r["status"] == "ingested")
+
+
+@pytest.mark.parametrize("model", ["stg_registration", "stg_approval", "stg_credit_risk"])
+def test_values_parsed_once_are_joined_as_the_build_side(wh, model, tmp_path):
+    """parsed_per_value's lookups (a few rows per distinct value) must be the hash
+    join's build side: DuckDB flips a join whose other side it estimates smaller, and
+    hashing every wide staging row instead ran out of memory at 10M rows (6 GB)."""
+    from pipelines.udfs import register
+
+    run_dbt(wh[0], "2026-06-30", "compile", "--select", model, "--target-path", str(tmp_path))
+    [compiled] = tmp_path.glob(f"compiled/**/{model}.sql")
+    con = duckdb.connect(str(wh[0] / "ssj.duckdb"), read_only=True)
+    try:
+        register(con)
+        plan = con.execute("explain " + compiled.read_text("utf-8")).fetchall()[0][1]
+    finally:
+        con.close()
+    joins = [line for line in plan.splitlines() if "Join Type:" in line]
+    assert joins and not any("RIGHT" in line for line in joins), plan
+    assert plan.count("raw_value") >= 2  # the lookups are there

@@ -8,6 +8,20 @@ source as (
     {{ ingested_rows('approval') }}
 ),
 
+{#- dates hold few distinct values: cleaned and parsed once per value (parsed_per_value) -#}
+valid_from_values as (
+    {{ parsed_per_value('approval', 'valid_from', 'valid_from_text', parse_date('valid_from_text', cleaned=true), 'valid_from') }}
+),
+
+valid_to_values as (
+    -- 长期/长期有效 (no expiry) → 9999-12-31
+    {{ parsed_per_value('approval', 'valid_to', 'valid_to_text', parse_date('valid_to_text', open_ended=true, cleaned=true), 'valid_to') }}
+),
+
+updated_at_values as (
+    {{ parsed_per_value('approval', 'updated_at', 'updated_at_text', parse_date('updated_at_text', cleaned=true), 'updated_at') }}
+),
+
 cleaned as (
     select
         {{ staging_lineage() }},
@@ -15,29 +29,25 @@ cleaned as (
         {{ clean_text('source.name') }} as name,
         {{ clean_text('source.licence_type') }} as licence_type,
         {{ clean_key('source.licence_no') }} as licence_no,
-        {{ clean_text('source.valid_from') }} as valid_from_text,
-        {{ clean_text('source.valid_to') }} as valid_to_text,
+        valid_from_values.valid_from_text,
+        valid_from_values.valid_from,
+        valid_to_values.valid_to_text,
+        valid_to_values.valid_to,
         {{ clean_text('source.issuer') }} as issuer,
         {{ clean_text('source.scope') }} as scope,
         {{ clean_text('source.status') }} as status,
-        {{ clean_text('source.updated_at') }} as updated_at_text,
+        updated_at_values.updated_at_text,
+        updated_at_values.updated_at,
         try_cast(source._extra as json) as extra
     from source
-),
-
-typed as (
-    select
-        cleaned.*,
-        {{ parse_date('valid_from_text', cleaned=true) }} as valid_from,
-        -- 长期/长期有效 (no expiry) → 9999-12-31
-        {{ parse_date('valid_to_text', open_ended=true, cleaned=true) }} as valid_to,
-        {{ parse_date('updated_at_text', cleaned=true) }} as updated_at
-    from cleaned
+    left join valid_from_values on valid_from_values.raw_value = source.valid_from
+    left join valid_to_values on valid_to_values.raw_value = source.valid_to
+    left join updated_at_values on updated_at_values.raw_value = source.updated_at
 ),
 
 checked as (
     select
-        typed.*,
+        cleaned.*,
         {{ collect_issues([
             issue_malformed('parse_error'),
             issue_required('licence_type', 'licence_type'),
@@ -49,7 +59,7 @@ checked as (
             issue_date('valid_to_text', 'valid_to', 'valid_to'),
             issue_date('updated_at_text', 'updated_at', 'updated_at'),
         ]) }} as outcome
-    from typed
+    from cleaned
 ),
 
 final as (

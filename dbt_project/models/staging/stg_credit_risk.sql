@@ -12,6 +12,15 @@ grade_vocab as (
     from {{ ref('credit_grade_vocab') }}
 ),
 
+{#- scores and dates hold few distinct values: cleaned and parsed once per value (parsed_per_value) -#}
+score_values as (
+    {{ parsed_per_value('credit_risk', 'score', 'score_text', parse_number('score_text', cleaned=true), 'score') }}
+),
+
+classified_on_values as (
+    {{ parsed_per_value('credit_risk', 'classified_on', 'classified_on_text', parse_date('classified_on_text', cleaned=true), 'classified_on') }}
+),
+
 cleaned as (
     select
         {{ staging_lineage() }},
@@ -19,10 +28,14 @@ cleaned as (
         {{ clean_text('source.name') }} as name,
         {{ clean_text('source.grade') }} as grade_raw,
         {{ clean_text('source.domain') }} as domain_text,
-        {{ clean_text('source.score') }} as score_text,
-        {{ clean_text('source.classified_on') }} as classified_on_text,
+        score_values.score_text,
+        score_values.score,
+        classified_on_values.classified_on_text,
+        classified_on_values.classified_on,
         try_cast(source._extra as json) as extra
     from source
+    left join score_values on score_values.raw_value = source.score
+    left join classified_on_values on classified_on_values.raw_value = source.classified_on
 ),
 
 typed as (
@@ -30,9 +43,7 @@ typed as (
         cleaned.*,
         -- the vocabulary is keyed by the upper-cased, cleaned raw grade ('a类' = 'A类')
         grade_vocab.vocab[upper(grade_raw)] as grade,
-        case when domain_text is null or domain_text in ('通用', 'general') then 'general' else domain_text end as domain,
-        {{ parse_number('score_text', cleaned=true) }} as score,
-        {{ parse_date('classified_on_text', cleaned=true) }} as classified_on
+        case when domain_text is null or domain_text in ('通用', 'general') then 'general' else domain_text end as domain
     from cleaned
     cross join grade_vocab
 ),

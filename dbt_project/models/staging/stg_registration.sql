@@ -19,6 +19,40 @@ status_words as (
     from {{ ref('status_words') }}
 ),
 
+{#- columns of few distinct values: cleaned and parsed once per value (parsed_per_value) -#}
+reg_capital_values as (
+    {{ parsed_per_value('registration', 'reg_capital', 'reg_capital_text', parse_money('reg_capital_text', cleaned=true), 'reg_capital') }}
+),
+
+established_on_values as (
+    {{ parsed_per_value('registration', 'established_on', 'established_on_text', parse_date('established_on_text', cleaned=true), 'established_on') }}
+),
+
+updated_at_values as (
+    {{ parsed_per_value('registration', 'updated_at', 'updated_at_text', parse_date('updated_at_text', cleaned=true), 'updated_at') }}
+),
+
+status_values as (
+    {{ parsed_per_value('registration', 'status', 'status', "list_transform(
+            [list_filter(status_words.words, lambda _w: contains(status, _w.word))],
+            lambda _m: case when len(_m) > 0 then _m[1].status_class end
+        )[1]", 'status_class', also='cross join status_words') }}
+),
+
+employees_values as (
+    {{ parsed_per_value('registration', 'employees', 'employees_text', parse_int('employees_text', cleaned=true), 'employees') }}
+),
+
+online_shop_values as (
+    {{ parsed_per_value('registration', 'online_shop', 'online_shop_text', parse_bool('online_shop_text', cleaned=true), 'online_shop') }}
+),
+
+industry_code_values as (
+    {{ parsed_per_value('registration', 'industry_code', 'industry_code_raw',
+                        normalize_industry_code('industry_code_raw', 'sector_divisions.division_map'), 'industry_code',
+                        also='cross join sector_divisions') }}
+),
+
 cleaned as (
     select
         {{ staging_lineage() }},
@@ -27,21 +61,35 @@ cleaned as (
         {{ clean_text('source.name') }} as name,
         {{ clean_text('source.entity_type') }} as entity_type,
         {{ clean_text('source.legal_rep') }} as legal_rep,
-        {{ clean_text('source.reg_capital') }} as reg_capital_text,
-        {{ clean_text('source.established_on') }} as established_on_text,
-        {{ clean_text('source.status') }} as status,
+        reg_capital_values.reg_capital_text,
+        reg_capital_values.reg_capital,
+        established_on_values.established_on_text,
+        established_on_values.established_on,
+        status_values.status,
+        status_values.status_class,
         {{ clean_text('source.address') }} as address,
         {{ clean_code('source.region_code') }} as region_code,
         {{ clean_text('source.authority') }} as authority,
-        {{ clean_text('source.industry_code') }} as industry_code_raw,
+        industry_code_values.industry_code_raw,
+        industry_code_values.industry_code,
         {{ clean_text('source.business_scope') }} as business_scope,
-        {{ clean_text('source.employees') }} as employees_text,
+        employees_values.employees_text,
+        employees_values.employees,
         {{ clean_text('source.revenue') }} as revenue_text,
         {{ clean_text('source.total_assets') }} as total_assets_text,
-        {{ clean_text('source.online_shop') }} as online_shop_text,
-        {{ clean_text('source.updated_at') }} as updated_at_text,
+        online_shop_values.online_shop_text,
+        online_shop_values.online_shop,
+        updated_at_values.updated_at_text,
+        updated_at_values.updated_at,
         try_cast(source._extra as json) as extra
     from source
+    left join reg_capital_values on reg_capital_values.raw_value = source.reg_capital
+    left join established_on_values on established_on_values.raw_value = source.established_on
+    left join updated_at_values on updated_at_values.raw_value = source.updated_at
+    left join status_values on status_values.raw_value = source.status
+    left join employees_values on employees_values.raw_value = source.employees
+    left join online_shop_values on online_shop_values.raw_value = source.online_shop
+    left join industry_code_values on industry_code_values.raw_value = source.industry_code
 ),
 
 typed as (
@@ -49,21 +97,9 @@ typed as (
         cleaned.*,
         {{ uscc_is_valid('uscc') }} as uscc_valid,
         {{ reg_no_is_valid('reg_no') }} as reg_no_valid,
-        {{ parse_money('reg_capital_text', cleaned=true) }} as reg_capital,
-        {{ parse_date('established_on_text', cleaned=true) }} as established_on,
-        list_transform(
-            [list_filter(status_words.words, lambda _w: contains(cleaned.status, _w.word))],
-            lambda _m: case when len(_m) > 0 then _m[1].status_class end
-        )[1] as status_class,
-        {{ normalize_industry_code('industry_code_raw', 'sector_divisions.division_map') }} as industry_code,
-        {{ parse_int('employees_text', cleaned=true) }} as employees,
         {{ parse_money('revenue_text', cleaned=true) }} as revenue,
-        {{ parse_money('total_assets_text', cleaned=true) }} as total_assets,
-        {{ parse_bool('online_shop_text', cleaned=true) }} as online_shop,
-        {{ parse_date('updated_at_text', cleaned=true) }} as updated_at
+        {{ parse_money('total_assets_text', cleaned=true) }} as total_assets
     from cleaned
-    cross join sector_divisions
-    cross join status_words
 ),
 
 checked as (
