@@ -265,16 +265,17 @@ def _runtime() -> _Runtime:
         return _new_runtime()
 
 
-def warm_up() -> None:
+def warm_up(workers: int | None = None) -> None:
     """Start the worker processes the checks run in, and have them import GX and build their contexts.
 
     GX costs ~3 s of one core in pure-Python import and set-up. dbt runs in the Dagster
     process (pipelines/defs/dbt/in_process.py): a thread importing GX there would take
     turns with dbt for the interpreter lock. Started as staging starts, the workers
-    do it beside it, and the checks find them ready.
+    do it beside it, and the checks find them ready. ``workers``: how many to start
+    now (all by default; a build staging one small batch needs one).
     """
     pool = _worker()
-    for _ in range(WORKERS):
+    for _ in range(min(workers or WORKERS, WORKERS)):
         pool.submit(_warm)
 
 
@@ -299,6 +300,8 @@ def validate_warehouse(feed: str, warehouse: Path, chunk_rows: int = CHUNK_ROWS)
     pool, wh = _worker(), str(warehouse)
     try:
         ranges = pool.submit(_in_worker, _row_ranges, feed, wh, WORKERS, chunk_rows).result()
+        if len(ranges) == 1:  # too few rows to split: one task, so one worker is enough
+            return pool.submit(_in_worker, validate_table, feed, wh, chunk_rows).result()
         parts = [pool.submit(_in_worker, _row_tallies, feed, wh, chunk_rows, r) for r in ranges]
         uniqueness = pool.submit(_in_worker, _uniqueness, feed, wh)
         return _summary(feed, [p.result() for p in parts], uniqueness.result(), start)
