@@ -33,6 +33,7 @@ updated_at_values as (
 ),
 
 status_values as (
+    -- the class of the first status word (by priority) the status contains
     {{ parsed_per_value('registration', 'status', 'status', "list_transform(
             [list_filter(status_words.words, lambda _w: contains(status, _w.word))],
             lambda _m: case when len(_m) > 0 then _m[1].status_class end

@@ -42,7 +42,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -327,7 +327,7 @@ def _warm() -> None:
     _runtime()
 
 
-def _in_worker(task: Any, feed: str, warehouse: str, *args: Any) -> Any:
+def _in_worker(task: Callable[..., Any], feed: str, warehouse: str, *args: Any) -> Any:
     """``task(feed, con, *args)`` on a read-only connection (the caller holds the writer lock)."""
     try:
         with open_warehouse(Path(warehouse), lock=False) as con:
