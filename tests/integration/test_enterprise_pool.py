@@ -319,6 +319,20 @@ def test_category_sources_are_explained(warehouse, pool):
     assert tags[0]["rule"] == "licence_categories L01: licence_type contains 食品"
 
 
+def test_tags_are_unique_on_their_key(warehouse):
+    # the build tests the view's three parts, not the union (see enterprise_tags in
+    # _enterprise_marts.yml): here the union, on rows that give FOOD two 'food' tags
+    assert rows(warehouse, "select enterprise_id, tag, value, source, count(*) as n from enterprise_tags "
+                           "group by all having count(*) > 1") == []
+    # and every row of the parts is one tag: five or six per pool row (sector when known),
+    # one per grade, one per evidence
+    [counts] = rows(warehouse, "select (select count(*) from enterprise_tags) as tags, "
+                               "(select 5 * count(*) + count(sector) from enterprise_pool)"
+                               " + (select count(*) from enterprise_credit_grades)"
+                               " + (select count(*) from int_enterprise__category_evidence) as parts")
+    assert counts["tags"] == counts["parts"] > 5 * 16
+
+
 @pytest.mark.parametrize("eid, carrier", [
     (FOOD, "online_offline"),   # 网络销售 in scope + premises
     (SHOP, "online"),           # online_shop 是, no address

@@ -3,37 +3,35 @@
   Latest by classified_on (undated last), then the later file, source_file, source_row.
 -#}
 
+{#- The latest row of each (uscc, domain) is found on narrow columns (`versions`, an
+    aggregate: see latest_version), then its whole row read by its row id (staged_row_id). -#}
+
 with
 
-accepted as (
-    select * from {{ ref('stg_credit_risk') }}
-    where is_accepted and uscc is not null
-),
-
-ranked as (
+versions as (
     select
-        accepted.*,
-        count(*) over (partition by uscc, domain) as version_count,
-        row_number() over (
-            partition by uscc, domain
-            order by {{ latest_first('classified_on') }}
-        ) as version_rank
-    from accepted
+        uscc,
+        domain,
+        count(*) as version_count,
+        arg_max({{ staged_row_id('stg') }}, {{ latest_version('classified_on') }}) as stg_rowid
+    from {{ ref('stg_credit_risk') }} as stg
+    where is_accepted and uscc is not null
+    group by uscc, domain
 )
 
 select
-    uscc,
-    domain,
-    grade,
-    grade_raw,
-    score,
-    classified_on,
-    name,
-    version_count,
-    agency,
-    source_file,
-    file_sha256,
-    source_row,
-    file_mtime
-from ranked
-where version_rank = 1
+    stg.uscc,
+    stg.domain,
+    stg.grade,
+    stg.grade_raw,
+    stg.score,
+    stg.classified_on,
+    stg.name,
+    versions.version_count,
+    stg.agency,
+    stg.source_file,
+    stg.file_sha256,
+    stg.source_row,
+    stg.file_mtime
+from {{ ref('stg_credit_risk') }} as stg
+join versions on {{ staged_row_id('stg') }} = versions.stg_rowid

@@ -49,7 +49,8 @@ from_licences as (
     from licences
     join licence_rules
         on (licence_rules.field = 'licence_type' and contains(licences.licence_type, licence_rules.pattern))
-        or (licence_rules.field = 'licence_no' and regexp_matches(licences.licence_no, licence_rules.pattern))
+        -- matches_pattern = regexp_matches, each seed pattern compiled once (pipelines/udfs.py)
+        or (licence_rules.field = 'licence_no' and matches_pattern(licences.licence_no, licence_rules.pattern))
     order by licences.enterprise_id, licence_rules.category, licences.licence_no, licence_rules.rule_id
 ),
 

@@ -14,10 +14,13 @@
   so re-runs pick the same row.
 -#}
 
-{#- The winner of each enterprise is found on narrow columns (`versions`), then its
-    whole row read once (`latest`): sorting whole rows by enterprise spilled most of
-    them to disk at 10M enterprises. Each CTE reads the staging table itself (a
-    column scan), so no wide CTE is shared — DuckDB would materialize it. -#}
+{#- The latest row of each enterprise is found on narrow columns (`versions`), then
+    its whole row read once (`latest`), by its row id (staged_row_id): sorting whole
+    rows by enterprise spilled most of them to disk at 10M enterprises. `versions` is
+    an aggregate per enterprise (arg_max), not row_number() over a window, and carries
+    the rowid, not (file_sha256, source_row): 10M registrations, 28.9 s → 25.3 s. Each
+    CTE reads the staging table itself (a column scan), so no wide CTE is shared —
+    DuckDB would materialize it. -#}
 
 with
 
@@ -32,8 +35,7 @@ reg_no_to_uscc as (
 keyed as (
     -- one narrow row per accepted registration row: its enterprise and its version order
     select
-        stg.file_sha256,
-        stg.source_row,
+        {{ staged_row_id('stg') }} as stg_rowid,
         coalesce(stg.uscc, reg_no_to_uscc.uscc, 'R' || stg.reg_no) as enterprise_id,
         case
             when stg.uscc is not null then 'uscc'
@@ -43,33 +45,34 @@ keyed as (
         stg.reg_no,
         stg.updated_at,
         stg.file_mtime,
-        stg.source_file
+        stg.source_file,
+        stg.source_row
     from {{ ref('stg_registration') }} as stg
     left join reg_no_to_uscc on stg.uscc is null and stg.reg_no = reg_no_to_uscc.reg_no
     where stg.is_accepted and stg.enterprise_key is not null
 ),
 
 versions as (
-    select file_sha256, source_row, enterprise_id, id_method, version_count, any_reg_no
-    from (
-        select
-            keyed.*,
-            count(*) over (partition by enterprise_id) as version_count,
-            -- a reg_no seen on any version (the latest may omit it)
-            max(reg_no) over (partition by enterprise_id) as any_reg_no,
-            row_number() over (
-                partition by enterprise_id
-                order by {{ latest_first('updated_at') }}
-            ) as version_rank
-        from keyed
-    ) as ranked
-    where version_rank = 1
+    -- per enterprise: how many versions, a reg_no seen on any of them (the latest
+    -- may omit it), and which row is the latest
+    select
+        enterprise_id,
+        count(*) as version_count,
+        max(reg_no) as any_reg_no,
+        arg_max({'stg_rowid': stg_rowid, 'id_method': id_method}, {{ latest_version('updated_at') }}) as latest
+    from keyed
+    group by enterprise_id
 ),
 
 latest as (
-    select versions.enterprise_id, versions.id_method, versions.version_count, versions.any_reg_no, stg.*
+    select
+        versions.enterprise_id,
+        versions.latest.id_method as id_method,
+        versions.version_count,
+        versions.any_reg_no,
+        stg.*
     from {{ ref('stg_registration') }} as stg
-    join versions using (file_sha256, source_row)
+    join versions on {{ staged_row_id('stg') }} = versions.latest.stg_rowid
 )
 
 select

@@ -1,0 +1,37 @@
+"""The project's DuckDB functions (pipelines/udfs.py) against DuckDB's own."""
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.udfs import register
+
+PATTERNS = [r"^SC\d{14}$", r"^JY\d{14}$", "食品", "(?i)^ab", r"\d{3}", "a|b", "^$"]
+
+
+@pytest.fixture(scope="module")
+def con():
+    con = duckdb.connect()
+    register(con)
+    yield con
+    con.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(
+    st.one_of(st.none(), st.text(alphabet="SCJYab食品0123456789", max_size=18)),
+    st.one_of(st.none(), st.sampled_from(PATTERNS))), max_size=3000))
+def test_matches_pattern_is_regexp_matches(con, pairs):
+    # many rows and many patterns per batch, NULLs on either side
+    con.execute("create or replace temp table t (v varchar, p varchar)")
+    if pairs:
+        con.executemany("insert into t values (?, ?)", pairs)
+    mismatched = con.execute(
+        "select count(*) from t where matches_pattern(v, p) is distinct from regexp_matches(v, p)").fetchall()
+    assert mismatched == [(0,)]
+
+
+def test_an_invalid_pattern_is_named(con):
+    with pytest.raises(duckdb.Error, match=r"not a valid regular expression: '\['"):
+        con.execute("select matches_pattern('b', '[')").fetchall()
