@@ -70,20 +70,42 @@ def test_a_table_written_whole_or_in_key_ranges_equals_duckdbs_sorted_copy(tmp_p
     con.execute("create table t as select *, to_json(s) as j from t0")  # j: Parquet's JSON type, as COPY writes it
     con.execute(f"copy (select * from t order by {publish.order_by(con, 't')}) to '{out / 'copy.parquet'}' (format parquet)")
     whole = publish.publish_parquet(con, "t", out / "whole")
-    old = publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE
-    # several ranges, row groups across them, range bounds from a random sample of 5 rows
+    old = publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE, publish.FEW_VALUES
+    # several ranges, row groups across them, range bounds from a random sample of 5 rows;
+    # k has few values: a range per value of k, cut again on n when too big
     publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE = cells, 7, 5
     try:
         ranged = publish.publish_parquet(con, "t", out / "ranged")
         publish.BOUNDS_SAMPLE = 1_000_000  # every row: the exact quantiles as bounds
         publish.publish_parquet(con, "t", out / "exact")
+        publish.FEW_VALUES = 0  # k as if it had many values: ranges at quantiles of k
+        publish.publish_parquet(con, "t", out / "quantiles")
     finally:
-        publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE = old
+        publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE, publish.FEW_VALUES = old
     assert whole == ranged == len(rows)
     # the bounds decide how the work is split, never the bytes
     assert (out / "ranged" / "t.parquet").read_bytes() == (out / "exact" / "t.parquet").read_bytes()
+    assert (out / "ranged" / "t.parquet").read_bytes() == (out / "quantiles" / "t.parquet").read_bytes()
     oracle = pq.read_table(out / "copy.parquet")
     for written in (out / "whole" / "t.parquet", out / "ranged" / "t.parquet"):
         table = pq.read_table(written)
         assert table.to_pylist() == oracle.to_pylist()
         assert table.schema == oracle.schema
+
+
+def test_a_range_is_sorted_on_one_column_where_that_is_unique_in_it():
+    con = duckdb.connect()
+    con.execute("create table tags (tag varchar, id varchar, v varchar)")
+    con.execute("insert into tags values ('carrier', 'b', 'x'), ('carrier', 'a', 'y'), "
+                "('category', 'a', 'food'), ('category', 'a', 'drug'), ('category', 'b', 'food')")
+    old = publish.RANGE_CELLS
+    publish.RANGE_CELLS = 6  # two rows of three columns a range
+    try:
+        ranges = publish._ranges(con, "tags", ["tag", "id", "v"], rows=5, columns=3)
+        orders = [(params[0], publish._order(con, "tags", where, params, order)) for where, params, order in ranges]
+    finally:
+        publish.RANGE_CELLS = old
+    # one value of tag at a time, category's three rows cut again on id (at its median, 'a':
+    # nothing below it); within carrier id is unique and the sort needs no more, within
+    # category's rows from 'a' on it is not
+    assert orders == [("carrier", ["id"]), ("category", ["id"]), ("category", ["id", "v"])]
