@@ -68,7 +68,8 @@ def test_a_table_written_whole_or_in_key_ranges_equals_duckdbs_sorted_copy(tmp_p
     if rows:
         con.executemany("insert into t0 values (?, ?, ?)", rows)
     con.execute("create table t as select *, to_json(s) as j from t0")  # j: Parquet's JSON type, as COPY writes it
-    con.execute(f"copy (select * from t order by {publish.order_by(con, 't')}) to '{out / 'copy.parquet'}' (format parquet)")
+    order = ", ".join(publish.sort_key(con, "t"))
+    con.execute(f"copy (select * from t order by {order}) to '{out / 'copy.parquet'}' (format parquet)")
     whole = publish.publish_parquet(con, "t", out / "whole")
     old = publish.RANGE_CELLS, publish.ROW_GROUP, publish.BOUNDS_SAMPLE, publish.FEW_VALUES
     # several ranges, row groups across them, range bounds from a random sample of 5 rows;

@@ -58,10 +58,6 @@ def sort_key(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return UNIQUE_KEYS.get(table) or _columns(con, table)
 
 
-def order_by(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    return ", ".join(_q(c) for c in sort_key(con, table))
-
-
 def _q(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
