@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -165,12 +167,20 @@ def _order(con: duckdb.DuckDBPyConnection, table: str, where: str, params: list,
     return order
 
 
+WRITES_AHEAD = 1
+"""Row groups handed to the writer thread and not yet written. pyarrow encodes and
+compresses a row group on one core while DuckDB sorts and streams the next on the
+other (10M enterprises, alone on the built warehouse: enterprise_pool 37.0 → 34.1 s,
+enterprise_tags 56.1 → 51.1 s). Two in flight were no faster and held 0.3 GB more."""
+
+
 def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullable: dict[str, bool],
                   path: Path) -> None:
     """The table sorted on its key, written range by range (see _ranges), each range sorted by DuckDB.
 
     Row groups have ROW_GROUP rows whatever the ranges and DuckDB's batches, so the
-    file's bytes depend on the rows alone."""
+    file's bytes depend on the rows alone. One thread writes them, in order, while this
+    one reads the next from DuckDB (both release the GIL)."""
     key = sort_key(con, table)
     # a JSON column reaches Arrow as text; COPY writes it with Parquet's JSON type, and so does this
     json = {name for (name,) in con.execute(
@@ -180,32 +190,40 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
     schema: pa.Schema | None = None
     pending: list[pa.RecordBatch] = []
     held = 0
+    in_flight: deque[Future] = deque()
+
+    def write_group(group: pa.Table) -> None:
+        # one chunk per row group: pages are cut the same way however the rows arrived
+        writer.write_table(group.combine_chunks(), row_group_size=group.num_rows)
 
     def flush(final: bool) -> None:
         nonlocal pending, held
         while held >= ROW_GROUP or (final and held):
             batch = pa.Table.from_batches(pending, schema=schema)
             size = min(held, ROW_GROUP)
-            # one chunk per row group: pages are cut the same way however the rows arrived
-            writer.write_table(batch.slice(0, size).combine_chunks(), row_group_size=size)
+            in_flight.append(thread.submit(write_group, batch.slice(0, size)))
+            while len(in_flight) > (0 if final else WRITES_AHEAD):
+                in_flight.popleft().result()  # a failed write raises here
             rest = batch.slice(size)
             pending, held = rest.to_batches(), rest.num_rows
 
     try:
-        for where, params, order in _ranges(con, table, key, rows, len(nullable)):
-            order = _order(con, table, where, params, order)
-            reader = con.sql(
-                f"select * from main.{table} where {where} order by {', '.join(_q(c) for c in order)}", params=params
-            ).to_arrow_reader(ROW_GROUP)
-            if writer is None:
-                schema = pa.schema([f.with_nullable(nullable[f.name]).with_type(pa.json_()) if f.name in json
-                                    else f.with_nullable(nullable[f.name]) for f in reader.schema])
-                writer = pq.ParquetWriter(path, schema, compression="zstd")
-            for batch in reader:
-                pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-                held += batch.num_rows
-                flush(final=False)
-        flush(final=True)
-    finally:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"publish-{table}") as thread:
+            for where, params, order in _ranges(con, table, key, rows, len(nullable)):
+                order = _order(con, table, where, params, order)
+                reader = con.sql(
+                    f"select * from main.{table} where {where} order by {', '.join(_q(c) for c in order)}",
+                    params=params,
+                ).to_arrow_reader(ROW_GROUP)
+                if writer is None:
+                    schema = pa.schema([f.with_nullable(nullable[f.name]).with_type(pa.json_()) if f.name in json
+                                        else f.with_nullable(nullable[f.name]) for f in reader.schema])
+                    writer = pq.ParquetWriter(path, schema, compression="zstd")
+                for batch in reader:
+                    pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+                    held += batch.num_rows
+                    flush(final=False)
+            flush(final=True)
+    finally:  # the thread's pool has waited for its writes on the way out
         if writer is not None:
             writer.close()
