@@ -209,6 +209,16 @@ def test_parse_money(text, wan):
     assert got == pytest.approx(wan) if wan is not None else got is None
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"\A[0-9]{1,17}(?:\.[0-9]{1,8})?\Z"))
+def test_parse_money_bare_numbers_are_their_value(text):
+    """A bare number takes the macro's shortcut (a cast) when it has at most 15 digits and 6
+    decimals, and the general rule otherwise: either way it is its own value in 万元."""
+    assert ev("parse_money", text) == float(text)
+    assert ev("parse_money", text + "万元") == float(text)
+    assert ev("parse_money", text + "元") == pytest.approx(float(text) / 10000)
+
+
 def test_parse_int_and_number():
     assert [ev("parse_int", v) for v in ("35", "1,200", "12.0", "35人", "3.5", "x")] == [35, 1200, 12, 35, None, None]
     assert [ev("parse_number", v) for v in ("85", "92.5", "1e3", ".5", "x")] == [85.0, 92.5, 1000.0, 0.5, None]
@@ -265,3 +275,37 @@ def test_mask_leaves_other_codes_readable():
     text = '{"uscc":"' + uscc + '","name":"甲"}'
     assert ev("mask_id_numbers_in_text", text) == text
     assert ev("mask_id_numbers_in_text", None) is None
+
+
+# ------------------------------------------------------------------ row verdicts
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, 0, 1, 2, 3]), st.sampled_from([None, 0, 1, 2, 3])), max_size=30))
+def test_collect_issues_lists_the_findings_of_each_row(rows):
+    """A row without a finding is accepted with no codes and no reason (the macro skips building
+    its list); a row with findings has their codes sorted and distinct, their messages in order."""
+    m = macros()
+    findings = [
+        m.issue("a = 1", "code_b", "'a is one'"),
+        m.issue("b > 1", "code_a", "'b is ' || b"),
+        m.issue("a = 1 and b = 1", "code_b", "'both are one'"),
+        m.issue("a is null and b is null", "missing", "'a, b: both missing'"),
+    ]
+    c = con()
+    c.execute("create or replace temp table issue_rows (i int, a int, b int)")
+    if rows:
+        c.executemany("insert into issue_rows values (?, ?, ?)", [(i, a, b) for i, (a, b) in enumerate(rows)])
+    got = c.execute(f"select {m.collect_issues(findings)} from issue_rows order by i").fetchall()
+    for (a, b), (outcome,) in zip(rows, got):
+        expected = [(code, text) for cond, code, text in [
+            (a == 1, "code_b", "a is one"),
+            (b is not None and b > 1, "code_a", f"b is {b}"),
+            (a == 1 and b == 1, "code_b", "both are one"),
+            (a is None and b is None, "missing", "a, b: both missing"),
+        ] if cond]
+        assert outcome == {
+            "reason_codes": sorted({code for code, _ in expected}),
+            "reason": "; ".join(text for _, text in expected) or None,
+            "is_accepted": not expected,
+        }
