@@ -12,6 +12,12 @@
   Latest version wins (CONTRACT §2): updated_at (newest first, undated last), then
   the later file (file_mtime), then source_file, then source_row — a total order,
   so re-runs pick the same row.
+
+  It carries the columns the pool, its tags and the name matching read; the rest of
+  the registration (legal_rep, reg_capital, established_on, authority, the business
+  scope as written) stays in stg_registration, found by source_file + source_row.
+  Writing the 10M business scopes twice (as written and without negated clauses) was
+  an eighth of this model's time.
 -#}
 
 {#- The latest row of each enterprise is found on narrow columns (`versions`), then
@@ -83,17 +89,12 @@ select
     name,
     {{ normalize_name('name') }} as name_normalized,
     entity_type,
-    legal_rep,
-    reg_capital,
-    established_on,
     status,
     status_class,
     address,
     region_code,
-    authority,
     industry_code_raw,
     industry_code,
-    business_scope,
     -- business_scope with negated clauses removed, for keyword rules: a bracketed
     -- clause holding 不含/不包括/除/不得/禁止 ('(不含危险化学品)', '(药品除外)') and an
     -- unbracketed '不含…'/'不包括…' up to the next punctuation
@@ -108,7 +109,5 @@ select
     version_count,
     agency,
     source_file,
-    file_sha256,
-    source_row,
-    file_mtime
+    source_row
 from latest
