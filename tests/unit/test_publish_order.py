@@ -94,7 +94,7 @@ def test_a_table_written_whole_or_in_key_ranges_equals_duckdbs_sorted_copy(tmp_p
         assert table.schema == oracle.schema
 
 
-def test_a_range_is_sorted_on_one_column_where_that_is_unique_in_it():
+def test_a_first_key_column_of_few_values_cuts_the_table_one_value_at_a_time():
     con = duckdb.connect()
     con.execute("create table tags (tag varchar, id varchar, v varchar)")
     con.execute("insert into tags values ('carrier', 'b', 'x'), ('carrier', 'a', 'y'), "
@@ -103,10 +103,52 @@ def test_a_range_is_sorted_on_one_column_where_that_is_unique_in_it():
     publish.RANGE_CELLS = 6  # two rows of three columns a range
     try:
         ranges = publish._ranges(con, "tags", ["tag", "id", "v"], rows=5, columns=3)
-        orders = [(params[0], publish._order(con, "tags", where, params, order)) for where, params, order in ranges]
     finally:
         publish.RANGE_CELLS = old
     # one value of tag at a time, category's three rows cut again on id (at its median, 'a':
-    # nothing below it); within carrier id is unique and the sort needs no more, within
-    # category's rows from 'a' on it is not
-    assert orders == [("carrier", ["id"]), ("category", ["id"]), ("category", ["id", "v"])]
+    # nothing below it); within a value the rest of the key is the order
+    assert [(params[0], order) for _, params, order, _ in ranges] == [
+        ("carrier", ["id", "v"]), ("category", ["id", "v"]), ("category", ["id", "v"])]
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.one_of(st.none(), st.sampled_from("abcd")), st.one_of(st.none(), st.integers(0, 2))),
+                     max_size=40),
+       cuts=st.lists(st.integers(0, 40), max_size=6))
+def test_ties_on_the_first_column_are_put_in_the_whole_order_across_batches(rows, cuts):
+    """_Ties gets rows sorted on their first column only, in batches cut anywhere; what it hands
+    on, in order, is the rows sorted on both columns, NULLs last — as DuckDB's ORDER BY."""
+    con = duckdb.connect()
+    con.execute("create table r (f varchar, g integer)")
+    if rows:
+        con.executemany("insert into r values (?, ?)", rows)
+    by_first = con.sql("select * from r order by f").to_arrow_table()
+    ties, out = publish._Ties(["f", "g"]), []
+    edges = sorted({0, len(rows), *[c for c in cuts if c <= len(rows)]})
+    for lo, hi in zip(edges, edges[1:]):
+        for batch in by_first.slice(lo, hi - lo).to_batches():
+            out.extend(ties.settle(batch).to_pylist())
+    rest = ties.rest()
+    out.extend(rest.to_pylist() if rest is not None else [])
+    assert out == con.sql("select * from r order by f, g").to_arrow_table().to_pylist()
+
+
+def test_a_first_sort_value_of_many_rows_is_sorted_by_duckdb_on_the_whole_order(tmp_path, monkeypatch):
+    """Rather than hold a long run of one first value in memory, the table is written again
+    with DuckDB sorting on the whole key: the same bytes as when no run is too long."""
+    con = duckdb.connect()
+    # 150 first values of one row each (few ties, by the sketch), and one of 50 rows, read
+    # in batches of 7 rows (ROW_GROUP)
+    monkeypatch.setattr(publish, "ROW_GROUP", 7)
+    con.execute("create table t as select case when i < 50 then 'z' else 'k' || i end as k, "
+                "(i * 7919) % 200 as n, 'x' || i as s from range(200) r(i)")
+    written = []
+    real = publish._write_sorted
+    monkeypatch.setattr(publish, "_write_sorted", lambda *a, **k: written.append(k["ties"]) or real(*a, **k))
+    publish.publish_parquet(con, "t", tmp_path / "short")
+    monkeypatch.setattr(publish, "LONG_RUN", 10)
+    publish.publish_parquet(con, "t", tmp_path / "long")
+    assert written == [True, True, False]
+    assert (tmp_path / "short" / "t.parquet").read_bytes() == (tmp_path / "long" / "t.parquet").read_bytes()
+    assert pq.read_table(tmp_path / "long" / "t.parquet").to_pylist() == \
+        con.sql("select * from t order by k, n, s").to_arrow_table().to_pylist()

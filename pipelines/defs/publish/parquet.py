@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.defs.ingest.raw_store import replace_atomically
@@ -85,7 +86,10 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, out_dir: Path) -
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        _write_sorted(con, table, rows, nullable, tmp_path)
+        try:
+            _write_sorted(con, table, rows, nullable, tmp_path, ties=True)
+        except _LongRun:  # a first sort value of too many rows: DuckDB sorts on the whole order
+            _write_sorted(con, table, rows, nullable, tmp_path, ties=False)
         replace_atomically(tmp_path, final)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -102,29 +106,31 @@ enterprise_tags' 72.6M keys took 6.5 s; a sample's, one scan."""
 FEW_VALUES = 64
 """A first key column with at most this many distinct values (by a sketch) cuts the
 table one value at a time (a value too big for one range is cut again on the next
-key column): within a value the rest of the key is the order, and when its next
-column alone is unique there, that column alone. DuckDB sorts on one text column
-about twice as fast as on several (10M enterprises: enterprise_tags' carrier rows,
-9.8M, 4.1 s on enterprise_id against 7.9 s on enterprise_id, value, source)."""
+key column): within a value the rest of the key is the order. DuckDB sorts each
+range on the order's first column alone and _Ties orders what that leaves tied."""
 
 
 def _ranges(con: duckdb.DuckDBPyConnection, table: str, key: list[str], rows: int,
-            columns: int) -> list[tuple[str, list, list[str]]]:
-    """The table as consecutive key ranges, each (condition, parameters, order): in this order
-    and each sorted on its order, the ranges are the table sorted on ``key``."""
+            columns: int) -> list[tuple[str, list, list[str], bool]]:
+    """The table as consecutive key ranges, each (condition, parameters, order, few ties): in
+    this order and each sorted on its order, the ranges are the table sorted on ``key``.
+    Few ties: the order's first column has at most two rows a value on average there (by a
+    sketch), so DuckDB sorts on it alone and _Ties orders the rest."""
     most = max(1, RANGE_CELLS // max(columns, 1))  # rows per range
-    if rows <= most:
-        return [("true", [], key)]
     first = _q(key[0])
     [(distinct,)] = con.execute(f"select approx_count_distinct({first}) from main.{table}").fetchall()
+    if rows <= most:
+        return [("true", [], key, 2 * distinct >= rows)]
     if len(key) == 1 or distinct > FEW_VALUES:
-        return [(cond, params, key) for cond, params in _split(con, table, key[0], -(-rows // most), "true", [])]
+        return [(cond, params, key, 2 * distinct >= rows)
+                for cond, params in _split(con, table, key[0], -(-rows // most), "true", [])]
     ranges = []
-    for value, count in con.execute(
-            f"select {first}, count(*) from main.{table} group by all order by 1 nulls last").fetchall():
+    for value, count, next_distinct in con.execute(
+            f"select {first}, count(*), approx_count_distinct({_q(key[1])}) from main.{table} "
+            "group by 1 order by 1 nulls last").fetchall():
         cond, params = (f"{first} is null", []) if value is None else (f"{first} = ?", [value])
         for sub, sub_params in _split(con, table, key[1], -(-count // most), cond, params):
-            ranges.append((f"{cond} and ({sub})", params + sub_params, key[1:]))
+            ranges.append((f"{cond} and ({sub})", params + sub_params, key[1:], 2 * next_distinct >= count))
     return ranges
 
 
@@ -157,14 +163,63 @@ def _split(con: duckdb.DuckDBPyConnection, table: str, column: str, parts: int, 
     return out
 
 
-def _order(con: duckdb.DuckDBPyConnection, table: str, where: str, params: list, order: list[str]) -> list[str]:
-    """``order``, or its first column alone where that is unique (and never NULL) in the range."""
-    if len(order) > 1:
-        [(unique,)] = con.execute(
-            f"select count(*) = count(distinct {_q(order[0])}) from main.{table} where {where}", params).fetchall()
-        if unique:
-            return order[:1]
-    return order
+def _sortable_in_arrow(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> bool:
+    """Whether pyarrow can sort on these columns (no list, struct, map or union among them)."""
+    types = dict(con.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = 'main' "
+        "and table_name = ?", [table]).fetchall())
+    return not any(types[c].endswith("]") or types[c].split("(")[0] in ("STRUCT", "MAP", "UNION") for c in columns)
+
+
+LONG_RUN = 4 * ROW_GROUP
+"""More rows than this sharing a range's first sort value: held back whole in memory, so
+the table is written again with DuckDB sorting on the whole order instead (_Ties)."""
+
+
+class _LongRun(Exception):
+    pass
+
+
+class _Ties:
+    """Rows DuckDB sorted on the first column of ``order`` alone, put in the whole order here.
+
+    DuckDB sorts on one text column about twice as fast as on several (10M enterprises:
+    enterprise_tags' carrier rows, 9.8M, 4.1 s on enterprise_id against 7.9 s on
+    enterprise_id, value, source), and within most ranges of a mart's key that column
+    is unique: asking DuckDB first whether it is (a count(distinct) a range) cost
+    enterprise_tags 6.9 s of its 51 s; here it costs a comparison of neighbours. A run
+    of equal first values may cross a batch: the run a batch ends with is held back
+    (``carry``) and goes in front of the next. A batch holding no two equal first
+    values passes as it came; one that does is sorted by pyarrow on the whole order
+    (NULLs last, as DuckDB's ORDER BY)."""
+
+    def __init__(self, order: list[str]):
+        self.first = order[0]
+        self.keys = [(c, "ascending", "at_end") for c in order]
+        self.carry: pa.Table | None = None
+
+    def settle(self, batch: pa.RecordBatch) -> pa.Table:
+        rows = pa.Table.from_batches([batch])
+        if self.carry is not None:
+            rows = pa.concat_tables([self.carry, rows])
+        firsts = rows[self.first]
+        last = firsts[len(firsts) - 1]
+        tail = pc.sum(pc.equal(firsts, last) if last.is_valid else pc.is_null(firsts)).as_py()
+        if tail > LONG_RUN:
+            raise _LongRun(self.first)
+        self.carry = rows.slice(len(rows) - tail)
+        return self._sorted(rows.slice(0, len(rows) - tail))
+
+    def rest(self) -> pa.Table | None:
+        carry, self.carry = self.carry, None
+        return None if carry is None else self._sorted(carry)
+
+    def _sorted(self, rows: pa.Table) -> pa.Table:
+        firsts = rows[self.first]
+        if firsts.null_count > 1 or (len(rows) > 1 and pc.any(
+                pc.equal(firsts.slice(1), firsts.slice(0, len(rows) - 1))).as_py()):
+            rows = rows.take(pc.sort_indices(rows, sort_keys=self.keys))
+        return rows
 
 
 WRITES_AHEAD = 1
@@ -175,7 +230,7 @@ enterprise_tags 56.1 → 51.1 s). Two in flight were no faster and held 0.3 GB m
 
 
 def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullable: dict[str, bool],
-                  path: Path) -> None:
+                  path: Path, ties: bool) -> None:
     """The table sorted on its key, written range by range (see _ranges), each range sorted by DuckDB.
 
     Row groups have ROW_GROUP rows whatever the ranges and DuckDB's batches, so the
@@ -196,6 +251,13 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
         # one chunk per row group: pages are cut the same way however the rows arrived
         writer.write_table(group.combine_chunks(), row_group_size=group.num_rows)
 
+    def add(rows: pa.RecordBatch | pa.Table) -> None:
+        nonlocal held
+        for batch in (rows.to_batches() if isinstance(rows, pa.Table) else [rows]):
+            pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+            held += batch.num_rows
+        flush(final=False)
+
     def flush(final: bool) -> None:
         nonlocal pending, held
         while held >= ROW_GROUP or (final and held):
@@ -209,20 +271,23 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
 
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"publish-{table}") as thread:
-            for where, params, order in _ranges(con, table, key, rows, len(nullable)):
-                order = _order(con, table, where, params, order)
+            for where, params, order, few_ties in _ranges(con, table, key, rows, len(nullable)):
+                settle = (_Ties(order) if ties and few_ties and len(order) > 1 and _sortable_in_arrow(con, table, order)
+                          else None)
                 reader = con.sql(
-                    f"select * from main.{table} where {where} order by {', '.join(_q(c) for c in order)}",
+                    f"select * from main.{table} where {where} "
+                    f"order by {', '.join(_q(c) for c in (order[:1] if settle else order))}",
                     params=params,
                 ).to_arrow_reader(ROW_GROUP)
                 if writer is None:
                     schema = pa.schema([f.with_nullable(nullable[f.name]).with_type(pa.json_()) if f.name in json
                                         else f.with_nullable(nullable[f.name]) for f in reader.schema])
                     writer = pq.ParquetWriter(path, schema, compression="zstd")
-                for batch in reader:
-                    pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-                    held += batch.num_rows
-                    flush(final=False)
+                with reader:  # closed on the way out: a retry (_LongRun) needs the connection back
+                    for batch in reader:
+                        add(settle.settle(batch) if settle else batch)
+                if settle and (rest := settle.rest()) is not None:
+                    add(rest)
             flush(final=True)
     finally:  # the thread's pool has waited for its writes on the way out
         if writer is not None:
