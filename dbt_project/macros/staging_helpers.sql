@@ -141,17 +141,20 @@ null::varchar
 {#- A raw column cleaned and parsed once per distinct value, to be left-joined back
     on the raw value: rows of (raw_value, `text_as`, `parsed_as`). Such columns hold
     few distinct values (10M registrations: 270 industry codes, 58k dates, 305
-    capitals), and parsing every row's copy was most of staging's typing time.
-    `parsed` is an SQL expression over `text_as` (the clean_text()'d value); `also`
-    is added after the FROM (a cross join to a lookup the expression reads).
+    capitals; and by their nature entity types, registration authorities, region
+    codes, licence types, credit grades), and cleaning and parsing every row's copy
+    was most of staging's typing time. `parsed` is an SQL expression over `text_as`
+    (the cleaned value), none for a column that is only cleaned; `cleaner` the
+    cleaning macro (clean_text, or clean_code for codes); `also` is added after the
+    FROM (a cross join to a lookup the expression reads).
     The values come from the same ingested rows as the model's: DuckDB then
     estimates both join sides alike and hashes the narrow lookup, not the wide rows
     (from all raw files, it hashed the rows and ran out of memory at 10M; see
     test_values_parsed_once_are_joined_as_the_build_side). -#}
-{% macro parsed_per_value(feed, column, text_as, parsed, parsed_as, also='') -%}
-select raw_value, {{ text_as }}, {{ parsed }} as {{ parsed_as }}
+{% macro parsed_per_value(feed, column, text_as, parsed=none, parsed_as=none, also='', cleaner='clean_text') -%}
+select raw_value, {{ text_as }}{% if parsed is not none %}, {{ parsed }} as {{ parsed_as }}{% endif %}
     from (
-        select raw_value, {{ clean_text('raw_value') }} as {{ text_as }}
+        select raw_value, {{ clean_code('raw_value') if cleaner == 'clean_code' else clean_text('raw_value') }} as {{ text_as }}
         from (select distinct {{ adapter.quote(column) }} as raw_value from ({{ ingested_rows(feed) }}))
     ) {{ also }}
 {%- endmacro %}

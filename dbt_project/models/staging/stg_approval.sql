@@ -8,7 +8,20 @@ source as (
     {{ ingested_rows('approval') }}
 ),
 
-{#- dates hold few distinct values: cleaned and parsed once per value (parsed_per_value) -#}
+{#- licence types, issuers, statuses and dates hold few distinct values: cleaned (and
+    parsed) once per value (parsed_per_value) -#}
+licence_type_values as (
+    {{ parsed_per_value('approval', 'licence_type', 'licence_type') }}
+),
+
+issuer_values as (
+    {{ parsed_per_value('approval', 'issuer', 'issuer') }}
+),
+
+status_values as (
+    {{ parsed_per_value('approval', 'status', 'status') }}
+),
+
 valid_from_values as (
     {{ parsed_per_value('approval', 'valid_from', 'valid_from_text', parse_date('valid_from_text', cleaned=true), 'valid_from') }}
 ),
@@ -27,15 +40,15 @@ cleaned as (
         {{ staging_lineage() }},
         {{ clean_code('source.uscc') }} as uscc,
         {{ clean_text('source.name') }} as name,
-        {{ clean_text('source.licence_type') }} as licence_type,
+        licence_type_values.licence_type,
         {{ clean_key('source.licence_no') }} as licence_no,
         valid_from_values.valid_from_text,
         valid_from_values.valid_from,
         valid_to_values.valid_to_text,
         valid_to_values.valid_to,
-        {{ clean_text('source.issuer') }} as issuer,
+        issuer_values.issuer,
         {{ clean_text('source.scope') }} as scope,
-        {{ clean_text('source.status') }} as status,
+        status_values.status,
         updated_at_values.updated_at_text,
         updated_at_values.updated_at,
         try_cast(source._extra as json) as extra
@@ -43,6 +56,9 @@ cleaned as (
     left join valid_from_values on valid_from_values.raw_value = source.valid_from
     left join valid_to_values on valid_to_values.raw_value = source.valid_to
     left join updated_at_values on updated_at_values.raw_value = source.updated_at
+    left join licence_type_values on licence_type_values.raw_value = source.licence_type
+    left join issuer_values on issuer_values.raw_value = source.issuer
+    left join status_values on status_values.raw_value = source.status
 ),
 
 checked as (

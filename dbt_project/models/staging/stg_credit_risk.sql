@@ -12,7 +12,15 @@ grade_vocab as (
     from {{ ref('credit_grade_vocab') }}
 ),
 
-{#- scores and dates hold few distinct values: cleaned and parsed once per value (parsed_per_value) -#}
+{#- grades, domains, scores and dates hold few distinct values: cleaned (and parsed) once per value (parsed_per_value) -#}
+grade_values as (
+    {{ parsed_per_value('credit_risk', 'grade', 'grade_raw') }}
+),
+
+domain_values as (
+    {{ parsed_per_value('credit_risk', 'domain', 'domain_text') }}
+),
+
 score_values as (
     {{ parsed_per_value('credit_risk', 'score', 'score_text', parse_number('score_text', cleaned=true), 'score') }}
 ),
@@ -26,8 +34,8 @@ cleaned as (
         {{ staging_lineage() }},
         {{ clean_code('source.uscc') }} as uscc,
         {{ clean_text('source.name') }} as name,
-        {{ clean_text('source.grade') }} as grade_raw,
-        {{ clean_text('source.domain') }} as domain_text,
+        grade_values.grade_raw,
+        domain_values.domain_text,
         score_values.score_text,
         score_values.score,
         classified_on_values.classified_on_text,
@@ -36,6 +44,8 @@ cleaned as (
     from source
     left join score_values on score_values.raw_value = source.score
     left join classified_on_values on classified_on_values.raw_value = source.classified_on
+    left join grade_values on grade_values.raw_value = source.grade
+    left join domain_values on domain_values.raw_value = source.domain
 ),
 
 typed as (

@@ -19,7 +19,7 @@ status_words as (
     from {{ ref('status_words') }}
 ),
 
-{#- columns of few distinct values: cleaned and parsed once per value (parsed_per_value) -#}
+{#- columns of few distinct values: cleaned (and parsed) once per value (parsed_per_value) -#}
 reg_capital_values as (
     {{ parsed_per_value('registration', 'reg_capital', 'reg_capital_text', parse_money('reg_capital_text', cleaned=true), 'reg_capital') }}
 ),
@@ -48,6 +48,18 @@ online_shop_values as (
     {{ parsed_per_value('registration', 'online_shop', 'online_shop_text', parse_bool('online_shop_text', cleaned=true), 'online_shop') }}
 ),
 
+entity_type_values as (
+    {{ parsed_per_value('registration', 'entity_type', 'entity_type') }}
+),
+
+authority_values as (
+    {{ parsed_per_value('registration', 'authority', 'authority') }}
+),
+
+region_code_values as (
+    {{ parsed_per_value('registration', 'region_code', 'region_code', cleaner='clean_code') }}
+),
+
 industry_code_values as (
     {{ parsed_per_value('registration', 'industry_code', 'industry_code_raw',
                         normalize_industry_code('industry_code_raw', 'sector_divisions.division_map'), 'industry_code',
@@ -60,7 +72,7 @@ cleaned as (
         {{ clean_code('source.uscc') }} as uscc,
         {{ clean_code('source.reg_no') }} as reg_no,
         {{ clean_text('source.name') }} as name,
-        {{ clean_text('source.entity_type') }} as entity_type,
+        entity_type_values.entity_type,
         {{ clean_text('source.legal_rep') }} as legal_rep,
         reg_capital_values.reg_capital_text,
         reg_capital_values.reg_capital,
@@ -69,8 +81,8 @@ cleaned as (
         status_values.status,
         status_values.status_class,
         {{ clean_text('source.address') }} as address,
-        {{ clean_code('source.region_code') }} as region_code,
-        {{ clean_text('source.authority') }} as authority,
+        region_code_values.region_code,
+        authority_values.authority,
         industry_code_values.industry_code_raw,
         industry_code_values.industry_code,
         {{ clean_text('source.business_scope') }} as business_scope,
@@ -91,6 +103,9 @@ cleaned as (
     left join employees_values on employees_values.raw_value = source.employees
     left join online_shop_values on online_shop_values.raw_value = source.online_shop
     left join industry_code_values on industry_code_values.raw_value = source.industry_code
+    left join entity_type_values on entity_type_values.raw_value = source.entity_type
+    left join authority_values on authority_values.raw_value = source.authority
+    left join region_code_values on region_code_values.raw_value = source.region_code
 ),
 
 typed as (
