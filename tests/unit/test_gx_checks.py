@@ -371,6 +371,7 @@ def test_checks_run_in_warm_worker_processes(warehouse):
     """The checks validate in worker processes (GX imported there, off the Dagster process),
     the same ones for every check until shut down, with the same results as in this process."""
     wh = warehouse(registration=[registration_row(U1), registration_row(U1)])
+    q.shut_down()  # a pool an earlier test in this process left (warm_up(1): one worker) would be reused
     q.warm_up()
     try:
         first = q.validate_warehouse("registration", wh)
