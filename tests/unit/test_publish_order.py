@@ -152,3 +152,13 @@ def test_a_first_sort_value_of_many_rows_is_sorted_by_duckdb_on_the_whole_order(
     assert (tmp_path / "short" / "t.parquet").read_bytes() == (tmp_path / "long" / "t.parquet").read_bytes()
     assert pq.read_table(tmp_path / "long" / "t.parquet").to_pylist() == \
         con.sql("select * from t order by k, n, s").to_arrow_table().to_pylist()
+
+
+def test_ties_are_left_to_duckdb_for_types_arrow_orders_differently():
+    con = duckdb.connect()
+    con.execute("create type mood as enum ('sad', 'happy')")  # DuckDB orders an enum by position
+    con.execute("create table t (a varchar, b integer, c timestamp with time zone, d decimal(18, 3), h date, "
+                "e mood, f varchar[], g interval)")
+    assert publish._sortable_in_arrow(con, "t", ["a", "b", "c", "d", "h"])
+    for column in ("e", "f", "g"):
+        assert not publish._sortable_in_arrow(con, "t", ["a", column])

@@ -163,12 +163,19 @@ def _split(con: duckdb.DuckDBPyConnection, table: str, column: str, parts: int, 
     return out
 
 
+ARROW_ORDERED_TYPES = ("VARCHAR", "JSON", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT",
+                       "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "DATE", "TIMESTAMP")
+"""DuckDB types that pyarrow sorts as DuckDB's ORDER BY does (bytes, numbers, time). Not an
+ENUM (DuckDB orders it by position, Arrow by its text), nor lists, structs, intervals."""
+
+
 def _sortable_in_arrow(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> bool:
-    """Whether pyarrow can sort on these columns (no list, struct, map or union among them)."""
+    """Whether pyarrow orders these columns as DuckDB does (ARROW_ORDERED_TYPES)."""
     types = dict(con.execute(
         "select column_name, data_type from information_schema.columns where table_schema = 'main' "
         "and table_name = ?", [table]).fetchall())
-    return not any(types[c].endswith("]") or types[c].split("(")[0] in ("STRUCT", "MAP", "UNION") for c in columns)
+    return all(types[c].split("(")[0].split(" ")[0] in ARROW_ORDERED_TYPES and not types[c].endswith("]")
+               for c in columns)
 
 
 LONG_RUN = 4 * ROW_GROUP
