@@ -152,6 +152,9 @@ null::varchar
     (from all raw files, it hashed the rows and ran out of memory at 10M; see
     test_values_parsed_once_are_joined_as_the_build_side). -#}
 {% macro parsed_per_value(feed, column, text_as, parsed=none, parsed_as=none, also='', cleaner='clean_text') -%}
+{%- if cleaner not in ('clean_text', 'clean_code') -%}
+    {{ exceptions.raise_compiler_error("parsed_per_value: cleaner must be clean_text or clean_code, not " ~ cleaner) }}
+{%- endif -%}
 select raw_value, {{ text_as }}{% if parsed is not none %}, {{ parsed }} as {{ parsed_as }}{% endif %}
     from (
         select raw_value, {{ clean_code('raw_value') if cleaner == 'clean_code' else clean_text('raw_value') }} as {{ text_as }}

@@ -16,8 +16,8 @@
   It carries the columns the pool, its tags and the name matching read; the rest of
   the registration (legal_rep, reg_capital, established_on, authority, the business
   scope as written) stays in stg_registration, found by source_file + source_row.
-  Writing the 10M business scopes twice (as written and without negated clauses) was
-  an eighth of this model's time.
+  Carrying them too (the business scope twice: as written and without negated
+  clauses) took this model 31.4 s at 10M enterprises, against 27.1 s.
 -#}
 
 {#- The latest row of each enterprise is found on narrow columns (`versions`), then
