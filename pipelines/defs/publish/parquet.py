@@ -169,11 +169,14 @@ ARROW_ORDERED_TYPES = ("VARCHAR", "JSON", "BOOLEAN", "TINYINT", "SMALLINT", "INT
 ENUM (DuckDB orders it by position, Arrow by its text), nor lists, structs, intervals."""
 
 
-def _sortable_in_arrow(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> bool:
-    """Whether pyarrow orders these columns as DuckDB does (ARROW_ORDERED_TYPES)."""
-    types = dict(con.execute(
+def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    return dict(con.execute(
         "select column_name, data_type from information_schema.columns where table_schema = 'main' "
         "and table_name = ?", [table]).fetchall())
+
+
+def _sortable_in_arrow(types: dict[str, str], columns: list[str]) -> bool:
+    """Whether pyarrow orders these columns (of these DuckDB types) as DuckDB does (ARROW_ORDERED_TYPES)."""
     return all(types[c].split("(")[0].split(" ")[0] in ARROW_ORDERED_TYPES and not types[c].endswith("]")
                for c in columns)
 
@@ -244,10 +247,9 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
     file's bytes depend on the rows alone. One thread writes them, in order, while this
     one reads the next from DuckDB (both release the GIL)."""
     key = sort_key(con, table)
+    types = _column_types(con, table)
     # a JSON column reaches Arrow as text; COPY writes it with Parquet's JSON type, and so does this
-    json = {name for (name,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
-        "and data_type = 'JSON'", [table]).fetchall()}
+    json = {name for name, data_type in types.items() if data_type == "JSON"}
     writer: pq.ParquetWriter | None = None
     schema: pa.Schema | None = None
     pending: list[pa.RecordBatch] = []
@@ -279,7 +281,7 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"publish-{table}") as thread:
             for where, params, order, few_ties in _ranges(con, table, key, rows, len(nullable)):
-                settle = (_Ties(order) if ties and few_ties and len(order) > 1 and _sortable_in_arrow(con, table, order)
+                settle = (_Ties(order) if ties and few_ties and len(order) > 1 and _sortable_in_arrow(types, order)
                           else None)
                 reader = con.sql(
                     f"select * from main.{table} where {where} "
