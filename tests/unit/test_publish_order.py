@@ -163,3 +163,22 @@ def test_ties_are_left_to_duckdb_for_types_arrow_orders_differently():
     assert publish._sortable_in_arrow(types, ["a", "b", "c", "d", "h"])
     for column in ("e", "f", "g"):
         assert not publish._sortable_in_arrow(types, ["a", column])
+
+
+def test_statistics_are_written_for_the_sort_key_only(tmp_path, monkeypatch):
+    """Min/max prune row groups only on the columns the file is sorted on; on the rest
+    (bases, addresses) they cost the writer time and prune nothing."""
+    monkeypatch.setitem(publish.UNIQUE_KEYS, "t", ["k", "n"])
+    monkeypatch.setattr(publish, "ROW_GROUP", 50)
+    con = duckdb.connect()
+    con.execute("create table t as select 'k' || lpad(cast(i // 3 as varchar), 3, '0') as k, i % 3 as n, "
+                "'basis ' || i as basis from range(200) r(i)")
+    publish.publish_parquet(con, "t", tmp_path)
+    meta = pq.read_metadata(tmp_path / "t.parquet")
+    assert meta.num_row_groups == 4
+    for group in range(meta.num_row_groups):
+        stats = {meta.row_group(group).column(i).path_in_schema: meta.row_group(group).column(i).is_stats_set
+                 for i in range(meta.num_columns)}
+        assert stats == {"k": True, "n": True, "basis": False}
+    first = meta.row_group(1).column(0).statistics
+    assert (first.min, first.max) == ("k016", "k033")

@@ -291,7 +291,11 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
                 if writer is None:
                     schema = pa.schema([f.with_nullable(nullable[f.name]).with_type(pa.json_()) if f.name in json
                                         else f.with_nullable(nullable[f.name]) for f in reader.schema])
-                    writer = pq.ParquetWriter(path, schema, compression="zstd")
+                    # min/max only for the key: the file is sorted on it, so only its values
+                    # prune row groups; on the rest (bases, addresses, names) statistics
+                    # prune nothing and took a quarter of the encoding (10M enterprises,
+                    # alone: enterprise_pool 64.8 → 60.0 s, enterprise_tags 86.3 → 81.5 s)
+                    writer = pq.ParquetWriter(path, schema, compression="zstd", write_statistics=key)
                 with reader:  # closed on the way out: a retry (_LongRun) needs the connection back
                     for batch in reader:
                         add(settle.settle(batch) if settle else batch)
