@@ -7,9 +7,10 @@ codes of ``config/agencies.yaml``), ``<out>/agencies.yaml`` (a copy of that
 registry) and ``<out>/truth/`` (Parquet tables + ``summary.json``) describing
 what a correct pipeline must publish for that landing zone and ``as_of``.
 
-Modules: ``identifiers`` (check digits), ``names`` (vocabulary), ``world`` (the
-true entities), ``feeds`` (files, formats, messy values), ``truth`` (scale and
-sweep rules) and ``expected`` (the truth tables).
+Modules: ``names`` (vocabulary), ``world`` (the true entities), ``feeds`` (files,
+formats, messy values), ``truth`` (scale and sweep rules) and ``expected`` (the
+truth tables); check characters come from ``pipelines.identifiers``, which the
+pipeline's own validation (``pipelines.udfs``) uses too.
 """
 
 from __future__ import annotations
