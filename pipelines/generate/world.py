@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pipelines import identifiers as ids
+from . import identifiers as ids
 from . import names as nm
 from .truth import classify_scale, sample_indicators, scale_rule
 

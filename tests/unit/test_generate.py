@@ -22,7 +22,7 @@ from stdnum.iso7064 import mod_11_10
 
 from connectors.feeds import feeds, fold_header
 from pipelines.generate import generate
-from pipelines import identifiers as ids
+from pipelines.generate import identifiers as ids
 from pipelines.generate.truth import classify_scale, scale_rule, sweep_groups
 
 ROOT = Path(__file__).resolve().parents[2]

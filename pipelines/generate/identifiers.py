@@ -1,5 +1,4 @@
-"""Vectorised identifiers with correct check characters: the generator builds them,
-the staging models check them (``pipelines.udfs.uscc_is_valid``).
+"""Vectorised identifiers with correct check characters.
 
 Every function works on whole numpy arrays of digit *values* (one row per
 identifier, one column per position) and only turns them into strings at the
@@ -24,7 +23,7 @@ ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dty
 ID_CHECK = np.array(list("10X98765432"))
 
 _USCC_CODES = np.frombuffer(USCC_ALPHABET.encode("ascii"), dtype=np.uint8)
-_USCC_VALUE = np.full(256, -1, dtype=np.int64)  # any byte: -1 unless in the alphabet
+_USCC_VALUE = np.full(128, -1, dtype=np.int64)
 _USCC_VALUE[_USCC_CODES] = np.arange(31)
 
 
@@ -90,17 +89,12 @@ def uscc_is_valid(codes: np.ndarray) -> np.ndarray:
     out = np.zeros(len(codes), dtype=bool)
     if not ok.any():
         return out
-    out[ok] = uscc_codes_valid(to_codes(np.char.upper(codes[ok]), 18))
-    return out
-
-
-def uscc_codes_valid(codes: np.ndarray) -> np.ndarray:
-    """(n, 18) byte codes -> bool: every byte a character of the alphabet (upper case)
-    and the last the check character of the first 17."""
-    v = _USCC_VALUE[codes]
+    c = to_codes(np.char.upper(codes[ok]), 18)
+    v = _USCC_VALUE[c]
     good = (v >= 0).all(axis=1)
     good &= uscc_check_values(np.where(v[:, :17] < 0, 0, v[:, :17])) == v[:, 17]
-    return good
+    out[ok] = good
+    return out
 
 
 def corrupt_uscc(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
