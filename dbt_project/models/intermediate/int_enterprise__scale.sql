@@ -80,35 +80,36 @@ thresholds as (
     group by industry_group
 ),
 
-decided as (
+bounded as (
     select
         grouped.*,
-        {%- for i in indicators %}{% for band in bands %}
-        thresholds.{{ band }}_{{ i }}, thresholds.{{ band }}_{{ i }}_text,
-        {%- endfor %}{% endfor %}
+        thresholds.* exclude (industry_group),
         thresholds.industry_group is not null as has_thresholds,
         -- the indicators the group uses that the enterprise lacks, in X, Y, Z order
         concat_ws(', '
             {%- for i, value in indicators.items() %},
             case when thresholds.uses_{{ i }} and {{ value }} is null then '{{ i }}' end
             {%- endfor %}
-        ) as missing,
+        ) as missing
+    from grouped
+    left join thresholds using (industry_group)
+),
+
+decided as (
+    select
+        bounded.*,
         case
-            when grouped.industry_group is null or thresholds.industry_group is null then 'unknown'
-            {%- for i, value in indicators.items() %}
-            when thresholds.uses_{{ i }} and {{ value }} is null then 'unknown'
-            {%- endfor %}
+            when industry_group is null or not has_thresholds or missing <> '' then 'unknown'
             {%- for band in bands %}
-            when thresholds.has_{{ band }}
+            when has_{{ band }}
                 {%- for i, value in indicators.items() %}
-                and ({{ value }} >= thresholds.{{ band }}_{{ i }} or thresholds.{{ band }}_{{ i }} is null)
+                and ({{ value }} >= {{ band }}_{{ i }} or {{ band }}_{{ i }} is null)
                 {%- endfor %}
                 then '{{ band }}'
             {%- endfor %}
             else 'micro'
         end as scale
-    from grouped
-    left join thresholds using (industry_group)
+    from bounded
 ),
 
 shown as (
@@ -134,7 +135,9 @@ shown as (
 
 select
     shown.* exclude (has_thresholds, missing, group_rule
-        {%- for i in indicators %}, shown_{{ i }}, shown_{{ i }}_text{% for band in bands %}, {{ band }}_{{ i }}, {{ band }}_{{ i }}_text{% endfor %}{% endfor %}),
+        {%- for band in bands %}, has_{{ band }}{% endfor %}
+        {%- for i in indicators %}, uses_{{ i }}, shown_{{ i }}, shown_{{ i }}_text
+        {%- for band in bands %}, {{ band }}_{{ i }}, {{ band }}_{{ i }}_text{% endfor %}{% endfor %}),
     case
         when industry_code is null then 'no industry code → unknown'
         when not has_thresholds then industry_group || ' (' || group_rule || '): no thresholds for this industry → unknown'
