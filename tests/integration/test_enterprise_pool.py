@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.defs.publish import parquet as publish
 from tests.support import make_reg_no, make_uscc, run_dbt, write_raw
 
 pytestmark = pytest.mark.slow
@@ -388,6 +389,35 @@ def test_links_and_unlinked_rows(warehouse):
         ("approval", "SC10635010200001"): ("none", "uscc_not_in_pool"),
         ("credit_risk", f"{NOT_IN_POOL}/general"): ("none", "uscc_not_in_pool"),
     }
+
+
+def test_published_tags_read_the_pool_tags_from_the_published_pool(tmp_path, warehouse, monkeypatch):
+    """enterprise_tags' pool tags are read in order from the pool's published file (through
+    macros/pool_tag_rows.sql, as the view reads the pool table): the same file as sorting them."""
+    monkeypatch.setattr(publish, "RANGE_CELLS", 6 * 60)  # ranges of 60 rows: a tag a range here
+    in_order: list[int] = []
+    real = publish._in_order
+
+    def spy(con, source, rng):
+        for batch in real(con, source, rng):
+            in_order.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(publish, "_in_order", spy)
+    con = duckdb.connect(str(warehouse / "ssj.duckdb"), read_only=True)
+    try:
+        publish.publish_parquet(con, "enterprise_pool", tmp_path)
+        publish.publish_parquet(con, "enterprise_tags", tmp_path / "in_order",
+                                {"enterprise_pool": tmp_path / "enterprise_pool.parquet"})
+        publish.publish_parquet(con, "enterprise_tags", tmp_path / "sorted")
+        [(pool_tags,)] = con.execute("select count(*) from enterprise_tags where tag in "
+                                     "('sector', 'scale', 'carrier', 'entity_kind', 'is_active', 'key_supervision')"
+                                     ).fetchall()
+    finally:
+        con.close()
+    assert sum(in_order) == pool_tags > 5 * 16
+    assert (tmp_path / "in_order" / "enterprise_tags.parquet").read_bytes() == \
+        (tmp_path / "sorted" / "enterprise_tags.parquet").read_bytes()
 
 
 def test_rebuild_is_identical_and_a_newer_file_changes_one_enterprise(tmp_path, warehouse):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,9 +107,10 @@ def test_a_first_key_column_of_few_values_cuts_the_table_one_value_at_a_time():
     finally:
         publish.RANGE_CELLS = old
     # one value of tag at a time, category's three rows cut again on id (at its median, 'a':
-    # nothing below it); within a value the rest of the key is the order
-    assert [(params[0], order) for _, params, order, _ in ranges] == [
-        ("carrier", ["id", "v"]), ("category", ["id", "v"]), ("category", ["id", "v"])]
+    # nothing below it); within a value the rest of the key is the order; a value's row count
+    # is known when it is one range (IN_ORDER_FROM needs it)
+    assert [(r.params[0], r.order, r.rows) for r in ranges] == [
+        ("carrier", ["id", "v"], 2), ("category", ["id", "v"], None), ("category", ["id", "v"], None)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -182,3 +184,75 @@ def test_statistics_are_written_for_the_sort_key_only(tmp_path, monkeypatch):
         assert stats == {"k": True, "n": True, "basis": False}
     first = meta.row_group(1).column(0).statistics
     assert (first.min, first.max) == ("k016", "k033")
+
+
+# ------------------------------------------- ranges read in order from a mart published before (IN_ORDER_FROM)
+
+def _tags_over_a_pool(monkeypatch) -> duckdb.DuckDBPyConnection:
+    """A 'tags' view whose tags a and b are rows of 'pool' (through a macro, as enterprise_tags'
+    pool tags are) and whose tag o is its own; a tag a range (RANGE_CELLS), 7-row batches."""
+    con = duckdb.connect()
+    con.execute("create table pool as select 'e' || lpad(cast((i * 17) % 40 as varchar), 2, '0') as id, "
+                "i % 3 as n from range(40) r(i)")  # stored out of id order
+    con.execute("create table other as select 'e' || lpad(cast(i as varchar), 2, '0') as id, 'o' as tag, "
+                "cast(i as varchar) as value from range(0, 40, 3) r(i)")
+
+    def macro(pool: str) -> str:
+        return (f"select id, 'a' as tag, cast(n as varchar) as value from {pool} "
+                f"union all select id, 'b', cast(n * 2 as varchar) from {pool}")
+
+    con.execute(f"create view tags as {macro('pool')} union all select id, tag, value from other")
+    monkeypatch.setitem(publish.UNIQUE_KEYS, "pool", ["id"])
+    monkeypatch.setitem(publish.UNIQUE_KEYS, "tags", ["tag", "id", "value"])
+    monkeypatch.setitem(publish.IN_ORDER_FROM, "tags", ("pool", "the_macro"))
+    monkeypatch.setattr(publish, "_macro", lambda name: macro)
+    monkeypatch.setattr(publish, "RANGE_CELLS", 150)  # 50 rows a range: 94 rows, a tag a range
+    monkeypatch.setattr(publish, "ROW_GROUP", 7)
+    return con
+
+
+def _spy_in_order(monkeypatch) -> list[int]:
+    read: list[int] = []
+    real = publish._in_order
+
+    def spy(con, source, rng):
+        for batch in real(con, source, rng):
+            read.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(publish, "_in_order", spy)
+    return read
+
+
+def test_ranges_of_a_published_mart_are_read_in_its_order_not_sorted_again(tmp_path, monkeypatch):
+    con = _tags_over_a_pool(monkeypatch)
+    publish.publish_parquet(con, "pool", tmp_path)  # sorted on id
+    read = _spy_in_order(monkeypatch)
+    publish.publish_parquet(con, "tags", tmp_path / "in_order", {"pool": tmp_path / "pool.parquet"})
+    assert sum(read) == 80  # tags a and b, from the pool's file; o sorted by DuckDB
+    publish.publish_parquet(con, "tags", tmp_path / "sorted")
+    assert (tmp_path / "in_order" / "tags.parquet").read_bytes() == (tmp_path / "sorted" / "tags.parquet").read_bytes()
+    assert pq.read_table(tmp_path / "in_order" / "tags.parquet").to_pylist() == \
+        con.sql("select * from tags order by tag, id, value").to_arrow_table().to_pylist()
+
+
+@pytest.mark.parametrize("published", [
+    "copy (select * from pool order by id desc) to '{file}' (format parquet)",  # not in id order
+    "copy (select * from pool union all select 'e99', 1) to '{file}' (format parquet)",  # not the pool's rows
+])
+def test_a_published_mart_not_in_order_or_not_the_same_rows_is_not_trusted(tmp_path, monkeypatch, caplog, published):
+    con = _tags_over_a_pool(monkeypatch)
+    file = tmp_path / "pool.parquet"
+    con.execute(published.format(file=file))
+    publish.publish_parquet(con, "tags", tmp_path / "in_order", {"pool": file})
+    assert "written again, sorted" in caplog.text
+    publish.publish_parquet(con, "tags", tmp_path / "sorted")
+    assert (tmp_path / "in_order" / "tags.parquet").read_bytes() == (tmp_path / "sorted" / "tags.parquet").read_bytes()
+
+
+def test_the_view_reads_its_pool_tags_through_the_macro_publishing_renders():
+    """enterprise_tags and publishing share one definition of the pool's tag rows."""
+    model = (DBT_DIR / "models" / "marts" / "enterprise_tags.sql").read_text(encoding="utf-8")
+    for table, (source, macro) in publish.IN_ORDER_FROM.items():
+        assert table == "enterprise_tags" and f"{{{{ {macro}(ref('{source}')) }}}}" in model
+        assert "from pool" in publish._macro(macro)("pool")

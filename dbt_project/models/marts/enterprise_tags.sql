@@ -7,37 +7,17 @@
   A view: every row is a projection of enterprise_pool, enterprise_credit_grades or
   int_enterprise__category_evidence, so storing 72.6M rows (10M enterprises) again
   only copied them. Publishing reads the view range by range, as fast as the stored
-  table (the same bytes), and readers of the warehouse query it like a table.
+  table (the same bytes), and its six pool tags from the pool's published file, already
+  in their order (macros/pool_tag_rows.sql); readers of the warehouse query it like a table.
 -#}
 
 {{ config(materialized='view') }}
 
 with
 
-pool as (
-    select *, 'registration:' || source_file || '#' || source_row as source
-    from {{ ref('enterprise_pool') }}
-),
-
 single_valued as (
-    select enterprise_id, 'sector' as tag, sector as value, 'sector_divisions' as rule, sector_basis as basis, source
-    from pool where sector is not null
-    union all
-    select enterprise_id, 'scale', scale, 'scale_thresholds:' || coalesce(industry_group, 'none'), scale_basis, source
-    from pool
-    union all
-    select enterprise_id, 'carrier', carrier, 'scope_keywords:carrier + online_shop + address', carrier_basis, source
-    from pool
-    union all
-    select enterprise_id, 'entity_kind', entity_kind, 'entity_kinds', entity_kind_basis, source
-    from pool
-    union all
-    select enterprise_id, 'is_active', cast(is_active as varchar), 'status_words', is_active_basis, source
-    from pool
-    union all
-    select enterprise_id, 'key_supervision', cast(key_supervision as varchar), 'key_supervision_categories',
-        key_supervision_basis, source
-    from pool
+    -- sector, scale, carrier, entity_kind, is_active, key_supervision (macros/pool_tag_rows.sql)
+    {{ pool_tag_rows(ref('enterprise_pool')) }}
 ),
 
 credit as (

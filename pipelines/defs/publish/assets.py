@@ -9,7 +9,7 @@ from connectors.sql import mask_url
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
 
-from .parquet import publish_parquet, remove_stale_temporaries
+from .parquet import IN_ORDER_FROM, publish_parquet, remove_stale_temporaries
 from .sql_target import TargetError, publish_to_target
 from .metadata import table_metadata
 from .tables import published_tables
@@ -36,7 +36,9 @@ def _table(key: dg.AssetKey) -> str:
 )
 def published(context: dg.AssetExecutionContext, settings: SsjSettings):
     s = settings.get()
-    tables = sorted(_table(k) for k in context.selected_asset_keys)
+    # the tables read in order from another mart after the others (IN_ORDER_FROM)
+    tables = sorted((_table(k) for k in context.selected_asset_keys), key=lambda t: (t in IN_ORDER_FROM, t))
+    published_now = {}  # what this step wrote: a table may be read in order from one (IN_ORDER_FROM)
     with open_warehouse(s.warehouse) as con:
         for stale in remove_stale_temporaries(s.published_dir):
             context.log.warning(f"removed {stale.name}, left by an interrupted publish")
@@ -44,7 +46,8 @@ def published(context: dg.AssetExecutionContext, settings: SsjSettings):
             if not table_exists(con, table):
                 raise dg.Failure(f"mart {table} is missing from {s.duckdb_path}; did dbt build it?")
             started = time.monotonic()
-            rows = publish_parquet(con, table, s.published_dir)
+            rows = publish_parquet(con, table, s.published_dir, published_now)
+            published_now[table] = s.published_dir / f"{table}.parquet"
             written = time.monotonic()
             summary = table_metadata(con, table)
             seconds = {"write_seconds": round(written - started, 2), "summary_seconds": round(time.monotonic() - written, 2)}

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
+import jinja2
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.defs.ingest.raw_store import replace_atomically
+from pipelines.settings import DBT_PROJECT_DIR
+
+log = logging.getLogger(__name__)
 
 
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
@@ -60,6 +68,20 @@ DICTIONARY_PAGE = 256 << 10
 """Bytes of distinct values after which a column chunk is written plain (see the writer)."""
 
 
+IN_ORDER_FROM = {
+    "enterprise_tags": ("enterprise_pool", "pool_tag_rows"),
+}
+"""Marts some of whose key ranges are rows of a mart published before them, read in its
+published order: (that mart, the macro in dbt_project/macros/<macro>.sql that the
+model renders over it, rendered here over its file). enterprise_tags' six pool tags
+are one row per enterprise each: read from the published pool, sorted on
+enterprise_id, they come in the order they are published in (tag, then enterprise_id)
+and are not sorted again (10M enterprises, 9.8M rows a tag: 4.3 s a tag sorted from
+the view, 1.5 s read in order). A range is taken so only when it has the rows the view
+has there, each enterprise_id after the one before (checked as they stream), and only
+when the table is cut a value of its first key column at a time (big enough for ranges)."""
+
+
 def sort_key(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """The table's unique key, or every column for a table without one: a total order."""
     return UNIQUE_KEYS.get(table) or _columns(con, table)
@@ -75,8 +97,12 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         "order by ordinal_position", [table]).fetchall()]
 
 
-def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, out_dir: Path) -> int:
-    """Write ``table`` in a total order (byte-identical for identical rows); return its row count."""
+def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, out_dir: Path,
+                    published: Mapping[str, Path] | None = None) -> int:
+    """Write ``table`` in a total order (byte-identical for identical rows); return its row count.
+
+    ``published``: the marts already published from this warehouse state, by name, for
+    the tables read in order from one of them (IN_ORDER_FROM)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"{table}.parquet"
     # one pass for the row count and each column's NULL count (a view is computed once)
@@ -90,7 +116,11 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, out_dir: Path) -
     os.close(fd)
     tmp_path = Path(tmp)
     try:
+        source = _in_order_source(table, published or {})
         try:
+            _write_sorted(con, table, rows, nullable, tmp_path, ties=True, source=source)
+        except _NotInOrder as exc:  # not what the view holds: every range sorted by DuckDB
+            log.warning("%s: %s; written again, sorted", table, exc)
             _write_sorted(con, table, rows, nullable, tmp_path, ties=True)
         except _LongRun:  # a first sort value of too many rows: DuckDB sorts on the whole order
             _write_sorted(con, table, rows, nullable, tmp_path, ties=False)
@@ -114,27 +144,35 @@ key column): within a value the rest of the key is the order. DuckDB sorts each
 range on the order's first column alone and _Ties orders what that leaves tied."""
 
 
-def _ranges(con: duckdb.DuckDBPyConnection, table: str, key: list[str], rows: int,
-            columns: int) -> list[tuple[str, list, list[str], bool]]:
-    """The table as consecutive key ranges, each (condition, parameters, order, few ties): in
-    this order and each sorted on its order, the ranges are the table sorted on ``key``.
-    Few ties: the order's first column has at most two rows a value on average there (by a
-    sketch), so DuckDB sorts on it alone and _Ties orders the rest."""
+class _Range(NamedTuple):
+    where: str
+    params: list
+    order: list[str]  # the order within the range
+    few_ties: bool  # the order's first column has at most two rows a value on average (by a sketch)
+    rows: int | None = None  # known when the range is one value of the key's first column
+
+
+def _ranges(con: duckdb.DuckDBPyConnection, table: str, key: list[str], rows: int, columns: int) -> list[_Range]:
+    """The table as consecutive key ranges: in this order and each sorted on its order, the
+    ranges are the table sorted on ``key``. Where there are few ties DuckDB sorts on the
+    order's first column alone and _Ties orders the rest."""
     most = max(1, RANGE_CELLS // max(columns, 1))  # rows per range
     first = _q(key[0])
     [(distinct,)] = con.execute(f"select approx_count_distinct({first}) from main.{table}").fetchall()
     if rows <= most:
-        return [("true", [], key, 2 * distinct >= rows)]
+        return [_Range("true", [], key, 2 * distinct >= rows)]
     if len(key) == 1 or distinct > FEW_VALUES:
-        return [(cond, params, key, 2 * distinct >= rows)
+        return [_Range(cond, params, key, 2 * distinct >= rows)
                 for cond, params in _split(con, table, key[0], -(-rows // most), "true", [])]
     ranges = []
     for value, count, next_distinct in con.execute(
             f"select {first}, count(*), approx_count_distinct({_q(key[1])}) from main.{table} "
             "group by 1 order by 1 nulls last").fetchall():
         cond, params = (f"{first} is null", []) if value is None else (f"{first} = ?", [value])
-        for sub, sub_params in _split(con, table, key[1], -(-count // most), cond, params):
-            ranges.append((f"{cond} and ({sub})", params + sub_params, key[1:], 2 * next_distinct >= count))
+        subs = _split(con, table, key[1], -(-count // most), cond, params)
+        for sub, sub_params in subs:
+            ranges.append(_Range(f"{cond} and ({sub})", params + sub_params, key[1:], 2 * next_distinct >= count,
+                                 count if len(subs) == 1 else None))
     return ranges
 
 
@@ -236,6 +274,59 @@ class _Ties:
         return rows
 
 
+class _NotInOrder(Exception):
+    pass
+
+
+class _InOrderSource(NamedTuple):
+    table: str  # the mart read in order
+    sql: str  # the rows over its published file (IN_ORDER_FROM's macro)
+
+
+@cache
+def _macro(name: str):
+    """A plain-Jinja macro of dbt_project/macros/<name>.sql, rendered without dbt."""
+    text = (DBT_PROJECT_DIR / "macros" / f"{name}.sql").read_text(encoding="utf-8")
+    return getattr(jinja2.Environment().from_string(text).module, name)
+
+
+def _in_order_source(table: str, published: Mapping[str, Path]) -> _InOrderSource | None:
+    if table not in IN_ORDER_FROM or IN_ORDER_FROM[table][0] not in published:
+        return None
+    mart, macro = IN_ORDER_FROM[table]
+    file = str(published[mart]).replace("'", "''")
+    return _InOrderSource(mart, str(_macro(macro)(f"read_parquet('{file}')")))
+
+
+def _in_order(con: duckdb.DuckDBPyConnection, source: _InOrderSource, rng: _Range):
+    """The range's rows from ``source`` as they come (the batches of its file, in its order),
+    each checked to follow the one before on the order's first column; nothing when the
+    source has no rows there. Raises _NotInOrder when they are not in order or not all the
+    range's rows."""
+    first = rng.order[0]
+    previous = None
+    seen = 0
+    setting = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("set preserve_insertion_order = true")  # the file's order
+    try:
+        with con.sql(f"select * from ({source.sql}) as in_order where {rng.where}",
+                     params=rng.params).to_arrow_reader(ROW_GROUP) as reader:
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                values = batch.column(first)
+                if values.null_count or (previous is not None and not pc.less(previous, values[0]).as_py()) or (
+                        len(values) > 1 and not pc.all(pc.less(values.slice(0, len(values) - 1), values.slice(1))).as_py()):
+                    raise _NotInOrder(f"{source.table}'s rows are not in {first} order")
+                previous = values[len(values) - 1]
+                seen += batch.num_rows
+                yield batch
+    finally:
+        con.execute(f"set preserve_insertion_order = {setting}")
+    if seen and seen != rng.rows:
+        raise _NotInOrder(f"{seen} rows where {rng.where} in {source.table}, {rng.rows} in the view")
+
+
 WRITES_AHEAD = 1
 """Row groups handed to the writer thread and not yet written. pyarrow encodes and
 compresses a row group on one core while DuckDB sorts and streams the next on the
@@ -244,8 +335,9 @@ enterprise_tags 56.1 → 51.1 s). Two in flight were no faster and held 0.3 GB m
 
 
 def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullable: dict[str, bool],
-                  path: Path, ties: bool) -> None:
-    """The table sorted on its key, written range by range (see _ranges), each range sorted by DuckDB.
+                  path: Path, ties: bool, source: _InOrderSource | None = None) -> None:
+    """The table sorted on its key, written range by range (see _ranges), each range sorted by
+    DuckDB or read in order from ``source`` (IN_ORDER_FROM).
 
     Row groups have ROW_GROUP rows whatever the ranges and DuckDB's batches, so the
     file's bytes depend on the rows alone. One thread writes them, in order, while this
@@ -254,8 +346,10 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
     types = _column_types(con, table)
     # a JSON column reaches Arrow as text; COPY writes it with Parquet's JSON type, and so does this
     json = {name for name, data_type in types.items() if data_type == "JSON"}
+    arrow_schema = con.sql(f"select * from main.{table} limit 0").to_arrow_table().schema
+    schema = pa.schema([f.with_nullable(nullable[f.name]).with_type(pa.json_()) if f.name in json
+                        else f.with_nullable(nullable[f.name]) for f in arrow_schema])
     writer: pq.ParquetWriter | None = None
-    schema: pa.Schema | None = None
     pending: list[pa.RecordBatch] = []
     held = 0
     in_flight: deque[Future] = deque()
@@ -282,28 +376,44 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: int, nullabl
             rest = batch.slice(size)
             pending, held = rest.to_batches(), rest.num_rows
 
+    def read_in_order(rng: _Range) -> bool:
+        """Add the range's rows from ``source`` in the order they come; False when it has none."""
+        if source is None or rng.rows is None or not _sortable_in_arrow(types, rng.order[:1]):
+            return False
+        found = False
+        batches = _in_order(con, source, rng)
+        try:
+            for batch in batches:
+                if batch.schema.names != arrow_schema.names or batch.schema.types != arrow_schema.types:
+                    raise _NotInOrder(f"the rows read from {source.table} have other columns than {table}")
+                found = True
+                add(batch)
+        finally:
+            batches.close()  # the reader closed and the setting restored before the connection is used again
+        return found
+
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"publish-{table}") as thread:
-            for where, params, order, few_ties in _ranges(con, table, key, rows, len(nullable)):
-                settle = (_Ties(order) if ties and few_ties and len(order) > 1 and _sortable_in_arrow(types, order)
+            # min/max only for the key: the file is sorted on it, so only its values
+            # prune row groups; on the rest (bases, addresses, names) statistics
+            # prune nothing and took a quarter of the encoding (10M enterprises,
+            # alone: enterprise_pool 64.8 → 60.0 s, enterprise_tags 86.3 → 81.5 s).
+            # A column gives up its dictionary at 256 KiB (pyarrow: 1 MiB): ids,
+            # names and row numbers stop being hashed sooner; code lists and tag
+            # values stay far below it (2M pool rows: 6.47 → 6.02 s, 155 → 152 MiB)
+            writer = pq.ParquetWriter(path, schema, compression="zstd", write_statistics=key,
+                                      dictionary_pagesize_limit=DICTIONARY_PAGE)
+            for rng in _ranges(con, table, key, rows, len(nullable)):
+                if read_in_order(rng):
+                    continue
+                order = rng.order
+                settle = (_Ties(order) if ties and rng.few_ties and len(order) > 1 and _sortable_in_arrow(types, order)
                           else None)
                 reader = con.sql(
-                    f"select * from main.{table} where {where} "
+                    f"select * from main.{table} where {rng.where} "
                     f"order by {', '.join(_q(c) for c in (order[:1] if settle else order))}",
-                    params=params,
+                    params=rng.params,
                 ).to_arrow_reader(ROW_GROUP)
-                if writer is None:
-                    schema = pa.schema([f.with_nullable(nullable[f.name]).with_type(pa.json_()) if f.name in json
-                                        else f.with_nullable(nullable[f.name]) for f in reader.schema])
-                    # min/max only for the key: the file is sorted on it, so only its values
-                    # prune row groups; on the rest (bases, addresses, names) statistics
-                    # prune nothing and took a quarter of the encoding (10M enterprises,
-                    # alone: enterprise_pool 64.8 → 60.0 s, enterprise_tags 86.3 → 81.5 s).
-                    # A column gives up its dictionary at 256 KiB (pyarrow: 1 MiB): ids,
-                    # names and row numbers stop being hashed sooner; code lists and tag
-                    # values stay far below it (2M pool rows: 6.47 → 6.02 s, 155 → 152 MiB)
-                    writer = pq.ParquetWriter(path, schema, compression="zstd", write_statistics=key,
-                                              dictionary_pagesize_limit=DICTIONARY_PAGE)
                 with reader:  # closed on the way out: a retry (_LongRun) needs the connection back
                     for batch in reader:
                         add(settle.settle(batch) if settle else batch)
