@@ -34,7 +34,7 @@ with
 draws as (
     select
         *,
-        row_number() over (order by file_sha256, source_row) as row_key
+        {{ staged_row_id('cur') }} as row_key  -- internal: which row a match belongs to
     from {{ ref('int_draw__current') }} as cur
     {%- if is_incremental() %}
     where {{ is_task_to_redo('cur') }}
