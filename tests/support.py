@@ -163,3 +163,19 @@ class FlakyProxy:
                     s.close()
                 except OSError:
                     pass
+
+
+def spy_in_order(monkeypatch) -> list[int]:
+    """The sizes of the batches publishing reads in order from a published mart (IN_ORDER_FROM)."""
+    from pipelines.defs.publish import parquet as publish
+
+    read: list[int] = []
+    real = publish._in_order
+
+    def spy(con, source, rng):
+        for batch in real(con, source, rng):
+            read.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(publish, "_in_order", spy)
+    return read

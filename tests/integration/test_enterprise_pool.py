@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.defs.publish import parquet as publish
-from tests.support import make_reg_no, make_uscc, run_dbt, write_raw
+from tests.support import make_reg_no, make_uscc, run_dbt, spy_in_order, write_raw
 
 pytestmark = pytest.mark.slow
 
@@ -395,15 +395,7 @@ def test_published_tags_read_the_pool_tags_from_the_published_pool(tmp_path, war
     """enterprise_tags' pool tags are read in order from the pool's published file (through
     macros/pool_tag_rows.sql, as the view reads the pool table): the same file as sorting them."""
     monkeypatch.setattr(publish, "RANGE_CELLS", 6 * 60)  # ranges of 60 rows: a tag a range here
-    in_order: list[int] = []
-    real = publish._in_order
-
-    def spy(con, source, rng):
-        for batch in real(con, source, rng):
-            in_order.append(batch.num_rows)
-            yield batch
-
-    monkeypatch.setattr(publish, "_in_order", spy)
+    in_order = spy_in_order(monkeypatch)
     con = duckdb.connect(str(warehouse / "ssj.duckdb"), read_only=True)
     try:
         publish.publish_parquet(con, "enterprise_pool", tmp_path)

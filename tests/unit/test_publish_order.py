@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pipelines.defs.publish import parquet as publish
 from pipelines.defs.publish.parquet import UNIQUE_KEYS
 from pipelines.defs.publish.tables import published_tables
-from tests.support import DBT_DIR
+from tests.support import DBT_DIR, spy_in_order
 
 
 TESTED_BY_PARTS = {
@@ -211,23 +211,10 @@ def _tags_over_a_pool(monkeypatch) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _spy_in_order(monkeypatch) -> list[int]:
-    read: list[int] = []
-    real = publish._in_order
-
-    def spy(con, source, rng):
-        for batch in real(con, source, rng):
-            read.append(batch.num_rows)
-            yield batch
-
-    monkeypatch.setattr(publish, "_in_order", spy)
-    return read
-
-
 def test_ranges_of_a_published_mart_are_read_in_its_order_not_sorted_again(tmp_path, monkeypatch):
     con = _tags_over_a_pool(monkeypatch)
     publish.publish_parquet(con, "pool", tmp_path)  # sorted on id
-    read = _spy_in_order(monkeypatch)
+    read = spy_in_order(monkeypatch)
     publish.publish_parquet(con, "tags", tmp_path / "in_order", {"pool": tmp_path / "pool.parquet"})
     assert sum(read) == 80  # tags a and b, from the pool's file; o sorted by DuckDB
     publish.publish_parquet(con, "tags", tmp_path / "sorted")
