@@ -118,8 +118,8 @@ def write_raw_file(
     added here. The file appears under its final name only when complete.
     """
     schema = raw_schema(feed)
-    values = dict(zip(FILE_FIELDS, (agency, feed, source_file, sha256, mtime, ingested_at)))
-    constants = {name: pa.scalar(values[name], schema.field(name).type) for name in FILE_FIELDS}
+    constants = {name: pa.scalar(value, schema.field(name).type)
+                 for name, value in zip(FILE_FIELDS, (agency, feed, source_file, sha256, mtime, ingested_at))}
     final = raw_file(warehouse, feed, sha256)
     tmp = _temp_beside(final)
     rows = 0
