@@ -59,6 +59,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
@@ -96,12 +97,52 @@ class SourceUnavailable(SqlSourceError):
     """The source's server could not be reached (after retries) or dropped the connection."""
 
 
+SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|key|auth|credential|sig", re.IGNORECASE)
+"""Query parameters of a connection URL whose values are secrets (password, passwd, pwd,
+sslpassword, token, sslkey, api_key, authSource's … — any name containing one of these)."""
+
+
 def mask_url(url: str | URL) -> str:
-    """The URL with its password replaced by ``***`` (safe for messages and logs)."""
+    """What a message may say of a connection URL: driver, host, port and database only.
+
+    The user name, the password and every query parameter are left out (a password
+    also hides in ``?password=`` or an ``sslpassword``; a user name is personal data).
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        u = make_url(url)
     except Exception:  # noqa: BLE001 - an unparseable URL must not leak either
         return "<unparseable database URL>"
+    host = u.host or ""
+    if u.port:
+        host += f":{u.port}"
+    database = f"/{u.database}" if u.database else ""
+    return f"{u.drivername}://{host}{database}"
+
+
+def _secrets_of(url: str | URL) -> list[str]:
+    """Every secret a URL carries, as written and percent-decoded, longest first."""
+    text = str(url)
+    found: set[str] = set()
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001
+        u = None
+    if u is not None:
+        found.add(u.render_as_string(hide_password=False))
+        if u.password:
+            found.add(str(u.password))
+        for key, value in u.query.items():
+            if SECRET_QUERY_KEY.search(key):
+                found.update(value if isinstance(value, tuple) else (value,))
+    found.add(text)
+    # the password as written in the URL (percent-encoded), and a query value as written
+    match = re.match(r"^[^:/]+://[^:/@]*:([^@]*)@", text)
+    if match:
+        found.add(match.group(1))
+    for key, value in re.findall(r"[?&]([^=&]+)=([^&]*)", text):
+        if SECRET_QUERY_KEY.search(key):
+            found.add(value)
+    return sorted((s for s in found if s), key=len, reverse=True)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -117,16 +158,11 @@ def normalize_url(url: str | URL) -> URL:
 
 
 def scrub(text: str, url: str | URL | None) -> str:
-    """Remove the URL's password (and the raw URL) from a driver message."""
+    """A driver's message with the URL (as ``mask_url`` shows it) and every secret it carries removed."""
     if url is None:
         return text
-    try:
-        u = make_url(url)
-    except Exception:  # noqa: BLE001
-        return text.replace(str(url), "<database URL>")
-    if u.password:
-        text = text.replace(u.render_as_string(hide_password=False), mask_url(u))
-        text = text.replace(str(u.password), "***")
+    for secret in _secrets_of(url):
+        text = text.replace(secret, mask_url(url) if secret == str(url) else "***")
     return text
 
 

@@ -7,7 +7,7 @@ same definitions serve `ssj run`, the Dagster UI, sensors and schedules.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ class Settings:
     warehouse: Path
     agencies: Path
     as_of: date
-    target_url: str | None = None
+    target_url: str | None = field(default=None, repr=False)  # holds a password: never in a repr
 
     @property
     def duckdb_path(self) -> Path:

@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
+from connectors.personal import mask_text
+
 # the levels the dbt CLI prints to stdout by default: what dagster-dbt reads
 STDOUT_LEVELS = frozenset({"info", "warn", "error"})
 _ONE_AT_A_TIME = threading.Lock()
@@ -70,10 +72,11 @@ class InProcessDbt:
         if msg.info.level in STDOUT_LEVELS:
             from dbt_common.events.functions import msg_to_json
 
+            msg.info.msg = mask_text(msg.info.msg)  # the line Dagster logs: a database error may quote a value
             self._lines.put(msg_to_json(msg).encode())
 
     def _error(self, text: str) -> None:
-        self._lines.put(json.dumps({"info": {"level": "error", "msg": text, "name": "InProcessError"},
+        self._lines.put(json.dumps({"info": {"level": "error", "msg": mask_text(text), "name": "InProcessError"},
                                     "data": {}}).encode())
 
     def wait(self, timeout: float | None = None) -> int | None:

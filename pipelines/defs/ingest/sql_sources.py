@@ -51,6 +51,7 @@ import pyarrow as pa
 import yaml
 
 from connectors.feeds import FEED_NAMES, feeds
+from connectors.personal import mask_text
 from connectors.sql import (
     RetryPolicy,
     SourceUnavailable,
@@ -427,6 +428,7 @@ def ingest_all(
             url = env.get(source.url_env)
             if url:
                 message = scrub(message, url)
+            message = mask_text(message)  # a driver's message may quote a row's value
             log.error("SQL source %s failed: %s", source.name, message)
             results.append(SqlIngestResult(name=source.name, status="failed", error=message))
     return results

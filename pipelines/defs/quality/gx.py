@@ -57,6 +57,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from connectors.personal import mask_text
 from pipelines.locks import warehouse_lock
 from pipelines.settings import PROJECT_ROOT, SsjSettings
 from pipelines.warehouse import open_warehouse
@@ -147,7 +148,7 @@ class ValidationSummary:
 
 def _rows(r: ExpectationOutcome) -> str:
     if r.exception:
-        return f"error ({r.exception[:80]})"
+        return f"error ({mask_text(r.exception)[:80]})"
     return f"{r.unexpected_count:,} row" + ("" if r.unexpected_count == 1 else "s")
 
 
@@ -160,9 +161,10 @@ def _md_cell(text: str) -> str:
 
 
 def mask_id_like(value: Any) -> Any:
-    """Show any 18-character code (身份证号, but USCCs too) as first 4 + **** + last 4."""
+    """Digit runs masked as everywhere (connectors.personal), and any other 18-character code
+    (a USCC as much as a 身份证号) as first 4 + **** + last 4: samples are for finding rows, not reading them."""
     if isinstance(value, str):
-        return _ID_LIKE.sub(r"\1****\2", value)
+        return _ID_LIKE.sub(r"\1****\2", mask_text(value))
     if isinstance(value, dict):
         return {k: mask_id_like(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -333,7 +335,7 @@ def _in_worker(task: Callable[..., Any], feed: str, warehouse: str, *args: Any) 
         with open_warehouse(Path(warehouse), lock=False) as con:
             return task(feed, con, *args)
     except Exception as exc:  # GX's and DuckDB's exceptions need not survive pickling back
-        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+        raise RuntimeError(mask_text(f"{type(exc).__name__}: {exc}")) from None
 
 
 @cache
@@ -433,11 +435,11 @@ def _exception_message(info: Any) -> str | None:
     if not info:
         return None
     if isinstance(info, dict) and info.get("raised_exception"):
-        return str(info.get("exception_message"))
+        return mask_text(str(info.get("exception_message")))
     if isinstance(info, dict):
         for v in info.values():
             if isinstance(v, dict) and v.get("raised_exception"):
-                return str(v.get("exception_message"))
+                return mask_text(str(v.get("exception_message")))
     return None
 
 
