@@ -37,7 +37,8 @@ class FileRejected(Exception):
 
     ``code`` is machine-readable (unreadable, bad_encoding, empty_file,
     no_header, missing_columns, unsupported_format, too_large); ``message`` is
-    for the agency and names what is wrong and where.
+    for the agency and names what is wrong and where — never the file's values
+    (it is logged and published).
     """
 
     def __init__(self, code: str, message: str):
@@ -87,7 +88,7 @@ def detect_csv_encoding(path: Path) -> str:
         with open(path, "rb") as f:
             head = f.read(4)
     except OSError as e:
-        raise FileRejected("unreadable", f"cannot open file: {e}") from e
+        raise FileRejected("unreadable", f"cannot open file: {e.strerror}") from e
     if not head:
         raise FileRejected("empty_file", "the file is empty (0 bytes)")
     for bom, name in _UTF16_32_BOMS:

@@ -45,8 +45,10 @@ Formats (by extension, case-insensitive):
   ``2024``), booleans ``true``/``false``. An ``.xlsx`` whose decompressed size
   exceeds ``XLSX_MAX_UNCOMPRESSED`` (or looks like a zip bomb) is rejected
   ``too_large`` before it is opened. A ``.xls`` that is really an ``.xlsx`` (zip)
-  is read as one. calamine holds the sheet in memory: the size bound above is
-  what keeps that bounded (legacy ``.xls`` is capped at 65,536 rows by format).
+  is read as one. calamine holds the first sheet as a dense range: an ``.xlsx``
+  whose first sheet spans more than ``SHEET_MAX_CELLS`` (rows x columns, from
+  the cell references in its XML, scanned before calamine opens it) is rejected
+  ``too_large`` (legacy ``.xls`` is capped at 65,536 x 256 by format).
 * ``.parquet`` — column names are the headers; values are cast to text
   (dates ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS`` in their own time
   zone, integers and integral floats without ``.0``, other floats in shortest
@@ -55,14 +57,16 @@ Formats (by extension, case-insensitive):
   keys of the first 1,000 objects in first-seen order, keys first seen later go
   to ``_extra`` (every extra header key is in a row's ``_extra``, null when the
   line lacks it). Numbers keep their written text; nested values become compact
-  JSON; a line that is not a JSON object becomes a ``_parse_error`` row. Read in
+  JSON; a line that is not a JSON object becomes a ``_parse_error`` row; a line
+  nesting values deeper than ``JSONL_MAX_DEPTH`` rejects the file. Read in
   chunks of whole lines (``JSONL_CHUNK_BYTES``): a chunk whose every line is an
   object of text values is parsed by Arrow's JSON reader, any other line by line
   with the same result (``_jsonl_batches``).
 
 A file that cannot be read at all raises ``FileRejected`` with a code:
 ``unreadable``, ``bad_encoding``, ``empty_file``, ``no_header``,
-``missing_columns``, ``unsupported_format``, ``too_large``. ``open_drop`` does
+``missing_columns``, ``unsupported_format``, ``too_large`` (also for a header
+row wider than ``MAX_COLUMNS``). Messages never quote the file's values. ``open_drop`` does
 every check it can up front (encoding validation included), but ``batches()``
 can still raise ``FileRejected("unreadable")`` mid-stream (e.g. a CSV record
 larger than the block size after an unclosed quote, an I/O error): callers
@@ -120,6 +124,11 @@ XLSX_BOMB_MIN = 64 << 20  # ... and above this size -> treated as a zip bomb
 JSONL_HEADER_LINES = 1000
 JSONL_MAX_LINE = 64 << 20  # a longer JSON Lines line rejects the file (bounded memory)
 JSONL_CHUNK_BYTES = 16 << 20  # JSON Lines are parsed in pieces of whole lines of about this size
+JSONL_MAX_DEPTH = 64  # JSON values nested deeper reject the file (the parsers recurse)
+MAX_COLUMNS = 16_384  # a header row wider than this rejects the file (Excel's own limit)
+SHEET_MAX_CELLS = 50_000_000
+"""The largest rows x columns extent of an .xlsx sheet: calamine holds the sheet as a dense range of
+32 bytes a cell (1.6 GB at this bound). Excel's 1,048,576 rows x 47 columns fit."""
 _BOM = b"\xef\xbb\xbf"
 
 EXTRA = "_extra"
@@ -306,24 +315,29 @@ class DropReader:
             raise FileRejected("unsupported_format", f"unsupported format {self.format!r}")
 
 
-def open_drop(path: Path, feed: Feed, *, batch_rows: int = 100_000) -> DropReader:
+def open_drop(path: Path, feed: Feed, *, batch_rows: int = 100_000, name: str | None = None) -> DropReader:
     """Open a dropped file: detect its format (and encoding), read and map its header.
+
+    ``name`` is the file's name when ``path`` does not carry it (``/proc/self/fd/N``,
+    the landing file opened once): its extension decides the format.
 
     Raises FileRejected when the file cannot be read at all or lacks a required
     column (``missing_columns``: the message names each missing column and the
-    headers accepted for it).
+    headers accepted for it, and how many fields the header row has — never the
+    file's values: a file without a header row would show its first record).
     """
     path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower())
+    suffix = Path(name).suffix if name is not None else path.suffix
+    fmt = FORMATS.get(suffix.lower())
     if fmt is None:
         accepted = ", ".join(FORMATS)
         raise FileRejected(
-            "unsupported_format", f"unsupported file type {path.suffix or '(none)'!r}; accepted: {accepted}"
+            "unsupported_format", f"unsupported file type {suffix or '(none)'!r}; accepted: {accepted}"
         )
     try:
         size = path.stat().st_size
     except OSError as e:
-        raise FileRejected("unreadable", f"cannot open file: {e}") from e
+        raise FileRejected("unreadable", f"cannot open file: {e.strerror}") from e
     if size == 0:
         raise FileRejected("empty_file", "the file is empty (0 bytes)")
 
@@ -344,11 +358,15 @@ def open_drop(path: Path, feed: Feed, *, batch_rows: int = 100_000) -> DropReade
 
     if not headers:
         raise FileRejected("no_header", "the file has no header row")
+    _check_width(len(headers))
     try:
         hm = map_headers(feed, headers)
     except MissingColumns as e:
-        found = ", ".join(str(h) for h in headers if not _is_blank_header(h))
-        raise FileRejected("missing_columns", f"{e}; headers found in the file: {found or '(none)'}") from e
+        raise FileRejected(
+            "missing_columns",
+            f"{e}; the file's header row (its first non-empty row) has {len(headers)} field(s), not shown here:"
+            " in a file without a header row they would be data",
+        ) from e
     return DropReader(
         format=fmt,
         encoding=encoding,
@@ -359,6 +377,13 @@ def open_drop(path: Path, feed: Feed, *, batch_rows: int = 100_000) -> DropReade
         batch_rows=batch_rows,
         **extra,
     )
+
+
+def _check_width(columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise FileRejected(
+            "too_large", f"the header row has {columns} fields; at most {MAX_COLUMNS} columns are accepted"
+        )
 
 
 # --------------------------------------------------------------------------- CSV
@@ -529,13 +554,16 @@ def _csv_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBatch
         raise
     except (pa.ArrowException, UnicodeDecodeError, OSError, RuntimeError, csv.Error) as e:
         msg = str(e)
+        # the library's message may quote a record: only what is known to hold no value is said
         if "straddling" in msg or "block size" in msg.lower():
             msg = (
                 f"a single CSV record is larger than {CSV_BLOCK_SIZE >> 20} MiB "
-                f"(an unclosed quote?) after data row {asm.next_row - 1}: {msg}"
+                f"(an unclosed quote?) after data row {asm.next_row - 1}"
             )
+        elif "UTF8" in msg or isinstance(e, UnicodeDecodeError):
+            msg = f"invalid {reader.encoding or 'UTF-8'} text after data row {asm.next_row - 1}"
         else:
-            msg = f"CSV could not be read after data row {asm.next_row - 1}: {msg}"
+            msg = f"CSV could not be read after data row {asm.next_row - 1} ({type(e).__name__})"
         raise FileRejected("unreadable", msg) from e
     finally:
         source.close()
@@ -619,6 +647,160 @@ def _check_zip(path: Path) -> None:
         )
 
 
+_PREFIXED = rb"<(?:[A-Za-z_][\w.-]*:)?"  # an element, with or without a namespace prefix
+_SHEET_PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*:)?(?:sheetData|worksheet)\b")
+_ANY_PLACED = re.compile(_PREFIXED + rb"(row|c)(?=[\s/>])([^>]*)>")
+_R_ATTR = re.compile(rb"\sr\s*=\s*[\"']([A-Z]*)(\d+)[\"']")
+_HAS_R = re.compile(rb"\sr\s*=")
+_DIMENSION = re.compile(_PREFIXED + rb'dimension\b[^>]*?\sref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
+_FIRST_SHEET = re.compile(_PREFIXED + rb"sheet\b[^>]*?\s[\w.-]+:id=\"([^\"]+)\"")
+_RELATIONSHIP = re.compile(_PREFIXED + rb"Relationship\b[^>]*>")
+_AFTER_NAME = (b" ", b"\n", b"\r", b"\t", b">", b"/")
+SHEET_SCAN_CHUNK = 1 << 20
+_PART_LIMIT = 16 << 20  # workbook.xml and its relationships are a few KiB in real workbooks
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _tags(data: bytes, name: bytes) -> int:
+    """How many times ``name`` follows ``<`` or a namespace prefix's ``:`` and ends there: at least
+    the number of such elements (text like ``a:c d`` counts too, which only sends a chunk to the walk)."""
+    return sum(data.count(start + name + end) for start in (b"<", b":") for end in _AFTER_NAME)
+
+
+class _SheetExtent:
+    """The largest row and column a worksheet's XML refers to, read chunk by chunk.
+
+    Cells and rows carry their place (``r="XFD1048576"``, ``r="12"``); one without
+    it is the next after the previous one, as calamine places it. A chunk whose
+    every ``<c>`` and ``<row>`` starts with its ``r="..."`` (what Excel and the
+    libraries write) is scanned by compiled patterns and counts (C speed, well
+    under a second a million cells); any other is walked element by element."""
+
+    def __init__(self, prefix: bytes) -> None:
+        self.rows = self.cols = 0
+        self.row = self.col = 0  # the current place
+        c, row = re.escape(b"<" + prefix + b"c"), re.escape(b"<" + prefix + b"row")
+        self._cell_cols = re.compile(c + rb' r="([A-Z]+)')
+        self._cell_rows = re.compile(c + rb' r="[A-Z]+(\d+)"')
+        self._row_refs = re.compile(row + rb' r="(\d+)"')
+
+    def feed(self, data: bytes) -> None:
+        cols, rows = self._cell_cols.findall(data), self._row_refs.findall(data)
+        if len(cols) != _tags(data, b"c") or len(rows) != _tags(data, b"row"):
+            self._walk(data)
+            return
+        if rows:
+            self.row = int(rows[-1])
+            self.rows = max(self.rows, max(map(int, rows)))
+        if cols:
+            self.cols = max(self.cols, _column_number(max(set(cols), key=lambda b: (len(b), b))))
+            self.rows = max(self.rows, max(map(int, self._cell_rows.findall(data))))
+            self.col = _column_number(cols[-1])
+
+    def _walk(self, data: bytes) -> None:
+        for match in _ANY_PLACED.finditer(data):
+            attributes = match.group(2)
+            ref = _R_ATTR.search(attributes)
+            if ref is None and _HAS_R.search(attributes):
+                raise FileRejected("unreadable", "the sheet holds a cell or row reference that is not A1-style")
+            if match.group(1) == b"row":
+                self.row = int(ref.group(2)) if ref else self.row + 1
+                self.col = 0
+            else:
+                self.col = _column_number(ref.group(1)) if ref and ref.group(1) else self.col + 1
+                if ref:
+                    self.row = int(ref.group(2))
+            self.rows, self.cols = max(self.rows, self.row), max(self.cols, self.col)
+
+    def note_dimension(self, data: bytes) -> None:
+        if (m := _DIMENSION.search(data)) is not None:
+            self.rows, self.cols = max(self.rows, int(m.group(2))), max(self.cols, _column_number(m.group(1)))
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.cols
+
+
+def _first_sheet_part(zf: zipfile.ZipFile) -> list[str]:
+    """The zip member of the workbook's first sheet (xl/workbook.xml's first <sheet>, through
+    xl/_rels/workbook.xml.rels); every worksheet part when that cannot be resolved."""
+    names = set(zf.namelist())
+    try:
+        workbook = zf.open("xl/workbook.xml").read(_PART_LIMIT)
+        rels = zf.open("xl/_rels/workbook.xml.rels").read(_PART_LIMIT)
+    except KeyError:
+        workbook = rels = b""
+    if (sheet := _FIRST_SHEET.search(workbook)) is not None:
+        for rel in _RELATIONSHIP.findall(rels):
+            if f' Id="{sheet.group(1).decode(errors="replace")}"'.encode() in rel:
+                target = re.search(rb'\sTarget="([^"]+)"', rel)
+                if target is not None:
+                    part = _zip_part(target.group(1).decode("utf-8", "replace"))
+                    if part in names:
+                        return [part]
+    return sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+
+
+def _zip_part(target: str) -> str:
+    """A relationship target (relative to xl/, or absolute from the package root) as a zip member name."""
+    parts: list[str] = [] if target.startswith("/") else ["xl"]
+    for piece in target.strip("/").split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _check_sheet_extent(path: Path) -> None:
+    """Reject an .xlsx whose first sheet spans more than SHEET_MAX_CELLS cells, before calamine
+    allocates its dense range (one far-away cell, ``XFD1048576``, would make it 17 billion cells)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for part in _first_sheet_part(zf):
+                extent = _scan_sheet(zf, part)
+                if extent.cells > SHEET_MAX_CELLS:
+                    raise FileRejected(
+                        "too_large",
+                        f"the first sheet spans {extent.rows} rows x {extent.cols} columns "
+                        f"({extent.cells} cells, counting from A1), above the limit of {SHEET_MAX_CELLS} cells; "
+                        "a stray cell far from the data? Delete the empty rows and columns after the data, "
+                        "or send CSV",
+                    )
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as e:
+        raise FileRejected("unreadable", f"not a readable .xlsx workbook (damaged or truncated zip: "
+                                         f"{type(e).__name__})") from e
+
+
+def _scan_sheet(zf: zipfile.ZipFile, part: str) -> _SheetExtent:
+    extent: _SheetExtent | None = None
+    carry = b""
+    with zf.open(part) as fh:
+        while block := fh.read(SHEET_SCAN_CHUNK):
+            data = carry + block
+            if extent is None:
+                prefix = _SHEET_PREFIX.search(data)
+                extent = _SheetExtent(prefix.group(1) or b"" if prefix else b"")
+                extent.note_dimension(data)
+            cut = data.rfind(b"<")
+            complete = cut < 0 or data.find(b">", cut) >= 0
+            carry = b"" if complete else data[cut:]
+            if len(carry) > SHEET_SCAN_CHUNK:
+                raise FileRejected("unreadable", f"the sheet's XML holds an element longer than "
+                                                 f"{SHEET_SCAN_CHUNK} bytes; not a workbook Excel writes")
+            extent.feed(data if complete else data[:cut])
+            if extent.cells > SHEET_MAX_CELLS:
+                break  # rows and columns only grow: the sheet is already too large
+    return extent or _SheetExtent(b"")
+
+
 def _sniff(path: Path) -> bytes:
     with open(path, "rb") as f:
         return f.read(8)
@@ -632,6 +814,7 @@ def _open_sheet(path: Path, fmt: str) -> tuple[str, Any, list[str], int]:
     if magic.startswith(b"PK\x03\x04") or (fmt == "xlsx" and magic[:2] == b"PK"):
         fmt = "xlsx"
         _check_zip(path)
+        _check_sheet_extent(path)
     elif magic.startswith(b"\xd0\xcf\x11\xe0"):
         if fmt == "xlsx":  # an encrypted xlsx is an OLE container too
             raise FileRejected("unreadable", "the .xlsx is not a zip workbook (password-protected or legacy .xls?)")
@@ -641,11 +824,8 @@ def _open_sheet(path: Path, fmt: str) -> tuple[str, Any, list[str], int]:
         hint = " (it looks like an HTML page saved as Excel)" if head.startswith((b"<", b"\xef\xbb\xbf<")) else ""
         raise FileRejected("unreadable", f"not an Excel {fmt} workbook{hint}")
     try:
-        if fmt == "xlsx" and path.suffix.lower() != ".xlsx":
-            with open(path, "rb") as f:
-                wb = CalamineWorkbook.from_filelike(f)
-        else:
-            wb = CalamineWorkbook.from_path(str(path))
+        with open(path, "rb") as f:  # the contents decide the format, whatever the path's name
+            wb = CalamineWorkbook.from_filelike(f)
         if not wb.sheet_names:
             raise FileRejected("no_header", "the workbook has no sheet")
         sheet = wb.get_sheet_by_index(0)
@@ -656,7 +836,9 @@ def _open_sheet(path: Path, fmt: str) -> tuple[str, Any, list[str], int]:
     except FileRejected:
         raise
     except Exception as e:  # calamine raises its own error types and Rust panics as exceptions
-        raise FileRejected("unreadable", f"the {fmt} workbook could not be read: {type(e).__name__}: {e}") from e
+        # calamine's message may quote a cell: only its kind is said
+        raise FileRejected("unreadable", f"the {fmt} workbook could not be read (damaged, truncated or not a "
+                                         f"workbook: {type(e).__name__})") from e
     raise FileRejected("empty_file", "the first sheet is empty")
 
 
@@ -721,7 +903,8 @@ def _sheet_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordBat
     except FileRejected:
         raise
     except Exception as e:
-        raise FileRejected("unreadable", f"the workbook could not be read: {type(e).__name__}: {e}") from e
+        raise FileRejected("unreadable", f"the workbook could not be read after data row {asm.next_row - 1} "
+                                         f"({type(e).__name__})") from e
     if count:
         yield from _flush_sheet(asm, buf)
 
@@ -810,9 +993,9 @@ def _parquet_batches(reader: DropReader, asm: _Assembler) -> Iterator[pa.RecordB
             yield from asm.finish(table, mask)
     except FileRejected:
         raise
-    except Exception as e:
+    except Exception as e:  # the library's message may quote a value: only its kind is said
         raise FileRejected(
-            "unreadable", f"the Parquet file could not be read after data row {asm.next_row - 1}: {e}"
+            "unreadable", f"the Parquet file could not be read after data row {asm.next_row - 1} ({type(e).__name__})"
         ) from e
 
 
@@ -855,14 +1038,39 @@ def _jsonl_chunks(path: Path) -> Iterator[bytes]:
                     continue
                 if carry and data.find(b"\n") + 1 > JSONL_MAX_LINE:  # the line carried over (any other fits a block)
                     raise FileRejected("unreadable", f"a JSON Lines line is longer than {JSONL_MAX_LINE} bytes")
-                yield data[: cut + 1]
+                yield _check_depth(data[: cut + 1])
                 carry = data[cut + 1:]
             if len(carry) > JSONL_MAX_LINE:
                 raise FileRejected("unreadable", f"a JSON Lines line is longer than {JSONL_MAX_LINE} bytes")
             if carry:
-                yield carry
+                yield _check_depth(carry)
     except OSError as e:
         raise FileRejected("unreadable", f"the file could not be read: {e}") from e
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}\n")
+
+
+def _check_depth(chunk: bytes) -> bytes:
+    """``chunk``, once no line of it nests JSON values deeper than ``JSONL_MAX_DEPTH``.
+
+    Both JSON parsers recurse into nested values: a line of 100,000 ``[`` would
+    exhaust the stack. Text inside strings is left out; each line counts on its own."""
+    opens = chunk.count(b"{") + chunk.count(b"[")
+    if opens <= JSONL_MAX_DEPTH or opens == _object_lines(chunk):  # at most one object per line, nothing nested
+        return chunk
+    import numpy as np
+
+    brackets = np.frombuffer(_JSON_STRING.sub(b"", chunk).translate(None, _NOT_BRACKET), np.uint8)
+    step = np.isin(brackets, (ord("["), ord("{"))).astype(np.int64) - np.isin(brackets, (ord("]"), ord("}")))
+    depth = np.cumsum(step)
+    newline = brackets == ord("\n")
+    last_newline = np.maximum.accumulate(np.where(newline, np.arange(len(brackets)), -1))
+    line_depth = depth - np.where(last_newline >= 0, depth[np.maximum(last_newline, 0)], 0)
+    if len(line_depth) and int(line_depth.max()) > JSONL_MAX_DEPTH:
+        raise FileRejected("unreadable", f"a JSON Lines line nests values more than {JSONL_MAX_DEPTH} levels deep")
+    return chunk
 
 
 def _chunk_lines(chunk: bytes) -> Iterator[str]:

@@ -1,74 +1,56 @@
-"""Hostile drops beside good ones (issue 6): each gets one clear outcome, nothing else is disturbed.
+"""Hostile drops beside good ones: each gets one clear outcome, nothing else is disturbed.
 
-The corpus lives in tests/corpus/hostile/ (see its README); what is too big or
-too odd to commit is built here: a 50 MB line, an XLSX zip bomb, a symlink
-pointing out of the landing zone, file names with a newline and with `..`.
-One `ssj run` takes them all; it must succeed, ingest the good file, reject
-each bad file with its reason (left in place), and keep formula-like cells as
-data.
+The committed corpus lives in tests/corpus/hostile/ (see its README); what is too
+big or too odd to commit — a 50 MB line, a zip bomb, a workbook with one cell at
+XFD1048576, one that needs more memory than the reader may take, names that are
+not UTF-8, a named pipe, a socket, links to /dev/zero and to a folder, a file
+without a header row whose first row holds an ID number — is built by
+tests/corpus/make_hostile.py. One `ssj run` takes them all; it must succeed,
+ingest the good files, reject each bad one with its code and a message (left in
+place), never quote a value in a message, and keep formula-like cells as data.
 """
 
 from __future__ import annotations
 
-import shutil
-import zipfile
+import os
+import stat
 
 import duckdb
 import pytest
 
-from tests.support import ROOT, make_uscc, run_ssj
+from tests.corpus.make_hostile import (
+    AGENCY_FEED,
+    EXPECTED,
+    ID_NUMBER,
+    NOT_UTF8_FOLDER,
+    NOT_UTF8_NAME,
+    READER_MEMORY,
+    build,
+)
+from tests.support import run_ssj
 
 pytestmark = pytest.mark.slow
-
-CORPUS = ROOT / "tests" / "corpus" / "hostile"
-FOLDER = "samr-350102/registration"
-GOOD = "统一社会信用代码,企业名称,成立日期\n91350102MA2Y000071,正常有限公司,2024-01-01\n"
-
-EXPECTED = {  # file name -> (status, error_code or None)
-    "good.csv": ("ingested", None),
-    "empty.csv": ("rejected", "empty_file"),
-    "header_only.csv": ("ingested", None),
-    "binary_garbage.csv": ("rejected", {"unreadable", "bad_encoding"}),
-    "nul_bytes.csv": ("rejected", "unreadable"),
-    "mixed_encodings.csv": ("rejected", "bad_encoding"),
-    "truncated.xlsx": ("rejected", "unreadable"),
-    "formula_cells.csv": ("ingested", None),
-    "long_line.csv": ("rejected", "unreadable"),
-    "zip_bomb.xlsx": ("rejected", "too_large"),
-    "outside.csv": ("rejected", "symlink"),
-    "bad\nname.csv": ("rejected", "bad_name"),
-    "bad..name.csv": ("ingested", None),  # '..' inside a name is harmless; only a '..' path segment escapes
-}
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    folder = root / "landing" / FOLDER
-    folder.mkdir(parents=True)
-    for f in CORPUS.iterdir():
-        if f.suffix != ".md":
-            shutil.copy(f, folder / f.name)
-    (folder / "good.csv").write_text(GOOD, encoding="utf-8")
-    with open(folder / "long_line.csv", "wb") as f:  # one 50 MB record, then a good one
-        f.write(GOOD.split("\n")[0].encode() + b"\n")
-        f.write(b"91350102MA2Y000071," + b"x" * (50 << 20) + b",2024-01-01\n")
-    with zipfile.ZipFile(folder / "zip_bomb.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
-            for _ in range(80):
-                f.write(b"\x00" * (1 << 20))
-    secret = root / "secret.csv"
-    secret.write_text(GOOD, encoding="utf-8")
-    (folder / "outside.csv").symlink_to(secret)
-    (folder / "bad\nname.csv").write_text(GOOD, encoding="utf-8")
-    other = GOOD.replace("91350102MA2Y000071", make_uscc("91350102MA2Y00008")).replace("正常", "另一")
-    (folder / "bad..name.csv").write_text(other, encoding="utf-8")
-    proc = run_ssj(root / "landing", root / "warehouse")
+    build(root)
+    proc = run_ssj(root / "landing", root / "warehouse", extra_env={"SSJ_READER_MEMORY": READER_MEMORY})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     log = {r["path"].rsplit("/", 1)[-1]: r for r in duckdb.sql(
         f"select * from read_parquet('{root}/warehouse/published/ingest_log.parquet')"
     ).to_arrow_table().to_pylist()}
     return root, log, proc
+
+
+def place(root, name: str) -> bytes:
+    """Where the file recorded as ``name`` lies, as bytes (some names are not UTF-8)."""
+    landing = os.fsencode(root / "landing")
+    if name == "in_gbk_folder.csv":
+        return landing + b"/" + NOT_UTF8_FOLDER + b"/registration/" + name.encode()
+    raw = NOT_UTF8_NAME if name == "\\xd5\\xc5\\xc8\\xfd.csv" else name.encode()
+    return landing + b"/" + AGENCY_FEED.encode() + b"/" + raw
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -79,18 +61,43 @@ def test_one_clear_outcome_per_file(run, name):
     assert entry["status"] == status, entry["error"]
     if status == "rejected":
         codes = code if isinstance(code, set) else {code}
-        assert entry["error_code"] in codes
+        assert entry["error_code"] in codes, entry["error"]
         assert entry["error"]  # says why, in words
-        assert (root / "landing" / FOLDER / name).exists() or (root / "landing" / FOLDER / name).is_symlink()
+        assert os.path.lexists(place(root, name))  # left where it was
 
 
-def test_the_good_rows_are_in_the_pool(run):
+def test_names_that_are_not_utf8_are_recorded_printable_and_reversible(run):
+    _, log, _ = run
+    recorded = log["\\xd5\\xc5\\xc8\\xfd.csv"]["path"]
+    assert recorded == f"{AGENCY_FEED}/\\xd5\\xc5\\xc8\\xfd.csv" and recorded.isprintable()
+    assert log["in_gbk_folder.csv"]["path"] == "\\xb2\\xe2\\xca\\xd4/registration/in_gbk_folder.csv"
+
+
+def test_no_value_reaches_a_message(run):
+    """The header-less file's first row holds an ID number: not in the ledger, ingest_log, or the terminal."""
+    root, log, proc = run
+    assert "3 field(s)" in log["no_header.csv"]["error"] and "企业名称" in log["no_header.csv"]["error"]
+    assert all(ID_NUMBER not in (entry["error"] or "") for entry in log.values())
+    ledger = root / "warehouse" / "raw" / "_ledger"
+    assert all(ID_NUMBER not in p.read_text(encoding="utf-8") for p in ledger.glob("*.json"))
+    assert ID_NUMBER not in proc.stdout + proc.stderr
+
+
+def test_the_good_rows_are_published_exactly(run):
     root, log, _ = run
-    assert log["good.csv"]["rows_accepted"] == 1
-    names = {n for (n,) in duckdb.sql(
-        f"select name from read_parquet('{root}/warehouse/published/enterprise_pool.parquet')").fetchall()}
-    assert "正常有限公司" in names
+    assert log["good.csv"]["rows_accepted"] == 1 and log["bad..name.csv"]["rows_accepted"] == 1
+    names = sorted(n for (n,) in duckdb.sql(
+        f"select name from read_parquet('{root}/warehouse/published/enterprise_pool.parquet')").fetchall())
+    assert names == ["另一有限公司", "正常有限公司"]
     assert not (root / "warehouse" / "raw" / "registration").joinpath("secret.csv").exists()
+
+
+def test_the_raw_store_is_private(run):
+    root, _, _ = run
+    raw = root / "warehouse" / "raw"
+    for path in [raw, *raw.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
 
 
 def test_formula_like_cells_are_kept_as_data(run):

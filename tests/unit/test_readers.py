@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.feeds import feeds
+from tests.corpus.make_hostile import write_workbook, write_xlsx
 from connectors.readers import (
     DropReader,
     FileRejected,
@@ -121,7 +123,17 @@ def test_missing_required_column(tmp_path):
     assert e.value.code == "missing_columns"
     msg = e.value.message
     assert "name" in msg and "企业名称" in msg and "市场主体名称" in msg
-    assert "住所" in msg  # the headers found are listed too
+    assert "2 field(s)" in msg and "住所" not in msg  # how many fields were found, never what they hold
+
+
+def test_headerless_file_never_shows_its_first_row(tmp_path):
+    p = write_csv(tmp_path / "h.csv", [["91350102MA2Y000071", "甲公司", "350102199001011234"]])
+    with pytest.raises(FileRejected) as e:
+        open_drop(p, REG)
+    assert e.value.code == "missing_columns"
+    assert "3 field(s)" in e.value.message and "企业名称" in e.value.message
+    for value in ("91350102MA2Y000071", "甲公司", "350102199001011234"):
+        assert value not in e.value.message
 
 
 def test_missing_two_required_columns(tmp_path):
@@ -416,6 +428,100 @@ def test_xlsx_zip_bomb_rejected(tmp_path):
             for _ in range(80):  # 80 MiB of zeros compresses ~1000-fold
                 f.write(chunk)
     with pytest.raises(FileRejected) as e:
+        open_drop(p, REG)
+    assert e.value.code == "too_large"
+
+
+def test_far_away_cell_rejected_before_calamine_allocates(tmp_path, monkeypatch):
+    import python_calamine
+
+    class Untouchable:
+        @staticmethod
+        def from_filelike(f):
+            raise AssertionError("calamine must not see this workbook")
+
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Untouchable)
+    p = tmp_path / "far.xlsx"
+    write_xlsx(p, [("A1", "企业名称"), ("A2", "甲公司"), ("XFD1048576", "x")])
+    assert p.stat().st_size < 5000
+    with pytest.raises(FileRejected) as e:
+        open_drop(p, REG)
+    assert e.value.code == "too_large"
+    assert "1048576 rows x 16384 columns" in e.value.message and "甲公司" not in e.value.message
+
+
+def test_sheet_extent_follows_excels_placement(tmp_path, monkeypatch):
+    """Cells and rows without ``r`` come after the previous ones; elements may carry a namespace prefix."""
+    from connectors import readers
+
+    monkeypatch.setattr(readers, "SHEET_MAX_CELLS", 100)
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+    def sheet(rows: str) -> Path:
+        p = tmp_path / "s.xlsx"
+        write_workbook(p, f'<x:worksheet xmlns:x="{main}"><x:sheetData>{rows}</x:sheetData></x:worksheet>')
+        return p
+
+    with zipfile.ZipFile(sheet("")) as zf:
+        assert readers._first_sheet_part(zf) == ["xl/worksheets/data.xml"]
+    sixty = "<x:c><x:v>1</x:v></x:c>" * 30 + '<x:c t="n"/>' * 30
+    readers._check_sheet_extent(sheet(f"<x:row>{sixty}</x:row>"))  # 1 x 60
+    for rows in (f"<x:row>{sixty}</x:row><x:row><x:c/></x:row>",  # 2 x 60
+                 '<x:row r="3"><x:c r="AX3"/></x:row>',  # 3 x 50
+                 '<x:row r="1"><x:c r="A1"/><x:c/></x:row><x:row r="51"><x:c r="A51"/></x:row>',  # 51 x 2
+                 "<x:row r='3'><x:c r = 'AX3'/></x:row>",  # 3 x 50, quoted as XML also allows
+                 '<x:row r="3"><x:c\nr="AX3"/></x:row>',
+                 '<x:row r="3"><y:c xmlns:y="' + main + '" r="AX3"/></x:row>'):  # another prefix
+        with pytest.raises(FileRejected) as e:
+            readers._check_sheet_extent(sheet(rows))
+        assert e.value.code == "too_large"
+    with pytest.raises(FileRejected, match="not A1-style"):
+        readers._check_sheet_extent(sheet('<x:row r="1"><x:c r="&#65;X1"/></x:row>'))
+    dimension = f'<worksheet xmlns="{main}"><dimension ref="A1:CV100"/><sheetData/></worksheet>'
+    p = tmp_path / "d.xlsx"
+    write_workbook(p, dimension)
+    with pytest.raises(FileRejected, match="100 rows x 100 columns"):
+        readers._check_sheet_extent(p)
+
+
+@pytest.mark.parametrize("name", ["a.csv", "a.xlsx", "a.jsonl", "a.parquet"])
+def test_a_file_read_through_its_descriptor_reads_the_same(tmp_path, name):
+    """The landing file is opened once; the readers read it as /proc/self/fd/<fd>, its name given apart."""
+    table = [["统一社会信用代码", "企业名称"], ["91350102MA2Y000071", "甲公司"], ["91350102MA2Y00008X", "乙公司"]]
+    p = tmp_path / name
+    if name.endswith(".csv"):
+        write_csv(p, table)
+    elif name.endswith(".xlsx"):
+        write_xlsx(p, [(f"{col}{r + 1}", v) for r, row in enumerate(table) for col, v in zip("AB", row)])
+    elif name.endswith(".jsonl"):
+        p.write_text("".join(json.dumps(dict(zip(table[0], row)), ensure_ascii=False) + "\n" for row in table[1:]))
+    else:
+        pq.write_table(pa.table({h: [row[i] for row in table[1:]] for i, h in enumerate(table[0])}), p)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        by_fd = read_all(Path(f"/proc/self/fd/{fd}"), name=name)[1]
+    finally:
+        os.close(fd)
+    assert by_fd == read_all(p)[1] and [r["name"] for r in by_fd] == ["甲公司", "乙公司"]
+
+
+def test_jsonl_nested_too_deep_rejected(tmp_path):
+    p = tmp_path / "deep.jsonl"
+    p.write_text('{"企业名称": "甲", "x": ' + "[" * 5000 + "]" * 5000 + "}\n", encoding="utf-8")
+    with pytest.raises(FileRejected, match="levels deep") as e:
+        open_drop(p, REG)
+    assert e.value.code == "unreadable"
+    fine = tmp_path / "fine.jsonl"
+    brackets = "[" * 200  # inside a string: not nesting
+    fine.write_text("".join(json.dumps({"企业名称": f"甲{i}", "x": [[[i]]], "y": brackets}) + "\n" for i in range(100)))
+    _, rows = read_all(fine)
+    assert len(rows) == 100 and extra(rows[0])["x"] == "[[[0]]]"
+
+
+def test_header_too_wide_rejected(tmp_path):
+    p = tmp_path / "wide.csv"
+    p.write_text("企业名称," + ",".join(f"c{i}" for i in range(20_000)) + "\n甲\n", encoding="utf-8")
+    with pytest.raises(FileRejected, match="20001 fields") as e:
         open_drop(p, REG)
     assert e.value.code == "too_large"
 

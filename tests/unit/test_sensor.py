@@ -26,6 +26,7 @@ def test_stable_files_waits_for_quiet(tmp_path):
 def test_sensor_requests_one_run_per_sha(tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     monkeypatch.setenv("SSJ_LANDING", str(landing))
+    monkeypatch.setenv("SSJ_WAREHOUSE", str(tmp_path / "wh"))
     monkeypatch.setenv("SSJ_QUIET_SECONDS", "0")
     old = 1_600_000_000
     for name in ("a.csv", "b.csv"):
@@ -40,3 +41,29 @@ def test_sensor_requests_one_run_per_sha(tmp_path, monkeypatch):
         # a restarted sensor (no cursor) asks again with the same keys; Dagster drops used keys
         again = list(landing_zone_sensor(dg.build_sensor_context(instance=instance)))
         assert {r.run_key for r in again} == {r.run_key for r in first}
+
+
+def test_the_sensor_names_files_by_reference_never_by_path(tmp_path, monkeypatch):
+    """Run config, tags and cursor live in Dagster's storage: a name holding an ID number stays out."""
+    from pipelines.defs.ingest.landing import ingest_landing
+    from tests.support import SAMPLE_REGISTRY
+
+    number = "350102198001011241"
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    monkeypatch.setenv("SSJ_LANDING", str(landing))
+    monkeypatch.setenv("SSJ_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("SSJ_QUIET_SECONDS", "0")
+    folder = landing / "samr-350102" / "registration"
+    folder.mkdir(parents=True)
+    for name in (f"名单_{number}.csv", "other.csv"):
+        (folder / name).write_text(f"统一社会信用代码,企业名称\n,{name}\n", encoding="utf-8")
+        os.utime(folder / name, (1_600_000_000, 1_600_000_000))
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance)
+        requests = list(landing_zone_sensor(ctx))
+        stored = repr([(r.run_config, r.tags) for r in requests]) + (ctx.cursor or "")
+    assert len(requests) == 2 and number not in stored and number[6:14] not in stored
+    wanted = next(r for r in requests if "*" in r.tags["ssj/file"])
+    files = wanted.run_config["ops"]["landing_files"]["config"]["files"]
+    report = ingest_landing(landing, warehouse, SAMPLE_REGISTRY, only=files)
+    assert [d.rel for d in report.decisions] == [f"samr-350102/registration/名单_{number}.csv"]

@@ -4,14 +4,17 @@
 import dagster as dg
 
 from connectors.feeds import FEED_NAMES
+from connectors.personal import mask_text
 from pipelines.settings import SsjSettings
 
 from .landing import ingest_landing
 
 
 class IngestConfig(dg.Config):
-    paths: list[str] = []
-    """Relative paths to ingest; empty means every new file in the landing zone."""
+    files: list[str] = []
+    """References (``raw_store.file_ref``) of the landing files to ingest, as the landing sensor
+    asks; empty means every new file. Never paths: a run's config is kept in Dagster's storage,
+    and a file name may hold a personal number."""
 
 
 RAW_TABLES = (*FEED_NAMES, "ledger", "agencies")
@@ -37,12 +40,12 @@ LEDGER_KEY = dg.AssetKey(["raw", "ledger"])
 )
 def landing_files(context: dg.AssetExecutionContext, config: IngestConfig, settings: SsjSettings):
     s = settings.get()
-    report = ingest_landing(s.landing, s.warehouse, s.agencies, only=config.paths or None)
+    report = ingest_landing(s.landing, s.warehouse, s.agencies, only=config.files or None)
     counts = report.counts()
     rejected = [d for d in report.decisions if d.status == "rejected"]
-    table = "\n".join(f"| {d.rel} | {d.error_code} | {d.error} |" for d in rejected[:50])
+    table = "\n".join(mask_text(f"| {d.rel} | {d.error_code} | {d.error} |") for d in rejected[:50])
     for d in rejected:
-        context.log.warning(f"rejected {d.rel}: {d.error}")
+        context.log.warning(mask_text(f"rejected {d.rel}: {d.error}"))
     summary = {
         "files_ingested": counts.get("ingested", 0),
         "files_duplicate": counts.get("duplicate", 0),

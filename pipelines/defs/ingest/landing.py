@@ -4,27 +4,39 @@
 bytes (SHA-256) are the file's. A file is ingested once: the same bytes under
 another name are a duplicate, a file in the wrong place is rejected and left
 where it is. Every decision is one ledger entry (docs/architecture.md).
+
+The landing zone is a trust boundary: whatever lies there — a name that is not
+UTF-8, a named pipe, a link to a device, a workbook that would take all memory —
+becomes one rejected ledger entry and never stops the run for the other files.
+Each file is opened once (``open_landing_file``: no link followed, never blocking)
+and hashed and read from that descriptor; the reading happens in worker processes
+(``reader_pool``) that may die without taking the run with them.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
+import resource
+import stat
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from connectors.feeds import FEED_NAMES, feeds
+from connectors.personal import mask_text
 from connectors.readers import FileRejected, open_drop
 
-from .raw_store import ensure_layout, ledger_dir, ledger_id, write_json_atomically, write_raw_file
+from .raw_store import (
+    SourceChanged, ensure_layout, file_ref, ledger_dir, ledger_id, write_json_atomically, write_raw_file,
+)
+from .reader_pool import Failed, ReaderPool, describe_exception
 from .registry import Agency, load_registry, write_registry
 
 log = logging.getLogger(__name__)
@@ -33,6 +45,16 @@ FORMATS = {".csv", ".xlsx", ".xls", ".parquet", ".jsonl"}
 IN_PROGRESS_PREFIXES = (".", "~$")
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload")
 HASH_CHUNK = 4 << 20
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+"""How a landing file is opened: never through a link, never waiting on a pipe or device."""
+KINDS = {
+    stat.S_IFREG: "file",
+    stat.S_IFLNK: "symlink",
+    stat.S_IFIFO: "named pipe (FIFO)",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+}
 
 
 def is_in_progress(name: str) -> bool:
@@ -42,10 +64,12 @@ def is_in_progress(name: str) -> bool:
 
 @dataclass(frozen=True)
 class LandingFile:
-    path: Path  # absolute
-    rel: str  # relative to the landing zone, POSIX separators
+    path: Path  # absolute; a name that is not UTF-8 is held with surrogate escapes (os.fsencode gives its bytes)
+    rel: str  # relative to the landing zone, POSIX separators, always printable text (see printable_name)
     size: int
     mtime_ns: int
+    kind: str = "file"  # a value of KINDS: what lstat says lies there
+    utf8: bool = True  # whether every part of the relative path is UTF-8 text
 
     @property
     def mtime(self) -> datetime:
@@ -56,37 +80,104 @@ class LandingFile:
         return tuple(self.rel.split("/"))
 
 
-def scan_landing(landing: Path) -> list[LandingFile]:
-    """Every candidate file in the landing zone, oldest first (mtime, then name).
+def printable_name(raw: bytes) -> str:
+    """A file name's bytes as text: itself when UTF-8; otherwise every backslash doubled and every
+    byte that is not UTF-8 written ``\\xNN`` — printable, and mapping back to exactly those bytes."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
-    Symbolic links are listed (so they can be rejected) but never followed.
+
+def scan_landing(landing: Path) -> list[LandingFile]:
+    """Every candidate entry in the landing zone, oldest first (mtime, then name).
+
+    Only ``lstat`` is asked: nothing is opened, so a named pipe or a device cannot
+    block the scan. Symbolic links (to files or folders) and special files are
+    listed, so they can be rejected, but never followed or opened.
     """
     landing = Path(landing)
     found: list[LandingFile] = []
-    if not landing.is_dir():
-        return found
-    for dirpath, dirnames, filenames in os.walk(landing, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if is_in_progress(name):
-                continue
-            path = Path(dirpath) / name
-            try:
-                st = path.lstat()
-            except FileNotFoundError:  # removed while we looked
-                continue
-            rel = path.relative_to(landing).as_posix()
-            found.append(LandingFile(path=path, rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns))
+    if landing.is_dir():
+        _scan_folder(landing, landing, found)
     found.sort(key=lambda f: (f.mtime_ns, f.rel))
     return found
 
 
-def sha256_of(path: Path) -> str:
+def _scan_folder(landing: Path, folder: Path, found: list[LandingFile]) -> None:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:  # removed or unreadable while we looked
+        return
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if not entry.name.startswith("."):
+                _scan_folder(landing, Path(entry.path), found)
+        elif not is_in_progress(entry.name):
+            found.append(_landing_file(landing, Path(entry.path), st))
+
+
+def _landing_file(landing: Path, path: Path, st: os.stat_result) -> LandingFile:
+    raw = os.fsencode(path.relative_to(landing).as_posix())
+    rel = printable_name(raw)
+    kind = KINDS.get(stat.S_IFMT(st.st_mode), "special file")
+    return LandingFile(path=path, rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns, kind=kind,
+                       utf8=os.fsencode(rel) == raw)
+
+
+class NotAFile(Exception):
+    """What lies at a landing path cannot be read as a file: ``code`` (symlink, not_a_file) and why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def open_landing_file(path: Path) -> tuple[int, os.stat_result]:
+    """Open a landing file for hashing and reading: (descriptor, its fstat).
+
+    Never follows a link (``O_NOFOLLOW``) and never waits (``O_NONBLOCK``: a named
+    pipe opens at once); raises NotAFile unless a regular file was opened, and
+    OSError (FileNotFoundError when it is gone) when it cannot be opened."""
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise NotAFile("symlink", "symbolic link; drop the file itself") from e
+        if e.errno == errno.ENXIO:
+            raise NotAFile("not_a_file", "a socket, not a regular file; drop the file itself") from e
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        kind = KINDS.get(stat.S_IFMT(st.st_mode), "special file")
+        raise NotAFile("not_a_file", f"a {kind}, not a regular file; drop the file itself")
+    return fd, st
+
+
+def sha256_of_fd(fd: int) -> str:
+    """SHA-256 of an open file's bytes, read from the start (the descriptor's position is left alone)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(HASH_CHUNK):
-            digest.update(chunk)
+    offset = 0
+    while chunk := os.pread(fd, HASH_CHUNK, offset):
+        digest.update(chunk)
+        offset += len(chunk)
     return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a landing file, opened as ``open_landing_file`` does (NotAFile for anything else)."""
+    fd, _ = open_landing_file(path)
+    try:
+        return sha256_of_fd(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -114,13 +205,22 @@ class Decision:
 def place_of(file: LandingFile, landing: Path, registry: dict[str, Agency]) -> tuple[str | None, str | None, str | None, str | None]:
     """(agency, feed, error_code, error) from where a file lies; error when it may not be taken."""
     parts = file.parts
+    shown = file.rel if file.rel.isprintable() else repr(file.rel)
+    if not file.utf8:
+        return None, None, "bad_name", (
+            f"{shown}: the file or folder name is not UTF-8 text (shown with each undecodable byte as \\xNN); "
+            "rename it")
     if any(ch in file.rel for ch in "\n\r\0") or any(p in ("", "..") for p in parts):
-        return None, None, "bad_name", f"{file.rel!r}: file names with control characters or '..' are not accepted"
-    if file.path.is_symlink():
+        return None, None, "bad_name", f"{shown}: file names with control characters or '..' are not accepted"
+    if file.kind == "symlink":
         target = os.path.realpath(file.path)
         inside = Path(target).is_relative_to(os.path.realpath(landing))
+        what = "a folder" if os.path.isdir(target) else "a path"
         where = "inside" if inside else "outside"
-        return None, None, "symlink", f"{file.rel}: symbolic link to a path {where} the landing zone; drop the file itself"
+        return None, None, "symlink", (
+            f"{file.rel}: symbolic link to {what} {where} the landing zone; links are not followed, drop the file itself")
+    if file.kind != "file":
+        return None, None, "not_a_file", f"{file.rel}: a {file.kind}, not a regular file; drop the file itself"
     if len(parts) != 3:
         return None, None, "bad_location", (
             f"{file.rel}: files must be dropped as <agency>/<feed>/<file> (feeds: {', '.join(FEED_NAMES)})"
@@ -176,12 +276,13 @@ def ingest_landing(
     only: list[str] | None = None,
     now: datetime | None = None,
 ) -> IngestReport:
-    """Ingest every new file of the landing zone (or only the ``only`` relative paths).
+    """Ingest every new file of the landing zone (or only the files whose ``file_ref`` is in ``only``).
 
     Files already decided (same path and bytes, ingested or duplicate) are
     skipped. Rejected files are looked at again each time, so a file rejected
     because the registry lacked its agency goes through once the registry
-    lists it; its ledger entry is replaced, not repeated.
+    lists it; its ledger entry is replaced, not repeated. A file whose bytes
+    change while it is read is left for the next run.
     """
     landing, warehouse = Path(landing).resolve(), Path(warehouse).resolve()
     registry = load_registry(agencies)
@@ -194,16 +295,19 @@ def ingest_landing(
     files = scan_landing(landing)
     if only is not None:
         wanted = set(only)
-        files = [f for f in files if f.rel in wanted]
+        files = [f for f in files if file_ref(warehouse, f.rel) in wanted]
     now = now or datetime.now()
     decided: dict[int, Decision] = {}  # by the file's place in `files`, so the report keeps their order
     skipped = 0
+    owned: set[int] = set()  # descriptors opened here and not yet handed to a reader
+    _raise_open_file_limit(len(files))
 
     def record(i: int, decision: Decision, seconds: float) -> None:
         decision.seconds = round(seconds, 3)
+        decision.error = mask_text(decision.error)
         previous = ledger.get((decision.rel, decision.sha256 or ""))
         _record(warehouse, decision, first_seen=previous.get("first_seen_at") if previous else None, now=now)
-        log.info("%s %s%s", decision.status, decision.rel, f": {decision.error}" if decision.error else "")
+        log.info("%s %s%s", decision.status, mask_text(decision.rel), f": {decision.error}" if decision.error else "")
         decided[i] = decision
         if decision.status == "ingested":
             ingested_sha[decision.sha256] = decision.rel
@@ -217,49 +321,118 @@ def ingest_landing(
             )
         return None
 
+    def release(fd: int | None) -> None:
+        if fd is not None:
+            owned.discard(fd)
+            os.close(fd)
+
+    def record_outcomes(outcomes) -> None:
+        for read, outcome in outcomes:
+            if outcome is None:
+                log.info("%s changed while it was being read; left for the next run", mask_text(read.file.rel))
+            else:
+                record(read.index, outcome[0], read.hash_seconds + outcome[1])
+
     # 1. every decision that needs no reading, in file order; the files to read are collected
     to_read: list[_Read] = []
     later: list[_Read] = []  # the same bytes as a file to read before them: decided after it
     reading: set[str] = set()
     placed = [(file, place_of(file, landing, registry)) for file in files]
 
-    def hashed(item: tuple[LandingFile, tuple]) -> tuple[str | None, float]:
+    def opened(item: tuple[LandingFile, tuple]) -> tuple[_Opened, float]:
         file, (_, _, code, _) = item
         started = time.perf_counter()
-        sha = None if code in ("symlink", "bad_name") else _hash_or_none(file, by_path_stat)
-        return sha, time.perf_counter() - started
+        result = _Opened(file) if code in UNOPENED else _open_and_hash(file, by_path_stat, owned)
+        return result, time.perf_counter() - started
 
-    # hashing releases the interpreter lock: a file per core, the results taken in file order
-    with ThreadPoolExecutor(max_workers=_read_workers(), thread_name_prefix="hash") as hashing:
-        for i, ((file, (agency, feed, code, error)), (sha, seconds)) in enumerate(zip(placed, hashing.map(hashed, placed))):
-            if code is not None:
-                decision = Decision(file.rel, sha, file.size, file.mtime_ns, agency, feed, "rejected", error_code=code, error=error)
-                record(i, decision, seconds)
-                continue
-            if sha is None:
-                continue  # vanished or unreadable between listing and hashing: next run
-            previous = ledger.get((file.rel, sha))
-            if previous is not None and previous["status"] in ("ingested", "duplicate"):
-                skipped += 1
-                continue
-            if (decision := duplicate_or_none(file, sha, agency, feed)) is not None:
-                record(i, decision, seconds)
-            elif sha in reading:
-                later.append(_Read(i, file, sha, agency, feed, seconds))
-            else:
-                reading.add(sha)
-                to_read.append(_Read(i, file, sha, agency, feed, seconds))
+    try:
+        # hashing releases the interpreter lock: a file per core, the results taken in file order
+        with ThreadPoolExecutor(max_workers=_read_workers(), thread_name_prefix="hash") as hashing:
+            for i, ((_, (agency, feed, code, error)), (op, seconds)) in enumerate(
+                    zip(placed, hashing.map(opened, placed))):
+                file, sha = op.file, op.sha
+                if op.code is not None:  # what the open found overrides what the name said
+                    code, error = op.code, f"{file.rel}: {op.error}"
+                if code is not None:
+                    release(op.fd)
+                    record(i, Decision(file.rel, sha, file.size, file.mtime_ns, agency, feed, "rejected",
+                                       error_code=code, error=error), seconds)
+                    continue
+                if sha is None:
+                    continue  # vanished between listing and opening: next run
+                previous = ledger.get((file.rel, sha))
+                if previous is not None and previous["status"] in ("ingested", "duplicate"):
+                    release(op.fd)
+                    skipped += 1
+                    continue
+                if (decision := duplicate_or_none(file, sha, agency, feed)) is not None:
+                    release(op.fd)
+                    record(i, decision, seconds)
+                elif sha in reading:
+                    later.append(_Read(i, file, sha, agency, feed, seconds, op.fd))
+                else:
+                    reading.add(sha)
+                    to_read.append(_Read(i, file, sha, agency, feed, seconds, op.fd))
 
-    # 2. the files read (several at a time when worth it), each recorded as soon as it is done
-    for read, decision, seconds in _read_files(to_read, warehouse, now):
-        record(read.index, decision, read.hash_seconds + seconds)
-    # 3. a second copy of bytes read in step 2: a duplicate if the first was ingested, else read itself
-    for read in later:
-        started = time.perf_counter()
-        decision = duplicate_or_none(read.file, read.sha, read.agency, read.feed) or _ingest_one(
-            read.file, read.sha, read.agency, read.feed, warehouse, now)
-        record(read.index, decision, read.hash_seconds + time.perf_counter() - started)
+        # 2. the files read by the reader workers, each recorded as soon as it is done
+        with ReaderPool(read_landing_file, _pool_size(to_read)) as pool:
+            record_outcomes(_read_files(pool, to_read, warehouse, now, owned))
+            # 3. a second copy of bytes read in step 2: a duplicate if the first was ingested, else read itself
+            again: list[_Read] = []
+            for read in later:
+                if (decision := duplicate_or_none(read.file, read.sha, read.agency, read.feed)) is not None:
+                    release(read.fd)
+                    record(read.index, decision, read.hash_seconds)
+                else:
+                    again.append(read)
+            record_outcomes(_read_files(pool, again, warehouse, now, owned))
+    finally:
+        for fd in list(owned):
+            release(fd)
     return IngestReport(decisions=[decided[i] for i in sorted(decided)], skipped=skipped)
+
+
+UNOPENED = ("symlink", "bad_name", "not_a_file")
+"""Placement rejections for which nothing is opened (every other rejected file is hashed, as a key)."""
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A landing file opened and hashed in the parent: its descriptor, or why it cannot be read."""
+
+    file: LandingFile
+    fd: int | None = None
+    sha: str | None = None
+    code: str | None = None
+    error: str | None = None
+
+
+def _open_and_hash(file: LandingFile, known: dict, owned: set[int]) -> _Opened:
+    """Open ``file`` once and hash it from that descriptor (the ledger's hash of the same path, size
+    and mtime is trusted). The descriptor is added to ``owned``."""
+    try:
+        fd, st = open_landing_file(file.path)
+    except NotAFile as e:
+        return _Opened(file, code=e.code, error=e.message)
+    except FileNotFoundError:
+        return _Opened(file)
+    except OSError as e:
+        return _Opened(file, code="unreadable", error=f"cannot be opened ({e.strerror})")
+    owned.add(fd)
+    file = replace(file, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    try:
+        sha = known.get((file.rel, file.size, file.mtime_ns)) or sha256_of_fd(fd)
+    except OSError as e:
+        return _Opened(file, fd, code="unreadable", error=f"could not be read ({e.strerror})")
+    return _Opened(file, fd, sha)
+
+
+def _raise_open_file_limit(files: int) -> None:
+    """Every file to read stays open from its hashing to its reading: let the process hold them all."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = files + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
 @dataclass(frozen=True)
@@ -270,14 +443,37 @@ class _Read:
     agency: str
     feed: str
     hash_seconds: float
+    fd: int  # the landing file, opened once by the scan
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a reader worker needs to read one landing file (the descriptor travels beside it)."""
+
+    rel: str
+    sha: str
+    size: int
+    mtime_ns: int
+    agency: str
+    feed: str
+    warehouse: Path
+    now: datetime
+
+    @property
+    def name(self) -> str:
+        return self.rel.rsplit("/", 1)[-1]
+
+    @property
+    def mtime(self) -> datetime:
+        return datetime.fromtimestamp(self.mtime_ns / 1e9)
 
 
 READ_WORKERS = max(1, min(2, os.cpu_count() or 1))
-"""Files hashed and read at a time by `ssj run` (SSJ_INGEST_WORKERS overrides). Reading one
-file keeps one core busy (decoding, header mapping, the Parquet write): with two
-cores, two files at a time (10M enterprises: 125 s of reading, one file after
-another). Worker processes are started only for at least PARALLEL_MIN_BYTES of
-files to read: a drop of one file or a few small ones is read in the process."""
+"""Reader worker processes of `ssj run` (SSJ_INGEST_WORKERS overrides); the files are hashed as
+many at a time. Reading one file keeps one core busy (decoding, header mapping, the Parquet
+write): with two cores, two files at a time (10M enterprises: 125 s of reading, one file after
+another). A second worker is started only for at least PARALLEL_MIN_BYTES of files to read: a
+drop of one file or a few small ones is read by one."""
 PARALLEL_MIN_BYTES = 64 << 20
 
 
@@ -286,63 +482,75 @@ def _read_workers() -> int:
     return max(1, int(value)) if value else READ_WORKERS
 
 
-def _read_files(reads: list[_Read], warehouse: Path, now: datetime):
-    """Yield (read, decision, seconds) for every file of ``reads``, in the order they finish."""
-    workers = min(_read_workers(), len(reads))
-    if workers > 1 and sum(r.file.size for r in reads) >= PARALLEL_MIN_BYTES:
-        # spawned, not forked: the parent holds DuckDB and Dagster threads
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        pending: dict = {}
-        try:
-            # the largest first: the last file to start is a small one
-            for read in sorted(reads, key=lambda r: (-r.file.size, r.index)):
-                pending[pool.submit(_timed_ingest, read.file, read.sha, read.agency, read.feed, warehouse, now)] = read
-            for future in as_completed(pending):
-                decision, seconds = future.result()  # raises BrokenProcessPool before the file leaves `pending`
-                yield pending.pop(future), decision, seconds
-        except BrokenProcessPool:
-            log.warning("a file reader process died; reading the %d files left one by one in this process", len(pending))
-            reads = sorted(pending.values(), key=lambda r: r.index)
-        else:
-            return
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    for read in reads:
-        decision, seconds = _timed_ingest(read.file, read.sha, read.agency, read.feed, warehouse, now)
-        yield read, decision, seconds
+def _pool_size(reads: list[_Read]) -> int:
+    if sum(r.file.size for r in reads) < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(_read_workers(), len(reads)))
 
 
-def _timed_ingest(file: LandingFile, sha: str, agency: str, feed: str, warehouse: Path, now: datetime) -> tuple[Decision, float]:
+def _read_files(pool: ReaderPool, reads: list[_Read], warehouse: Path, now: datetime, owned: set[int]):
+    """Yield (read, (decision, seconds) or None when the file changed while read) for every file of
+    ``reads``, in the order they finish; the largest are started first, so the last is a small one."""
+    order = sorted(reads, key=lambda r: (-r.file.size, r.index))
+    tasks = []
+    for r in order:
+        owned.discard(r.fd)  # the pool closes it
+        job = _Job(r.file.rel, r.sha, r.file.size, r.file.mtime_ns, r.agency, r.feed, warehouse, now)
+        tasks.append((job, r.fd))
+    for k, result in pool.map(tasks):
+        read = order[k]
+        if isinstance(result, Failed):
+            base = dict(rel=read.file.rel, sha256=read.sha, size=read.file.size, mtime_ns=read.file.mtime_ns,
+                        agency=read.agency, feed=read.feed)
+            result = Decision(**base, status="rejected", error_code=result.code,
+                              error=f"{read.file.rel}: {result.message}"), 0.0
+        yield read, result
+
+
+def read_landing_file(job: _Job, fd: int) -> tuple[Decision, float] | None:
+    """In a reader worker: read the landing file open at ``fd`` into the raw store.
+
+    The readers open ``/proc/self/fd/<fd>``: the very file the scan opened and hashed,
+    whatever has happened to its name since. Its decision is returned only if its bytes
+    still hash to the scan's SHA-256 and its size, mtime and ctime did not move while it
+    was read; otherwise None (and no raw file is left): the file is read by the next run."""
     started = time.perf_counter()
-    decision = _ingest_one(file, sha, agency, feed, warehouse, now)
-    return decision, time.perf_counter() - started
+    before = os.fstat(fd)
+
+    def unchanged() -> bool:
+        return _same_state(before, os.fstat(fd)) and sha256_of_fd(fd) == job.sha
+
+    decision = _ingest_one(job, Path(f"/proc/self/fd/{fd}"), unchanged)
+    return None if decision is None else (decision, time.perf_counter() - started)
 
 
-def _hash_or_none(file: LandingFile, known: dict) -> str | None:
-    cached = known.get((file.rel, file.size, file.mtime_ns))
-    if cached:
-        return cached
+def _same_state(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (b.st_size, b.st_mtime_ns, b.st_ctime_ns)
+
+
+def _ingest_one(job: _Job, source: Path, unchanged) -> Decision | None:
+    base = dict(rel=job.rel, sha256=job.sha, size=job.size, mtime_ns=job.mtime_ns, agency=job.agency, feed=job.feed)
     try:
-        return sha256_of(file.path)
-    except OSError:
-        return None
-
-
-def _ingest_one(file: LandingFile, sha: str, agency: str, feed: str, warehouse: Path, now: datetime) -> Decision:
-    base = dict(rel=file.rel, sha256=sha, size=file.size, mtime_ns=file.mtime_ns, agency=agency, feed=feed)
-    try:
-        reader = open_drop(file.path, feeds()[feed])
+        reader = open_drop(source, feeds()[job.feed], name=job.name)
         rows = write_raw_file(
-            warehouse, feed, reader.batches(), agency=agency, source_file=file.rel, sha256=sha,
-            mtime=file.mtime, ingested_at=now,
+            job.warehouse, job.feed, reader.batches(), agency=job.agency, source_file=job.rel, sha256=job.sha,
+            mtime=job.mtime, ingested_at=job.now, before_publish=unchanged,
         )
+    except SourceChanged:
+        return None
     except FileRejected as exc:
-        return Decision(**base, status="rejected", error_code=exc.code, error=f"{file.rel}: {exc.message}")
+        if not unchanged():
+            return None
+        return Decision(**base, status="rejected", error_code=exc.code, error=f"{job.rel}: {exc.message}")
+    except MemoryError:
+        raise  # the reader pool reports it: too_large
     except Exception as exc:  # noqa: BLE001 - a reader bug must not lose the file or stop the others
-        log.exception("reading %s failed", file.rel)
+        # its kind and place only: the message and the traceback may quote the file's values
+        if not unchanged():
+            return None
         return Decision(
             **base, status="rejected", error_code="unreadable",
-            error=f"{file.rel}: could not be read ({type(exc).__name__}: {str(exc)[:300]})",
+            error=f"{job.rel}: could not be read (an unexpected {describe_exception(exc)} in the reader)",
         )
     return Decision(
         **base, status="ingested", rows_read=rows, format=reader.format, encoding=reader.encoding,

@@ -4,15 +4,21 @@ One Parquet file per ingested landing file under ``<warehouse>/raw/<feed>/``,
 and one JSON ledger entry per file seen under ``<warehouse>/raw/_ledger/``.
 Everything is written aside and renamed into place, so a crash never leaves a
 half-written file where dbt would read it.
+
+The raw store holds the landing files' values unmasked: it is private to the
+user running the pipeline (folders 0700, files 0600), and ``ensure_layout``
+takes back any wider permissions it finds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +41,12 @@ LINEAGE_FIELDS = [
 READER_FIELDS = ("_extra", "_source_row", "_parse_error")
 FILE_FIELDS = ("_agency", "_feed", "_source_file", "_file_sha256", "_file_mtime", "_ingested_at")
 """The lineage columns of one value per file, added here (not by the reader)."""
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+class SourceChanged(Exception):
+    """The landing file changed while it was read: its raw file is not published."""
 
 
 def raw_schema(feed: str) -> pa.Schema:
@@ -75,21 +87,79 @@ def replace_atomically(tmp: Path, final: Path) -> None:
 
 
 def _temp_beside(final: Path) -> Path:
-    final.parent.mkdir(parents=True, exist_ok=True)
+    """A new empty file beside ``final`` (mode 0600); missing folders are created 0700."""
+    _make_private_dirs(final.parent)
     fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     return Path(name)
 
 
+def _make_private_dirs(directory: Path) -> None:
+    if directory.is_dir():
+        return
+    _make_private_dirs(directory.parent)
+    try:
+        directory.mkdir(mode=PRIVATE_DIR)
+    except FileExistsError:
+        pass
+    os.chmod(directory, PRIVATE_DIR)  # whatever the umask
+
+
+def make_private(root: Path) -> None:
+    """Folders under ``root`` (itself included) 0700 and files 0600, links left alone (never followed)."""
+    _tighten(root, PRIVATE_DIR)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            _tighten(Path(dirpath) / name, PRIVATE_DIR)
+        for name in filenames:
+            _tighten(Path(dirpath) / name, PRIVATE_FILE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        st = path.lstat()
+        if not stat.S_ISLNK(st.st_mode) and stat.S_IMODE(st.st_mode) & ~mode:
+            os.chmod(path, stat.S_IMODE(st.st_mode) & mode)
+    except FileNotFoundError:
+        pass
+
+
+def file_ref(warehouse: Path, rel: str) -> str:
+    """An opaque, stable reference to a landing file: a keyed hash (HMAC-SHA-256) of its path.
+
+    What names a file outside the raw store — a sensor's cursor, a run's config and
+    tags in Dagster's storage — must not show its name, which may hold a personal
+    number. The key is random per warehouse and lives in the raw store (``raw/_key``),
+    so a reference cannot be reversed by trying names."""
+    return hmac.new(_ref_key(warehouse), rel.encode("utf-8", "surrogateescape"), "sha256").hexdigest()[:32]
+
+
+def _ref_key(warehouse: Path) -> bytes:
+    path = raw_dir(warehouse) / "_key"
+    if not path.exists():
+        tmp = _temp_beside(path)
+        try:
+            tmp.write_bytes(os.urandom(32))
+            os.link(tmp, path)  # atomic: the first writer's key wins, a second sees FileExistsError
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_bytes()
+
+
 def ensure_layout(warehouse: Path) -> None:
-    """Create the raw folders and a 0-row file per feed so dbt's globs never come up empty."""
+    """Create the raw folders and a 0-row file per feed so dbt's globs never come up empty;
+    the whole raw store private (``make_private``)."""
+    _make_private_dirs(raw_dir(warehouse))
+    make_private(raw_dir(warehouse))
     for feed in FEED_NAMES:
         empty = raw_dir(warehouse) / feed / "_empty.parquet"
         if not empty.exists():
             tmp = _temp_beside(empty)
             pq.write_table(raw_schema(feed).empty_table(), tmp)
             replace_atomically(tmp, empty)
-    ledger_dir(warehouse).mkdir(parents=True, exist_ok=True)
+    _make_private_dirs(ledger_dir(warehouse))
     placeholder = ledger_dir(warehouse) / "_empty.json"
     if not placeholder.exists():
         write_json_atomically(placeholder, {"path": None, "status": "placeholder"})
@@ -111,11 +181,13 @@ def write_raw_file(
     sha256: str,
     mtime: datetime,
     ingested_at: datetime,
+    before_publish: Callable[[], bool] | None = None,
 ) -> int:
     """Stream reader batches into the feed's raw Parquet file; return rows written.
 
     Each batch carries the canonical columns and the reader fields; lineage is
-    added here. The file appears under its final name only when complete.
+    added here. The file appears under its final name only when complete, and
+    only if ``before_publish()`` (when given) is true then; else SourceChanged.
     """
     schema = raw_schema(feed)
     constants = {name: pa.scalar(value, schema.field(name).type)
@@ -140,6 +212,8 @@ def write_raw_file(
                 ]
                 writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
                 rows += n
+        if before_publish is not None and not before_publish():
+            raise SourceChanged(source_file)
         replace_atomically(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
