@@ -2,14 +2,38 @@
 
 Registered on every dbt connection through the dbt-duckdb plugin below, and by
 any other code that runs the models' SQL (tests, publish) via ``register``.
+
+Personal data: the models mask and screen values with the one definition of a
+personal ID number, ``connectors.personal``, through the functions below — the
+SQL never spells the rule itself. They are Arrow functions; the two that run on
+every text (mask_personal, has_id_number) are prefiltered with RE2 (``ID_RUN``):
+a batch pays one RE2 scan, and Python runs only on the values that hold a run of
+15 or more digits. The others run on few values (a rejected row's, an ID column's,
+the keys of a JSON object being masked).
+
+    mask_personal(text)           mask_text: every digit run → first 4 + stars + last 4
+    mask_personal_value(value)    mask_value: a whole personal value → first 4 + stars + last 4
+    has_id_number(text)           whether free text holds a personal ID number (false for NULL)
+    is_personal_header(header)    whether a column header names an identity document
+    is_code_header(header)        whether a header is one of an enterprise-code column's
+                                  (type uscc or reg_no in feeds.yaml: its name or an alias)
+    ssj_id_run_pattern()          ID_RUN, for a cheap regexp_matches guard in SQL
+    ssj_personal_header_pattern() an RE2 pattern that matches (at least) every text holding
+                                  a personal header: the guard before is_personal_header
+    ssj_personal_columns(feed)    the feed's columns marked ``personal: true`` in feeds.yaml
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from dbt.adapters.duckdb.plugins import BasePlugin
+
+from connectors import personal
+from connectors.feeds import feeds, fold_header
 
 
 def nfkc(values: pa.Array) -> pa.Array:
@@ -37,18 +61,122 @@ def matches_pattern(values: pa.Array, patterns: pa.Array) -> pa.Array:
     return result
 
 
+# ------------------------------------------------------------------ personal data
+
+
+def _string_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return values.cast(pa.string()) if values.type != pa.string() else values
+
+
+def _with_id_run(values: pa.Array) -> pa.Array:
+    """Boolean mask (no NULLs) of the values holding a digit run (ID_RUN): one RE2 scan."""
+    return pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN), False)
+
+
+def mask_personal(values: pa.Array) -> pa.Array:
+    """``personal.mask_text`` of every value; NULL stays NULL."""
+    values = _string_array(values)
+    hit = _with_id_run(values)
+    if not pc.any(hit).as_py():
+        return values
+    masked = [personal.mask_text(v) for v in values.filter(hit).to_pylist()]
+    return pc.replace_with_mask(values, hit, pa.array(masked, pa.string()))
+
+
+def has_id_number(values: pa.Array) -> pa.Array:
+    """``personal.has_id_number`` of every value (false for NULL, as in Python)."""
+    values = _string_array(values)
+    hit = _with_id_run(values)
+    if not pc.any(hit).as_py():
+        return pa.array([False] * len(values), pa.bool_())
+    found = [personal.has_id_number(v) for v in values.filter(hit).to_pylist()]
+    return pc.replace_with_mask(hit, hit, pa.array(found, pa.bool_()))
+
+
+def mask_personal_value(values: pa.Array) -> pa.Array:
+    """``personal.mask_value`` of every value (a personal value is masked whole); NULL stays NULL."""
+    return pa.array([personal.mask_value(v) for v in _string_array(values).to_pylist()], pa.string())
+
+
+def is_personal_header(values: pa.Array) -> pa.Array:
+    """``personal.is_personal_header`` of every value (false for NULL)."""
+    return pa.array([personal.is_personal_header(v) for v in _string_array(values).to_pylist()], pa.bool_())
+
+
+CODE_TYPES = ("uscc", "reg_no")
+"""The column types whose values are enterprise codes validated by their own check characters."""
+
+
+@cache
+def _code_headers() -> frozenset[str]:
+    return frozenset(fold_header(h) for feed in feeds().values() for c in feed.columns
+                     if c.type in CODE_TYPES for h in c.accepted_headers)
+
+
+def is_code_header(values: pa.Array) -> pa.Array:
+    """Whether each header (folded as readers fold them) is a name or alias of an enterprise-code column."""
+    headers = _code_headers()
+    return pa.array([v is not None and fold_header(v) in headers for v in _string_array(values).to_pylist()],
+                    pa.bool_())
+
+
+def personal_header_prefilter() -> str:
+    """PERSONAL_HEADER for RE2, case-insensitive, as a guard: it matches every text
+    that Python's PERSONAL_HEADER matches (RE2's ``\\s`` and ``\\b`` are ASCII-only:
+    the white-space class is widened to every Unicode separator and control
+    character, and an ASCII ``\\b`` is a boundary wherever Python's Unicode one is);
+    is_personal_header then decides on the keys it lets through."""
+    return "(?i:" + personal.PERSONAL_HEADER.pattern.replace(r"\s", r"\s\pZ\pC") + ")"
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _macros() -> list[str]:
+    personal_columns = ", ".join(
+        f"{_sql_literal(name)}: [{', '.join(_sql_literal(c) for c in feed.personal)}]::varchar[]"
+        for name, feed in feeds().items())
+    return [
+        f"create or replace temp macro ssj_id_run_pattern() as {_sql_literal(personal.ID_RUN)}",
+        f"create or replace temp macro ssj_personal_header_pattern() as {_sql_literal(personal_header_prefilter())}",
+        f"create or replace temp macro ssj_personal_columns(feed) as "
+        f"coalesce(map {{{personal_columns}}}[feed], []::varchar[])",
+    ]
+
+
+def create_macros(conn: duckdb.DuckDBPyConnection) -> None:
+    """The SQL macros (temporary: every connection and cursor needs its own)."""
+    for sql in _macros():
+        conn.execute(sql)
+
+
 def register(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the project's functions on ``conn`` (idempotent)."""
-    for name in ("nfkc", "matches_pattern"):
+    functions = [
+        ("nfkc", nfkc, ["VARCHAR"], "VARCHAR"),
+        ("matches_pattern", matches_pattern, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
+        ("mask_personal", mask_personal, ["VARCHAR"], "VARCHAR"),
+        ("mask_personal_value", mask_personal_value, ["VARCHAR"], "VARCHAR"),
+        ("has_id_number", has_id_number, ["VARCHAR"], "BOOLEAN"),
+        ("is_personal_header", is_personal_header, ["VARCHAR"], "BOOLEAN"),
+        ("is_code_header", is_code_header, ["VARCHAR"], "BOOLEAN"),
+    ]
+    for name, *_ in functions:
         try:
             conn.remove_function(name)
         except Exception:  # noqa: BLE001 - not registered yet
             pass
-    conn.create_function("nfkc", nfkc, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
-    conn.create_function("matches_pattern", matches_pattern, ["VARCHAR", "VARCHAR"], "BOOLEAN",
-                         type="arrow", null_handling="special")
+    for name, function, parameters, returns in functions:
+        conn.create_function(name, function, parameters, returns, type="arrow", null_handling="special")
+    create_macros(conn)
 
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
         register(conn)
+
+    def configure_cursor(self, cursor) -> None:
+        # a cursor shares its connection's functions, not its temporary macros
+        create_macros(cursor)

@@ -5,11 +5,12 @@
 
 {#- The lineage columns every staging model carries, renamed from the raw store's,
     and the raw row itself (`_source`, a struct: staging_columns builds `raw` from it
-    for the rejected rows only). -#}
+    for the rejected rows only). A file's path is shown with its digit runs masked
+    (mask_personal): agencies name files after people too. -#}
 {% macro staging_lineage() -%}
         source as _source,
         _agency as agency,
-        _source_file as source_file,
+        mask_personal(_source_file) as source_file,
         _file_sha256 as file_sha256,
         _source_row as source_row,
         _file_mtime as file_mtime,
@@ -18,16 +19,38 @@
 {%- endmacro %}
 
 {#- `raw`: JSON of the original values (as read, untrimmed) keyed by canonical
-    column name, then the columns outside the contract (from _extra).
-    `overrides` maps a column to the SQL expression to show instead (masking). -#}
-{% macro raw_json(columns, overrides={}, relation='source') -%}
-json_merge_patch(
-            to_json({
-            {%- for c in columns %}
-                '{{ c }}': {{ overrides.get(c, relation ~ '.' ~ c) }}{{ "," if not loop.last }}
-            {%- endfor %}
-            }),
-            coalesce(try_cast({{ relation }}._extra as json), '{}'::json))
+    column name, then the columns outside the contract (from _extra), with the
+    personal data masked (mask_personal_json): the feed's `personal: true` columns
+    (feeds.yaml, through ssj_personal_columns) and the extra columns under a header
+    naming an identity document masked whole, digit runs elsewhere masked, control
+    characters shown as U+FFFD. Built for rejected rows only (staging_columns). -#}
+{% macro raw_json(columns, feed, relation='source') -%}
+{{ mask_personal_json("json_merge_patch(
+            to_json({" ~ raw_struct_fields(columns, relation) ~ "}),
+            coalesce(try_cast(" ~ relation ~ "._extra as json), '{}'::json))",
+        "ssj_personal_columns('" ~ feed ~ "')") }}::json
+{%- endmacro %}
+
+{#- The fields of raw_json's struct: each column, as read. -#}
+{%- macro raw_struct_fields(columns, relation) -%}
+{%- for c in columns %}
+                '{{ c }}': {{ relation }}.{{ c }}{{ "," if not loop.last }}
+{%- endfor %}
+{%- endmacro %}
+
+{#- `extra`: the columns outside the contract (JSON), personal data masked as in
+    `raw`; a row pays one RE2 scan, the masking only when it holds a digit run or a
+    personal header. -#}
+{% macro extra_json(feed, relation='source') -%}
+try_cast({{ mask_personal_json_guarded(relation ~ '._extra', "ssj_personal_columns('" ~ feed ~ "')") }} as json)
+{%- endmacro %}
+
+{#- A text column (a list column: `list=true`) as staging keeps it: as typed on an
+    accepted row (the row rules let no personal ID number through a checked
+    column), with every digit run masked (mask_personal) on a rejected one. -#}
+{% macro staged_text(col, list=false, relation='checked') -%}
+case when {{ relation }}.outcome.is_accepted then {{ col }}
+    else {% if list %}list_transform({{ col }}, lambda _stx: mask_personal(_stx)){% else %}mask_personal({{ col }}){% endif %} end
 {%- endmacro %}
 
 {#- The columns every staging model ends with, in this order: lineage, the

@@ -11,8 +11,9 @@
     Therefore: macros in this file use only plain Jinja — no ref(), source(),
     var(), env_var() or adapter calls. Anything that needs data (seed
     vocabularies, the division→sector map) is passed in as an SQL expression
-    argument by the caller. The only non-builtin function is nfkc(), registered
-    by pipelines/udfs.py on dbt connections and by the tests.
+    argument by the caller. The only non-builtin functions are those
+    pipelines/udfs.py registers on dbt connections and in the tests: nfkc() and
+    the personal-data functions (see "personal data" below).
 
   Expressions that use their input several times bind it once with the
   "list_transform([x], lambda v: ...)[1]" idiom, so the input (often an nfkc()
@@ -189,34 +190,150 @@ coalesce(list_transform([{{ col }}], lambda _v:
 )[1], false)
 {%- endmacro %}
 
-{#- Mask every valid 身份证号 (id_no_is_valid: GB 11643 check character and a real
-    birth date) standing alone in free text or JSON — extra columns, unreadable
-    lines, quarantined rows' raw values — as its first 4 and last 4 characters.
-    Other 18-character codes (a USCC made only of digits, say) stay readable.
-    Also the definition the `no_full_id_number` test checks against. -#}
-{% macro mask_id_numbers_in_text(col) -%}
-list_transform([{{ col }}], lambda _txt:
-    case when _txt is null or not regexp_matches(_txt, '\d{17}[0-9Xx]') then _txt
-    else list_reduce(
-        list_concat([_txt], list_filter(
-            regexp_extract_all(_txt, '(?:^|\D)(\d{17}[0-9Xx])', 1),
-            lambda _tok: {{ id_no_is_valid('upper(_tok)') }})),
-        lambda _acc, _tok: replace(_acc, _tok, left(_tok, 4) || '**********' || right(_tok, 4)))
-    end)[1]
+{# ------------------------------------------------------- personal data -- #}
+
+{#- What a personal ID number (身份证号) looks like as people write it, and how it is
+    masked, is defined once, in connectors/personal.py; these macros use it through the
+    functions pipelines/udfs.py registers from it: mask_personal (every digit run of 15+
+    digits → first 4 + stars + last 4), mask_personal_value (a whole personal value),
+    has_id_number, is_personal_header, and the patterns ssj_id_run_pattern() and
+    ssj_personal_header_pattern() for cheap RE2 guards. The functions themselves run
+    Python only on the values holding a digit run. -#}
+
+{#- A control character: C0 other than tab, line feed, form feed and carriage return
+    (white space to every cleaner), DEL, C1 (U+0080-U+009F). They break PostgreSQL's
+    COPY and XLSX cells. An RE2 character class. -#}
+{% macro control_character_class() -%}
+[\x{00}-\x{08}\x{0B}\x{0E}-\x{1F}\x{7F}-\x{9F}]
 {%- endmacro %}
 
-{#- Personal numbers shown only as the first 4 and last 4 characters, the middle
-    as '*' (one per character); values of 8 characters or fewer are fully starred. -#}
-{% macro mask_id(col) -%}
-list_transform([{{ col }}], lambda _k:
-    case when length(_k) > 8 then left(_k, 4) || repeat('*', length(_k) - 8) || right(_k, 4)
-         else repeat('*', length(_k)) end)[1]
+{#- The same in JSON text: DEL and C1 as they are (JSON need not escape them), the
+    others as the escapes JSON writers use (\b, \u00XX) — after an even number of
+    backslashes, so that an escaped backslash followed by 'b' is not one. -#}
+{% macro json_control_character_pattern() -%}
+[\x{7F}-\x{9F}]|(?:^|[^\\])(?:\\\\)*\\(?:b|u00(?:0[0-8bBeEfF]|1[0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]))
 {%- endmacro %}
 
-{#- A salted SHA-256 of a (clean) personal number; NULL when absent.
-    `salt` is an SQL expression (a quoted literal). -#}
-{% macro hash_id(col, salt) -%}
-case when {{ col }} is not null then sha256({{ salt }} || {{ col }}) end
+{#- The screening of a row's texts, a struct of two lists of column names (each NULL
+    when empty; the struct NULL when the scans below found nothing):
+      personal_id  the `texts` holding a personal ID number (has_id_number);
+      control      the `texts` and `codes` holding a control character, and
+                   `json_as` when the JSON text `json` (the columns outside the
+                   contract) does.
+    `texts` and `codes`: each a column name or a (name, SQL expression of its
+    cleaned text) pair — a list column as array_to_string(list, chr(10)).
+    Cleaned texts hold the same control characters as the raw values (the cleaners
+    only fold white space). On a clean row this is one RE2 scan of the texts joined
+    by a line break (which a digit run cannot cross) for a digit run or a control
+    character, one of the codes joined for a control character, and one of the
+    JSON; each column is looked at, and has_id_number (Python) called, only on a
+    row where a scan found something. -#}
+{% macro screen_texts(texts, codes=[], json=none, json_as='extra') -%}
+{%- set ctrl = control_character_class() -%}
+case when regexp_matches(concat_ws(chr(10)
+        {%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}), '(?:' || ssj_id_run_pattern() || ')|{{ ctrl }}')
+    {%- if codes %}
+    or regexp_matches(concat({% for c in codes %}{{ c if c is string else c[1] }}{{ ", " if not loop.last }}{% endfor %}), '{{ ctrl }}')
+    {%- endif %}
+    {%- if json %}
+    or regexp_matches({{ json }}, '{{ json_control_character_pattern() }}')
+    {%- endif %}
+then {
+    'personal_id': nullif(list_filter([
+        {%- for c in texts %}
+        case when has_id_number({{ c if c is string else c[1] }}) then '{{ c if c is string else c[0] }}' end{{ "," if not loop.last }}
+        {%- endfor %}
+    ], lambda _sti: _sti is not null), []::varchar[]),
+    'control': nullif(list_filter([
+        {%- for c in texts + codes %}
+        case when regexp_matches({{ c if c is string else c[1] }}, '{{ ctrl }}') then '{{ c if c is string else c[0] }}' end,
+        {%- endfor %}
+        {%- if json %}
+        case when regexp_matches({{ json }}, '{{ json_control_character_pattern() }}') then '{{ json_as }}' end,
+        {%- endif %}
+    ], lambda _stc: _stc is not null), []::varchar[])
+}
+end
+{%- endmacro %}
+
+{#- Text that leaves staging as one line (a reason, quoting values): every digit run
+    masked (mask_personal) and every control character, white space ones included,
+    replaced by U+FFFD. -#}
+{% macro publishable_text(text) -%}
+mask_personal(regexp_replace({{ text }}, '[\x{00}-\x{1F}\x{7F}-\x{9F}]', '�', 'g'))
+{%- endmacro %}
+
+{#- Text with every control character (control_character_class) replaced by U+FFFD:
+    what a quarantined row shows of a value that broke the control_character rule.
+    PostgreSQL's jsonb refuses even the escaped NUL (\u0000), XLSX cells every C0. -#}
+{% macro without_controls(text) -%}
+regexp_replace({{ text }}, '{{ control_character_class() }}', '�', 'g')
+{%- endmacro %}
+
+{#- A value kept readable in JSON although it is a long digit run: a 统一社会信用代码 with
+    both its check characters right (its own and its 组织机构代码's) or a valid 注册号,
+    under the header of such a column (is_code_header: `uscc` and `reg_no` in `raw`;
+    注册号 in a draw list's extra columns, which int_draw__current reads). Anything
+    else is masked: an 18-character ID number passes the USCC check alone by chance
+    once in 31, both once in 341. -#}
+{% macro is_enterprise_code(key, text) -%}
+(is_code_header({{ key }}) and list_transform([{{ clean_code(text) }}], lambda _vec:
+    ({{ uscc_is_valid('_vec') }} and {{ orgcode_is_valid('substr(_vec, 9, 9)') }}) or {{ reg_no_is_valid('_vec') }})[1])
+{%- endmacro %}
+
+{#- A JSON object (text) with its personal data masked: values under a personal key
+    (`personal_keys`: an SQL list of the feed's personal columns) or under a header
+    naming an identity document (is_personal_header) masked whole (mask_personal_value);
+    every other value, and every key, through mask_personal — except an enterprise
+    code (is_enterprise_code); control characters replaced (without_controls). JSON
+    text out; not an object: masked as text. -#}
+{% macro mask_personal_json(json, personal_keys='[]::varchar[]') -%}
+list_transform([try_cast({{ json }} as json)], lambda _mpj: case
+    when _mpj is null then null
+    when json_type(_mpj) <> 'OBJECT' then to_json(mask_personal({{ without_controls('_mpj::varchar') }}))
+    else to_json(map_from_entries(list_transform(map_entries(json_transform(_mpj, '"MAP(VARCHAR, JSON)"')),
+        lambda _mpe: {'key': mask_personal({{ without_controls('_mpe.key') }}),
+                      'value': list_transform([{{ without_controls("_mpe.value ->> '$'") }}], lambda _mpv: case
+            when _mpv is null then _mpe.value
+            when list_contains({{ personal_keys }}, _mpe.key) or is_personal_header(_mpe.key)
+                then to_json(mask_personal_value(_mpv))
+            when not regexp_matches(_mpv, ssj_id_run_pattern()) or {{ is_enterprise_code('_mpe.key', '_mpv') }}
+                then case when json_type(_mpe.value) = 'VARCHAR' then to_json(_mpv) else _mpe.value end
+            else to_json(mask_personal(_mpv))
+        end)[1]})))
+end)[1]::varchar
+{%- endmacro %}
+
+{#- mask_personal_json only on the texts that may need it: one RE2 scan for a digit
+    run or a personal header (the columns outside the contract of most files hold
+    neither). -#}
+{% macro mask_personal_json_guarded(json, personal_keys='[]::varchar[]') -%}
+case when regexp_matches({{ json }}, '(?:' || ssj_id_run_pattern() || ')|' || ssj_personal_header_pattern())
+    then {{ mask_personal_json(json, personal_keys) }}
+    else {{ json }} end
+{%- endmacro %}
+
+{#- Whether a JSON object (text) holds a personal ID number in a key or in a value
+    that is not an enterprise code: what mask_personal_json leaves never does. -#}
+{% macro json_holds_id_number(json) -%}
+list_transform([try_cast({{ json }} as json)], lambda _jhj: case
+    when _jhj is null then false
+    when json_type(_jhj) <> 'OBJECT' then has_id_number(_jhj::varchar)
+    else coalesce(list_bool_or(list_transform(map_entries(json_transform(_jhj, '"MAP(VARCHAR, JSON)"')),
+        lambda _jhe: has_id_number(_jhe.key) or list_transform([_jhe.value ->> '$'], lambda _jhv:
+            has_id_number(_jhv) and not {{ is_enterprise_code('_jhe.key', '_jhv') }})[1])), false)
+end)[1]
+{%- endmacro %}
+
+{#- Row-rule findings (see issue() below). The messages name the columns, never the value. -#}
+{% macro issue_personal_id(columns) -%}
+{{ issue(columns ~ ' is not null', 'personal_id_in_value',
+         "array_to_string(" ~ columns ~ ", ', ') || ': holds a personal ID number (身份证号), which may not be published; the value is not shown'") }}
+{%- endmacro %}
+
+{% macro issue_control_character(columns) -%}
+{{ issue(columns ~ ' is not null', 'control_character',
+         "array_to_string(" ~ columns ~ ", ', ') || ': holds a control character (U+0000-U+001F other than tab, line breaks and form feed; U+007F; U+0080-U+009F)'") }}
 {%- endmacro %}
 
 {# ------------------------------------------------------ industry codes -- #}
@@ -320,10 +437,10 @@ is not a date (expected 2024-03-05, 2024/3/5, 2024.3.5, 20240305 or 2024年3月5
          "'" ~ column ~ ": ' || " ~ quoted(code) ~ " || ' is not a valid 注册号 (expected 15 digits whose last is the ISO 7064 MOD 11,10 check digit)'") }}
 {%- endmacro %}
 
-{#- Only the masked number ever appears in the message. -#}
+{#- Only the masked number ever appears in the message (mask_personal_value: it is masked whole). -#}
 {% macro issue_id_no(code, column='id_no') -%}
 {{ issue(code ~ ' is not null and not ' ~ id_no_is_valid(code), 'invalid_id_no',
-         "'" ~ column ~ ": ' || " ~ quoted(mask_id(code)) ~ " || ' is not a valid 身份证号 (expected 17 digits and a GB 11643 check character, with a real birth date in positions 7-14)'") }}
+         "'" ~ column ~ ": ' || " ~ quoted('mask_personal_value(' ~ code ~ ')') ~ " || ' is not a valid 身份证号 (expected 17 digits and a GB 11643 check character, with a real birth date in positions 7-14)'") }}
 {%- endmacro %}
 
 {% macro issue_malformed(parse_error) -%}
@@ -332,6 +449,8 @@ is not a date (expected 2024-03-05, 2024/3/5, 2024.3.5, 20240305 or 2024年3月5
 
 {#- From a list of issue() expressions: `reason_codes` (sorted, distinct; [] when
     accepted), `reason` (messages joined by '; ', NULL when accepted), `is_accepted`.
+    Messages quote values: the reason is publishable_text (digit runs masked, control
+    characters replaced), once, here.
     The list is built only for rows with a finding: most rows have none (10M
     registrations: the verdicts took 4.3 CPU-s with a list of a dozen NULL findings
     filtered on every row, 2.8 CPU-s now). -#}
@@ -343,7 +462,7 @@ then list_transform([list_filter([
         {%- endfor %}
     ], lambda _is: _is is not null)], lambda _iss: {
         'reason_codes': coalesce(list_sort(list_distinct(list_transform(_iss, lambda _c: _c.code))), []::varchar[]),
-        'reason': nullif(array_to_string(list_transform(_iss, lambda _c: _c.message), '; '), ''),
+        'reason': {{ publishable_text("nullif(array_to_string(list_transform(_iss, lambda _c: _c.message), '; '), '')") }},
         'is_accepted': len(_iss) = 0
     })[1]
 else {'reason_codes': []::varchar[], 'reason': null::varchar, 'is_accepted': true}

@@ -2,12 +2,13 @@
 
 The macros are the only definition of the rules. They use plain Jinja only, so
 this test renders the very same file with jinja2 and runs the resulting SQL
-expressions in an in-memory DuckDB (with the project's nfkc() UDF) — no dbt
+expressions in an in-memory DuckDB (with the functions pipelines/udfs.py registers) — no dbt
 start-up, and no second copy of the SQL to drift.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import date
@@ -22,6 +23,7 @@ from stdnum.cn import ric
 from stdnum.cn import uscc as std_uscc
 from stdnum.iso7064 import mod_11_10
 
+from connectors import personal
 from pipelines.udfs import register
 from tests.support import DBT_DIR
 
@@ -136,12 +138,6 @@ def test_orgcode():
     assert ev("orgcode_is_valid", "085948157") is False
 
 
-def test_mask_id():
-    assert ev("mask_id", "350102198001011234") == "3501**********1234"
-    assert ev("mask_id", "1234") == "****"
-    assert ev("mask_id", None) is None
-
-
 # ------------------------------------------------------------------ text and values
 
 
@@ -252,29 +248,113 @@ def test_normalize_industry_code(raw, code):
 
 ids = st.builds(
     lambda region, born, seq: (lambda body: body + ric_check(body))(region + born.strftime("%Y%m%d") + seq),
-    st.text(alphabet="0123456789", min_size=6, max_size=6), birth_dates,
+    st.sampled_from(sorted(personal.PROVINCES)).map(lambda p: p + "0102"), birth_dates,
     st.text(alphabet="0123456789", min_size=3, max_size=3),
 )
-filler = st.text(alphabet="甲乙 ,;:\"{}abc-", max_size=12)
-separator = st.text(alphabet="甲乙 ,;:\"{}abc-", min_size=1, max_size=12)  # numbers run together are one long number
+filler = st.text(alphabet="甲乙 ,;:\"{}abc", max_size=12)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(separator, ids), min_size=1, max_size=3), filler)
-def test_mask_hides_every_valid_id_number_in_free_text(parts, tail):
-    text = "".join(f + n for f, n in parts) + tail
-    masked = ev("mask_id_numbers_in_text", text)
-    for _, number in parts:
-        assert number not in masked
-        assert number[:4] + "*" * 10 + number[-4:] in masked
-    assert ev("mask_id_numbers_in_text", masked) == masked  # idempotent
+def json_expr(macro: str, value, *args) -> object:
+    expr = getattr(macros(), macro)("$1::varchar", *args)
+    return con().execute(f"select {expr}", [value]).fetchone()[0]
 
 
-def test_mask_leaves_other_codes_readable():
-    uscc = "913501003766905058"  # 18 digits, but positions 7-14 are no birth date
-    text = '{"uscc":"' + uscc + '","name":"甲"}'
-    assert ev("mask_id_numbers_in_text", text) == text
-    assert ev("mask_id_numbers_in_text", None) is None
+@settings(max_examples=60, deadline=None)
+@given(ids, ids, filler)
+def test_mask_personal_json_masks_personal_values_whole_and_runs_elsewhere(number, other, note):
+    reg_no = mod_11_10.calc_check_digit("35010210000001")
+    obj = {
+        "id_no": f" {number} ",               # a personal column of the feed
+        "法定代表人身份证号码": other,          # a header naming an identity document
+        "护照号码": "E12345678",
+        "备注": f"{note}{number[:6]}-{number[6:14]}-{number[14:]}{note}",
+        "注册号": "35010210000001" + reg_no,   # a valid 注册号 stays readable
+        "序号": "7",
+        "empty": None,
+    }
+    masked = json.loads(json_expr("mask_personal_json", json.dumps(obj, ensure_ascii=False), "['id_no']"))
+    assert masked["id_no"] == personal.mask_value(f" {number} ")
+    assert masked["法定代表人身份证号码"] == personal.mask_value(other)
+    assert masked["护照号码"] == "E123*5678"
+    assert masked["备注"] == personal.mask_text(obj["备注"])
+    assert (masked["注册号"], masked["序号"], masked["empty"]) == (obj["注册号"], "7", None)
+    text = json.dumps(masked, ensure_ascii=False)
+    assert number not in text and other not in text
+    assert json_expr("json_holds_id_number", json.dumps(obj, ensure_ascii=False)) is True
+    assert json_expr("json_holds_id_number", text) is False
+
+
+def test_mask_personal_json_replaces_control_characters_and_leaves_clean_json_alone():
+    """PostgreSQL's jsonb refuses even an escaped NUL: raw shows every control character as U+FFFD."""
+    out = json_expr("mask_personal_json", '{"a":"x\u0085y\u007f","b":"\\u0001","c":"\\u0000","d":"tab\\there"}')
+    assert json.loads(out) == {"a": "x\ufffdy\ufffd", "b": "\ufffd", "c": "\ufffd", "d": "tab\there"}
+    assert not re.search("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]|\\\\u00(?:0[0-8be]|1)", out)
+    assert json_expr("mask_personal_json_guarded", '{"备注":"无"}') == '{"备注":"无"}'  # no run, no header: as is
+    assert json_expr("mask_personal_json", None) is None
+    assert json_expr("mask_personal_json", "not json") is None
+
+
+def orgcode_check(body8: str) -> str:
+    """GB 11714's check character, written out here to build test codes."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    check = (11 - sum(alphabet.index(c) * w for c, w in zip(body8, (3, 7, 9, 10, 5, 8, 4, 2))) % 11) % 11
+    return "X" if check == 10 else str(check)
+
+
+def test_an_enterprise_code_is_kept_under_a_code_header_only():
+    org = "37669050" + orgcode_check("37669050")
+    assert ev("orgcode_is_valid", org) is True and org.isdigit()
+    uscc = "91350100" + org + std_uscc.calc_check_digit("91350100" + org)  # 18 digits, both checks right
+    for header in ("uscc", "统一社会信用代码"):
+        assert json.loads(json_expr("mask_personal_json", json.dumps({header: uscc}))) == {header: uscc}
+    assert json.loads(json_expr("mask_personal_json", json.dumps({"备注": uscc}))) == {"备注": personal.mask_text(uscc)}
+    # an ID number that passes the USCC check by chance (once in 31) but not its 组织机构代码's: masked anywhere
+    number = "12010220580215156X"
+    assert std_uscc.calc_check_digit(number[:17]) == number[-1] and ev("orgcode_is_valid", number[8:17]) is False
+    out = json.loads(json_expr("mask_personal_json", json.dumps({"统一社会信用代码": number, "备注": number})))
+    assert out == {"统一社会信用代码": personal.mask_text(number), "备注": personal.mask_text(number)}
+    assert json_expr("json_holds_id_number", json.dumps({"统一社会信用代码": number})) is True
+    assert json_expr("json_holds_id_number", json.dumps({"统一社会信用代码": uscc, "备注": "无"})) is False
+
+
+def screen(texts, codes, json_text=None):
+    """screen_texts over the row (a, b_text, c) of texts and (k) of codes, with JSON ``json_text``."""
+    expr = macros().screen_texts(["a", ("b", "b_text"), ("c", "array_to_string(c, chr(10))")], codes=["k"], json="e")
+    row = "select $1::varchar a, $2::varchar b_text, $3::varchar[] c, $4::varchar k, $5::varchar e"
+    found = con().execute(f"select {expr} from ({row})", [*texts, *codes, json_text]).fetchone()[0]
+    return found or {"personal_id": None, "control": None}  # NULL: the scans found nothing
+
+
+CLEAN = {"personal_id": None, "control": None}
+
+
+def test_screen_texts_names_the_columns_holding_an_id_number():
+    number = "350102199001011234"
+    assert screen(["甲", None, ["乙"]], ["K-1"]) == CLEAN
+    assert screen(["甲 " + number, "３５０１０２１９９００１０１１２３４", ["乙", "3501 0219 9001 0112 34"]], [number]) == {
+        "personal_id": ["a", "b", "c"], "control": None}  # a code is not screened for ID numbers
+    assert screen(["电话 13800000000 卡号 6222000000000000000", None, None], [None]) == CLEAN  # long runs, no ID
+    assert screen(["350102900101123", "2024-03-05", None], [None]) == {"personal_id": ["a"], "control": None}
+
+
+def test_screen_texts_names_the_columns_holding_a_control_character():
+    assert screen(["tab\tline\nform\freturn\r", "ok", None], ["K"], '{"k":"a\\\\b\\\\u0001\\t\\f"}') == CLEAN
+    assert screen(["x\x00", "\x1b[0m", ["a\x0b"]], ["K"]) == {"personal_id": None, "control": ["a", "b", "c"]}
+    assert screen(["x\x85", "del\x7f", None], ["K\x9f"], '{"k":"\\u001b"}') == {
+        "personal_id": None, "control": ["a", "b", "k", "extra"]}
+    assert screen([None, None, None], [None], '{"k":"\\b","\u0090":1}') == {"personal_id": None, "control": ["extra"]}
+    number = "350102199001011234"
+    assert screen([f"{number}\x1b", None, None], [None]) == {"personal_id": ["a"], "control": ["a"]}
+
+
+def test_reasons_are_masked_and_free_of_control_characters():
+    m = macros()
+    finding = m.issue("true", "x", m.quoted("v"))
+    reason = con().execute(f"select ({m.collect_issues([finding])}).reason from (select $1::varchar v)",
+                           ["a\x1b 350102199001011234 \x85"]).fetchone()[0]
+    assert reason == "'a\ufffd 3501**********1234 \ufffd'"
+    id_reason = ev("issue_id_no", "35010219900101123")["message"]
+    assert "3501*********1123" in id_reason and "35010219900101123" not in id_reason
 
 
 # ------------------------------------------------------------------ row verdicts

@@ -35,7 +35,6 @@ select
     cert_no,
     name,
     id_no_masked,
-    id_no_hash,
     agency_name,
     unit,
     region_code,

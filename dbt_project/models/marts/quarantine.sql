@@ -1,6 +1,8 @@
 {#- Every rejected row of every feed (CONTRACT §3): the reasons and the original
-    values, with any valid 身份证号 in them masked (an agency may put one in any
-    column, e.g. a legal representative's number as an extra column).
+    values, as staging leaves them: personal data masked (an agency may put an ID
+    number in any column, e.g. a legal representative's number as an extra column)
+    and no raw control character (staging_helpers.sql: raw_json; value_rules.sql:
+    collect_issues).
 
     Incremental by feed (delete+insert): a build that restaged only some feeds
     (restage_feeds in the build state, e.g. a draws build) recomputes only their
@@ -28,7 +30,7 @@ with
         source_row,
         reason_codes,
         reason,
-        {{ mask_id_numbers_in_text('raw::varchar') }}::json as raw
+        raw
     from {{ ref('stg_' ~ feed) }}
     where len(reason_codes) > 0
 ),

@@ -51,7 +51,7 @@ cleaned as (
         status_values.status,
         updated_at_values.updated_at_text,
         updated_at_values.updated_at,
-        try_cast(source._extra as json) as extra
+        {{ extra_json('approval') }} as extra
     from source
     left join valid_from_values on valid_from_values.raw_value = source.valid_from
     left join valid_to_values on valid_to_values.raw_value = source.valid_to
@@ -61,11 +61,24 @@ cleaned as (
     left join status_values on status_values.raw_value = source.status
 ),
 
-checked as (
+{#- every text is screened for a personal ID number and a control character; every
+    code, and the columns outside the contract, for a control character -#}
+screened as (
     select
         cleaned.*,
+        {{ screen_texts(['name', 'licence_type', ('valid_from', 'valid_from_text'), ('valid_to', 'valid_to_text'),
+                         'issuer', 'scope', 'status', ('updated_at', 'updated_at_text')],
+                        codes=['uscc', 'licence_no'], json='_source._extra') }} as screening
+    from cleaned
+),
+
+checked as (
+    select
+        screened.*,
         {{ collect_issues([
             issue_malformed('parse_error'),
+            issue_control_character('screening.control'),
+            issue_personal_id('screening.personal_id'),
             issue_required('licence_type', 'licence_type'),
             issue_required('licence_no', 'licence_no'),
             issue('uscc is null and name is null', 'missing_required',
@@ -75,22 +88,22 @@ checked as (
             issue_date('valid_to_text', 'valid_to', 'valid_to'),
             issue_date('updated_at_text', 'updated_at', 'updated_at'),
         ]) }} as outcome
-    from cleaned
+    from screened
 ),
 
 final as (
     select
-        uscc,
-        name,
-        licence_type,
-        licence_no,
+        {{ staged_text('uscc') }} as uscc,
+        {{ staged_text('name') }} as name,
+        {{ staged_text('licence_type') }} as licence_type,
+        {{ staged_text('licence_no') }} as licence_no,
         valid_from,
         valid_to,
-        issuer,
-        scope,
-        status,
+        {{ staged_text('issuer') }} as issuer,
+        {{ staged_text('scope') }} as scope,
+        {{ staged_text('status') }} as status,
         updated_at,
-        {{ staging_columns(raw_json(columns, relation='checked._source')) }}
+        {{ staging_columns(raw_json(columns, 'approval', relation='checked._source')) }}
     from checked
 )
 

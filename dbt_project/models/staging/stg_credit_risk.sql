@@ -40,7 +40,7 @@ cleaned as (
         score_values.score,
         classified_on_values.classified_on_text,
         classified_on_values.classified_on,
-        try_cast(source._extra as json) as extra
+        {{ extra_json('credit_risk') }} as extra
     from source
     left join score_values on score_values.raw_value = source.score
     left join classified_on_values on classified_on_values.raw_value = source.classified_on
@@ -58,11 +58,24 @@ typed as (
     cross join grade_vocab
 ),
 
-checked as (
+{#- every text is screened for a personal ID number and a control character; every
+    code, and the columns outside the contract, for a control character -#}
+screened as (
     select
         typed.*,
+        {{ screen_texts(['name', ('grade', 'grade_raw'), ('domain', 'domain_text'), ('score', 'score_text'),
+                         ('classified_on', 'classified_on_text')],
+                        codes=['uscc'], json='_source._extra') }} as screening
+    from typed
+),
+
+checked as (
+    select
+        screened.*,
         {{ collect_issues([
             issue_malformed('parse_error'),
+            issue_control_character('screening.control'),
+            issue_personal_id('screening.personal_id'),
             issue_required('uscc', 'uscc'),
             issue_required('grade_raw', 'grade'),
             issue_uscc('uscc'),
@@ -71,19 +84,19 @@ checked as (
             issue_number('score_text', 'score', 'score'),
             issue_date('classified_on_text', 'classified_on', 'classified_on'),
         ]) }} as outcome
-    from typed
+    from screened
 ),
 
 final as (
     select
-        uscc,
-        name,
+        {{ staged_text('uscc') }} as uscc,
+        {{ staged_text('name') }} as name,
         grade,
-        grade_raw,
-        domain,
+        {{ staged_text('grade_raw') }} as grade_raw,
+        {{ staged_text('domain') }} as domain,
         score,
         classified_on,
-        {{ staging_columns(raw_json(columns, relation='checked._source')) }}
+        {{ staging_columns(raw_json(columns, 'credit_risk', relation='checked._source')) }}
     from checked
 )
 

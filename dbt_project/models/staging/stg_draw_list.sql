@@ -31,7 +31,7 @@ cleaned as (
         {{ split_list('source.items') }} as items,
         {{ clean_text('source.window_start') }} as window_start_text,
         {{ clean_text('source.window_end') }} as window_end_text,
-        try_cast(source._extra as json) as extra
+        {{ extra_json('draw_list') }} as extra
     from source
 ),
 
@@ -49,11 +49,25 @@ typed as (
     left join agencies on agencies.code = cleaned.agency
 ),
 
-checked as (
+{#- every text is screened for a personal ID number and a control character; every
+    code, and the columns outside the contract, for a control character -#}
+screened as (
     select
         typed.*,
+        {{ screen_texts(['task_name', ('agency', 'agency_declared'), 'name', 'address',
+                         ('items', "array_to_string(items, chr(10))"), ('window_start', 'window_start_text'),
+                         ('window_end', 'window_end_text')],
+                        codes=['task_id', 'uscc'], json='_source._extra') }} as screening
+    from typed
+),
+
+checked as (
+    select
+        screened.*,
         {{ collect_issues([
             issue_malformed('parse_error'),
+            issue_control_character('screening.control'),
+            issue_personal_id('screening.personal_id'),
             issue_required('task_id', 'task_id'),
             issue_required('window_start_text', 'window_start'),
             issue_required('window_end_text', 'window_end'),
@@ -67,21 +81,21 @@ checked as (
             issue('agency_mismatch', 'agency_mismatch',
                   "'agency: ' || " ~ quoted('agency_declared') ~ " || ' is not the agency whose folder the file came from (expected ' || agency || coalesce(' or ' || folder_agency_name, '') || ')'"),
         ]) }} as outcome
-    from typed
+    from screened
 ),
 
 final as (
     select
-        task_id,
-        task_name,
-        agency_declared,
-        uscc,
-        name,
-        address,
-        items,
+        {{ staged_text('task_id') }} as task_id,
+        {{ staged_text('task_name') }} as task_name,
+        {{ staged_text('agency_declared') }} as agency_declared,
+        {{ staged_text('uscc') }} as uscc,
+        {{ staged_text('name') }} as name,
+        {{ staged_text('address') }} as address,
+        {{ staged_text('items', list=true) }} as items,
         window_start,
         window_end,
-        {{ staging_columns(raw_json(columns, relation='checked._source')) }},
+        {{ staging_columns(raw_json(columns, 'draw_list', relation='checked._source')) }},
         {{ staged_at() }} as staged_at
     from checked
 )

@@ -1,13 +1,9 @@
 {#- 执法检查人员: every raw row, typed. The full 身份证号 never leaves this model's
-    input: only id_no_masked and a salted hash (SSJ_ID_SALT) come out, and
-    `raw`, `extra` and `reason` carry masked numbers only. -#}
+    input: only id_no_masked comes out (mask_personal_value, first 4 + last 4), and
+    `raw` (id_no is a personal column: masked whole), `extra` and `reason` carry
+    masked numbers only. -#}
 {%- set columns = ['cert_no', 'name', 'id_no', 'agency_name', 'unit', 'region_code', 'qualifications',
                    'specialties', 'cert_valid_to', 'status', 'updated_at'] -%}
-{%- set salt = "'" ~ env_var('SSJ_ID_SALT', 'shuangsuiji') | replace("'", "''") ~ "'" -%}
-
-{#- `raw` of a rejected row: its 身份证号 masked, and any valid one in another column too. -#}
-{%- set raw = mask_id_numbers_in_text(raw_json(columns, relation='checked._source',
-        overrides={'id_no': mask_id(clean_code('checked._source.id_no'))}) ~ '::varchar') ~ '::json' %}
 
 with
 
@@ -29,26 +25,40 @@ cleaned as (
         {{ clean_text('source.cert_valid_to') }} as cert_valid_to_text,
         {{ clean_text('source.status') }} as status,
         {{ clean_text('source.updated_at') }} as updated_at_text,
-        try_cast({{ mask_id_numbers_in_text('source._extra') }} as json) as extra
+        {{ extra_json('inspectors') }} as extra
     from source
 ),
 
 typed as (
     select
         cleaned.*,
-        {{ mask_id('id_no') }} as id_no_masked,
-        {{ hash_id('id_no', salt) }} as id_no_hash,
+        mask_personal_value(id_no) as id_no_masked,
         -- 长期/长期有效 (no expiry) → 9999-12-31
         {{ parse_date('cert_valid_to_text', open_ended=true, cleaned=true) }} as cert_valid_to,
         {{ parse_date('updated_at_text', cleaned=true) }} as updated_at
     from cleaned
 ),
 
-checked as (
+{#- every text is screened for a personal ID number and a control character; every
+    code, and the columns outside the contract, for a control character -#}
+screened as (
     select
         typed.*,
+        {{ screen_texts(['name', 'agency_name', 'unit',
+                         ('qualifications', "array_to_string(qualifications_raw, chr(10))"),
+                         ('specialties', "array_to_string(specialties_raw, chr(10))"),
+                         ('cert_valid_to', 'cert_valid_to_text'), 'status', ('updated_at', 'updated_at_text')],
+                        codes=['cert_no', 'id_no', 'region_code'], json='_source._extra') }} as screening
+    from typed
+),
+
+checked as (
+    select
+        screened.*,
         {{ collect_issues([
-            issue_malformed(mask_id_numbers_in_text('parse_error')),
+            issue_malformed('parse_error'),
+            issue_control_character('screening.control'),
+            issue_personal_id('screening.personal_id'),
             issue_required('cert_no', 'cert_no'),
             issue_required('name', 'name'),
             issue_required('agency_name', 'agency_name'),
@@ -56,24 +66,23 @@ checked as (
             issue_date('cert_valid_to_text', 'cert_valid_to', 'cert_valid_to'),
             issue_date('updated_at_text', 'updated_at', 'updated_at'),
         ]) }} as outcome
-    from typed
+    from screened
 ),
 
 final as (
     select
-        cert_no,
-        name,
+        {{ staged_text('cert_no') }} as cert_no,
+        {{ staged_text('name') }} as name,
         id_no_masked,
-        id_no_hash,
-        agency_name,
-        unit,
-        region_code,
-        qualifications_raw,
-        specialties_raw,
+        {{ staged_text('agency_name') }} as agency_name,
+        {{ staged_text('unit') }} as unit,
+        {{ staged_text('region_code') }} as region_code,
+        {{ staged_text('qualifications_raw', list=true) }} as qualifications_raw,
+        {{ staged_text('specialties_raw', list=true) }} as specialties_raw,
         cert_valid_to,
-        status,
+        {{ staged_text('status') }} as status,
         updated_at,
-        {{ staging_columns(raw) }}
+        {{ staging_columns(raw_json(columns, 'inspectors', relation='checked._source')) }}
     from checked
 )
 

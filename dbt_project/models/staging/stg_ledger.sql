@@ -8,7 +8,11 @@
     pipelines/defs/dbt/build_state.py) names them in the build state
     (`restage_feeds`, comma-separated; empty = all): for the other feeds the
     snapshot keeps the ingested files the previous build staged, so the snapshot
-    always says what the staging tables hold. -#}
+    always says what the staging tables hold.
+
+    Paths, errors and headers are shown with their digit runs masked
+    (mask_personal, as everything leaving staging): a file may be named after a
+    person, and a header-less file's first row may be taken for its headers. -#}
 
 {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
 
@@ -20,7 +24,7 @@ ledger as (
 
 final as (
     select
-        path,
+        mask_personal(path) as path,
         agency,
         feed,
         sha256,
@@ -30,11 +34,11 @@ final as (
         status,
         rows_read,
         error_code,
-        error,
-        duplicate_of,
+        mask_personal(error) as error,
+        mask_personal(duplicate_of) as duplicate_of,
         format,
         encoding,
-        headers,
+        mask_personal(headers::varchar)::json as headers,
         first_seen_at,
         processed_at
     from ledger

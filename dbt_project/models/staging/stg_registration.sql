@@ -94,7 +94,7 @@ cleaned as (
         online_shop_values.online_shop,
         updated_at_values.updated_at_text,
         updated_at_values.updated_at,
-        try_cast(source._extra as json) as extra
+        {{ extra_json('registration') }} as extra
     from source
     left join reg_capital_values on reg_capital_values.raw_value = source.reg_capital
     left join established_on_values on established_on_values.raw_value = source.established_on
@@ -118,11 +118,27 @@ typed as (
     from cleaned
 ),
 
-checked as (
+{#- every text is screened for a personal ID number and a control character; every
+    code, and the columns outside the contract, for a control character -#}
+screened as (
     select
         typed.*,
+        {{ screen_texts(['name', 'entity_type', 'legal_rep', ('reg_capital', 'reg_capital_text'),
+                         ('established_on', 'established_on_text'), 'status', 'address', 'authority',
+                         'business_scope', ('employees', 'employees_text'), ('revenue', 'revenue_text'),
+                         ('total_assets', 'total_assets_text'), ('online_shop', 'online_shop_text'),
+                         ('updated_at', 'updated_at_text')],
+                        codes=['uscc', 'reg_no', 'region_code', ('industry_code', 'industry_code_raw')], json='_source._extra') }} as screening
+    from typed
+),
+
+checked as (
+    select
+        screened.*,
         {{ collect_issues([
             issue_malformed('parse_error'),
+            issue_control_character('screening.control'),
+            issue_personal_id('screening.personal_id'),
             issue_required('name', 'name'),
             issue('uscc is null and reg_no is null', 'missing_required',
                   "'uscc, reg_no: a 统一社会信用代码 or a 注册号 is required, both are missing'"),
@@ -136,33 +152,33 @@ checked as (
             issue_bool('online_shop_text', 'online_shop', 'online_shop'),
             issue_date('updated_at_text', 'updated_at', 'updated_at'),
         ]) }} as outcome
-    from typed
+    from screened
 ),
 
 final as (
     select
-        uscc,
-        reg_no,
-        name,
-        entity_type,
-        legal_rep,
+        {{ staged_text('uscc') }} as uscc,
+        {{ staged_text('reg_no') }} as reg_no,
+        {{ staged_text('name') }} as name,
+        {{ staged_text('entity_type') }} as entity_type,
+        {{ staged_text('legal_rep') }} as legal_rep,
         reg_capital,
         established_on,
-        status,
+        {{ staged_text('status') }} as status,
         status_class,
-        address,
-        region_code,
-        authority,
-        industry_code_raw,
+        {{ staged_text('address') }} as address,
+        {{ staged_text('region_code') }} as region_code,
+        {{ staged_text('authority') }} as authority,
+        {{ staged_text('industry_code_raw') }} as industry_code_raw,
         industry_code,
-        business_scope,
+        {{ staged_text('business_scope') }} as business_scope,
         employees,
         revenue,
         total_assets,
         online_shop,
         updated_at,
         case when uscc_valid then uscc when reg_no_valid then 'R' || reg_no end as enterprise_key,
-        {{ staging_columns(raw_json(columns, relation='checked._source')) }}
+        {{ staging_columns(raw_json(columns, 'registration', relation='checked._source')) }}
     from checked
 )
 

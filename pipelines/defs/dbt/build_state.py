@@ -40,7 +40,9 @@ DRAW_FEED = "draw_list"
 POOL_FEEDS = tuple(f for f in FEED_NAMES if f != DRAW_FEED)
 STATE_TABLE = "_ssj_build_state"
 RULE_PATHS = (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJECT_DIR / "seeds",
-              DBT_PROJECT_DIR / "dbt_project.yml", PROJECT_ROOT / "connectors" / "feeds.yaml")
+              DBT_PROJECT_DIR / "dbt_project.yml", PROJECT_ROOT / "connectors" / "feeds.yaml",
+              # the personal-number rule and the DuckDB functions the models call
+              PROJECT_ROOT / "connectors" / "personal.py", PROJECT_ROOT / "pipelines" / "udfs.py")
 
 DRAWS_SELECTION = (
     dg.AssetSelection.assets("stg_ledger")

@@ -1,0 +1,198 @@
+"""A detector of personal ID numbers written independently of the masking code.
+
+It shares nothing with ``connectors/personal.py`` on purpose and is broader: any
+run of 15 to 18 digits (the last may be X) after Unicode width folding and after
+removing the spaces and dashes people type inside numbers, not glued to other
+letters or digits, nor the digits of a decimal number. The only values it lets through are enterprise identifiers that
+carry their own valid check characters (a USCC by GB 32100 and its organisation
+code by GB 11714, a 注册号 by ISO 7064 MOD 11,10) — published identifiers, never a
+person's.
+
+``scan_*`` functions return findings as ``(where, the number masked)``: a test that
+fails prints where the leak is, never the number itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from stdnum.cn import uscc as std_uscc
+from stdnum.iso7064 import mod_11_10
+
+_JOINERS = re.compile(r"(?<=[0-9])[\s\-\u2010-\u2015\u00a0\u3000]+(?=[0-9Xx])")
+_RUN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)[0-9]{14,17}[0-9Xx](?![0-9A-Za-z])(?!\.[0-9])")
+"""Not the digits of a decimal number (``0.2812049388885498``: run times, timestamps)."""
+_ANY_RUN = re.compile(r"[0-9]{14,17}[0-9Xx]")
+
+
+def _folded(text: str) -> str:
+    return _JOINERS.sub("", unicodedata.normalize("NFKC", text))
+
+
+def _orgcode_is_valid(code: str) -> bool:
+    """GB 11714: 8 characters and a check character (weights 3 7 9 10 5 8 4 2, mod 11; 10 is X)."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if len(code) != 9 or any(c not in alphabet for c in code[:8]):
+        return False
+    total = sum(alphabet.index(c) * w for c, w in zip(code[:8], (3, 7, 9, 10, 5, 8, 4, 2)))
+    check = (11 - total % 11) % 11
+    return code[8] == ("X" if check == 10 else str(check))
+
+
+def _is_enterprise_identifier(token: str) -> bool:
+    # a USCC's two check characters (its own and its organisation code's): one in 341 numbers passes both by chance
+    if len(token) == 18 and std_uscc.is_valid(token) and _orgcode_is_valid(token[8:17]):
+        return True
+    return len(token) == 15 and token.isdigit() and mod_11_10.is_valid(token)
+
+
+def numbers_in(text: str | None, *, glued: bool = False) -> list[str]:
+    """ID-number-like runs in ``text``; ``glued`` also finds runs touching letters (for free text such as logs)."""
+    if not text:
+        return []
+    folded = _folded(text)
+    pattern = _ANY_RUN if glued else _RUN
+    return [t for t in pattern.findall(folded) if not _is_enterprise_identifier(t.upper())]
+
+
+def _show(token: str) -> str:
+    return token[:3] + "…" + token[-2:]
+
+
+def scan_text(where: str, text: str | None, *, glued: bool = False) -> list[tuple[str, str]]:
+    return [(where, _show(t)) for t in numbers_in(text, glued=glued)]
+
+
+def _strings(value) -> Iterator[str]:
+    if value is None:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, (bytes, bytearray)):
+        yield value.decode("utf-8", "replace")
+    else:
+        yield str(value)
+
+
+def scan_rows(where: str, columns: list[str], rows: Iterable[tuple]) -> list[tuple[str, str]]:
+    found = []
+    for row in rows:
+        for column, value in zip(columns, row):
+            for text in _strings(value):
+                found += scan_text(f"{where}.{column}", text)
+    return found
+
+
+def scan_duckdb(path: Path) -> list[tuple[str, str]]:
+    """Every text-bearing column of every table and view of every schema of a DuckDB file."""
+    import duckdb
+
+    found = []
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        _register_functions(con)
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables order by all").fetchall()
+        for schema, table in tables:
+            name = f'"{schema}"."{table}"'
+            try:
+                cols = [c for c, t in con.execute(f"select column_name, data_type from information_schema.columns "
+                                                  f"where table_schema = ? and table_name = ?", [schema, table]).fetchall()
+                        if not t.startswith(("INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "DATE", "TIMESTAMP", "BOOLEAN",
+                                             "HUGEINT", "FLOAT", "SMALLINT", "TINYINT", "UBIGINT"))]
+                if not cols:
+                    continue
+                select = ", ".join(f'cast("{c}" as varchar)' for c in cols)
+                found += scan_rows(f"duckdb {schema}.{table}", cols, con.execute(f"select {select} from {name}").fetchall())
+            except duckdb.Error as exc:  # a view over files that moved: report, do not hide
+                found.append((f"duckdb {schema}.{table}", f"unreadable: {type(exc).__name__}"))
+    finally:
+        con.close()
+    return found
+
+
+def _register_functions(con) -> None:
+    """Views may call the project's DuckDB functions; make them resolvable (their results are what is scanned)."""
+    try:
+        from pipelines.udfs import register
+
+        register(con)
+    except Exception:  # noqa: BLE001 - a read-only scan works without them for tables
+        pass
+
+
+def scan_parquet(path: Path) -> list[tuple[str, str]]:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        cols = [c for c, *_ in con.execute(f"describe select * from read_parquet('{path}')").fetchall()]
+        select = ", ".join(f'cast("{c}" as varchar)' for c in cols)
+        return scan_rows(f"parquet {path.name}", cols, con.execute(f"select {select} from read_parquet('{path}')").fetchall())
+    finally:
+        con.close()
+
+
+def scan_sqlite(path: Path) -> list[tuple[str, str]]:
+    found = []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for (table,) in con.execute("select name from sqlite_master where type = 'table'").fetchall():
+            cur = con.execute(f'select * from "{table}"')
+            cols = [d[0] for d in cur.description]
+            found += scan_rows(f"sqlite {path.name}:{table}", cols, cur.fetchall())
+    finally:
+        con.close()
+    return found
+
+
+def scan_xlsx(path: Path) -> list[tuple[str, str]]:
+    found = []
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.endswith(".xml"):
+                found += scan_text(f"xlsx {path.name}:{name}", zf.read(name).decode("utf-8", "replace"))
+    return found
+
+
+def scan_tree(root: Path, *, skip: Iterable[Path] = ()) -> list[tuple[str, str]]:
+    """Every file under ``root`` but ``skip``: DuckDB, Parquet, SQLite and XLSX by their content, the rest as text."""
+    skip = [Path(s).resolve() for s in skip]
+    found = []
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_symlink() or not path.is_file() or any(path.resolve().is_relative_to(s) for s in skip):
+            continue
+        head = path.read_bytes()[:16]
+        if path.suffix == ".duckdb" or head.startswith(b"\x00" * 8) and b"DUCK" in path.read_bytes()[:64]:
+            found += scan_duckdb(path)
+        elif head.startswith(b"PAR1"):
+            found += scan_parquet(path)
+        elif head.startswith(b"SQLite format 3"):
+            found += scan_sqlite(path)
+        elif head.startswith(b"PK"):
+            found += scan_xlsx(path)
+        elif path.suffix in (".wal", ".lock") or path.name.endswith((".db-wal", ".db-shm")):
+            found += scan_text(str(path), path.read_bytes().decode("utf-8", "replace"), glued=True)
+        else:
+            text = path.read_bytes().decode("utf-8", "replace")
+            found += scan_text(str(path.relative_to(root)), text)
+            if path.suffix == ".json":
+                try:
+                    found += [(str(path), t) for _, t in scan_rows("json", ["v"], [(json.loads(text),)])]
+                except ValueError:
+                    pass
+        found += scan_text(f"file name {path.relative_to(root)}", str(path.relative_to(root)))
+    return found

@@ -1,0 +1,42 @@
+"""The leak detector finds a personal ID number in every spelling, and lets enterprise identifiers through."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.corpus import make_personal as corpus
+from tests.leak_detector import numbers_in, scan_text
+from tests.support import make_reg_no, make_uscc
+
+SPELLINGS = [
+    corpus.ID_A,
+    corpus.ID_X.lower(),
+    "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in corpus.ID_B),
+    f"{corpus.ID_C[:4]} {corpus.ID_C[4:8]} {corpus.ID_C[8:12]} {corpus.ID_C[12:16]} {corpus.ID_C[16:]}",
+    f"{corpus.ID_D[:6]}-{corpus.ID_D[6:14]}-{corpus.ID_D[14:]}",
+    corpus.ID_15,
+    corpus.ID_WRONG,
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_is_found_alone_and_in_text(spelling):
+    assert numbers_in(spelling)
+    assert numbers_in(f"身份证号：{spelling}，请核对")
+    assert scan_text("x", f'{{"id": "{spelling}"}}')
+
+
+def test_masked_numbers_and_enterprise_identifiers_pass():
+    assert not numbers_in(corpus.ID_A[:4] + "*" * 10 + corpus.ID_A[-4:])
+    assert not numbers_in(make_uscc("91350102MA2Y00007"))
+    assert not numbers_in(make_uscc("12350000488000110"))  # all digits, a valid USCC
+    assert not numbers_in(make_reg_no("35010210000012"))
+    assert not numbers_in("2026-12-07 05:30:12.123456")
+    assert not numbers_in('"execution_time": 0.2812049388885498, "timestamp": 1765085412.1234567')
+    assert numbers_in(f"编号.{corpus.ID_A}。")  # a full stop is not a decimal point
+    assert not numbers_in("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+
+
+def test_findings_never_show_the_number():
+    (where, shown), = scan_text("place", corpus.ID_A)
+    assert where == "place" and corpus.ID_A not in shown and corpus.ID_A[4:14] not in shown
