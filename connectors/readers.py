@@ -49,7 +49,10 @@ Formats (by extension, case-insensitive):
   whose first sheet spans more than ``SHEET_MAX_CELLS`` (rows x columns, from
   the cell references in its XML, scanned before calamine opens it) is rejected
   ``too_large`` (legacy ``.xls`` is capped at 65,536 x 256 by format).
-* ``.parquet`` — column names are the headers; values are cast to text
+* ``.parquet`` — column names are the headers; a file whose footer counts more
+  rows than ``max_file_rows()`` (SSJ_MAX_FILE_ROWS) is rejected ``too_large``
+  before any row is decoded (dictionary encoding packs millions of rows in a
+  few KiB); values are cast to text
   (dates ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS`` in their own time
   zone, integers and integral floats without ``.0``, other floats in shortest
   round-trip form, decimals exactly, nested values as JSON).
@@ -80,6 +83,7 @@ import datetime as dt
 import gc
 import io
 import json
+import os
 import re
 import zipfile
 from collections import deque
@@ -127,6 +131,8 @@ JSONL_CHUNK_BYTES = 16 << 20  # JSON Lines are parsed in pieces of whole lines o
 JSONL_MAX_DEPTH = 64  # JSON values nested deeper reject the file (the parsers recurse)
 MAX_COLUMNS = 16_384  # a header row wider than this rejects the file (Excel's own limit)
 SHEET_MAX_CELLS = 50_000_000
+DEFAULT_MAX_FILE_ROWS = 50_000_000
+"""Most data rows taken from one file (SSJ_MAX_FILE_ROWS): five times the largest real drop."""
 """The largest rows x columns extent of an .xlsx sheet: calamine holds the sheet as a dense range of
 32 bytes a cell (1.6 GB at this bound). Excel's 1,048,576 rows x 47 columns fit."""
 _BOM = b"\xef\xbb\xbf"
@@ -319,7 +325,7 @@ def open_drop(path: Path, feed: Feed, *, batch_rows: int = 100_000, name: str | 
     """Open a dropped file: detect its format (and encoding), read and map its header.
 
     ``name`` is the file's name when ``path`` does not carry it (``/proc/self/fd/N``,
-    the landing file opened once): its extension decides the format.
+    a landing file read through its descriptor): its extension decides the format.
 
     Raises FileRejected when the file cannot be read at all or lacks a required
     column (``missing_columns``: the message names each missing column and the
@@ -653,8 +659,12 @@ _ANY_PLACED = re.compile(_PREFIXED + rb"(row|c)(?=[\s/>])([^>]*)>")
 _R_ATTR = re.compile(rb"\sr\s*=\s*[\"']([A-Z]*)(\d+)[\"']")
 _HAS_R = re.compile(rb"\sr\s*=")
 _DIMENSION = re.compile(_PREFIXED + rb'dimension\b[^>]*?\sref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
-_FIRST_SHEET = re.compile(_PREFIXED + rb"sheet\b[^>]*?\s[\w.-]+:id=\"([^\"]+)\"")
-_RELATIONSHIP = re.compile(_PREFIXED + rb"Relationship\b[^>]*>")
+_SHEET = re.compile(_PREFIXED + rb"sheet(?=[\s/>])([^>]*)>")
+_RELATIONSHIP = re.compile(_PREFIXED + rb"Relationship(?=[\s/>])([^>]*)>")
+_ATTRIBUTE = re.compile(rb"""\s([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")  # either quote, as XML allows
+_UNCERTAIN = (b"<!--", b"<![CDATA[", b"&")
+"""What the patterns do not read as an XML parser would (a commented-out <sheet>, an escaped id): seen
+in workbook.xml or its relationships, the first sheet is not taken as known."""
 _AFTER_NAME = (b" ", b"\n", b"\r", b"\t", b">", b"/")
 SHEET_SCAN_CHUNK = 1 << 20
 _PART_LIMIT = 16 << 20  # workbook.xml and its relationships are a few KiB in real workbooks
@@ -727,24 +737,38 @@ class _SheetExtent:
         return self.rows * self.cols
 
 
+def _attributes(attributes: bytes) -> dict[bytes, bytes]:
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _ATTRIBUTE.finditer(attributes)}
+
+
 def _first_sheet_part(zf: zipfile.ZipFile) -> list[str]:
     """The zip member of the workbook's first sheet (xl/workbook.xml's first <sheet>, through
-    xl/_rels/workbook.xml.rels); every worksheet part when that cannot be resolved."""
+    xl/_rels/workbook.xml.rels); every worksheet part when that cannot be told with certainty
+    (then the largest of them bounds the workbook)."""
     names = set(zf.namelist())
+    every = sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
     try:
         workbook = zf.open("xl/workbook.xml").read(_PART_LIMIT)
         rels = zf.open("xl/_rels/workbook.xml.rels").read(_PART_LIMIT)
     except KeyError:
-        workbook = rels = b""
-    if (sheet := _FIRST_SHEET.search(workbook)) is not None:
-        for rel in _RELATIONSHIP.findall(rels):
-            if f' Id="{sheet.group(1).decode(errors="replace")}"'.encode() in rel:
-                target = re.search(rb'\sTarget="([^"]+)"', rel)
-                if target is not None:
-                    part = _zip_part(target.group(1).decode("utf-8", "replace"))
-                    if part in names:
-                        return [part]
-    return sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+        return every
+    relationships = [_attributes(r) for r in _RELATIONSHIP.findall(rels)]
+    every = sorted(set(every) | {part for a in relationships if a.get(b"Type", b"").endswith(b"/worksheet")
+                                 and (part := _zip_part(a.get(b"Target", b"").decode("utf-8", "replace"))) in names})
+    if any(mark in workbook or mark in rels for mark in _UNCERTAIN):
+        return every
+    sheet = _SHEET.search(workbook)
+    if sheet is None:
+        return every
+    ids = [v for k, v in _attributes(sheet.group(1)).items() if k.endswith(b":id")]
+    if len(ids) != 1:
+        return every
+    targets = [a.get(b"Target") for a in relationships if a.get(b"Id") == ids[0]]
+    if len(targets) != 1 or targets[0] is None:
+        return every
+    part = _zip_part(targets[0].decode("utf-8", "replace"))
+    return [part] if part in names else every
 
 
 def _zip_part(target: str) -> str:
@@ -925,8 +949,21 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
         raise FileRejected("unreadable", f"not a readable Parquet file: {e}") from e
 
 
+def max_file_rows() -> int:
+    value = os.environ.get("SSJ_MAX_FILE_ROWS")
+    return int(value) if value else DEFAULT_MAX_FILE_ROWS
+
+
+def too_many_rows(rows: int, limit: int) -> FileRejected:
+    return FileRejected("too_large", f"the file holds {rows} rows or more, above the limit of {limit} "
+                                     "(SSJ_MAX_FILE_ROWS); split it")
+
+
 def _parquet_header(path: Path) -> list[str]:
     pf = _parquet_file(path)
+    limit = max_file_rows()
+    if pf.metadata.num_rows > limit:  # said by the footer: nothing is decoded
+        raise too_many_rows(pf.metadata.num_rows, limit)
     return list(pf.schema_arrow.names)
 
 

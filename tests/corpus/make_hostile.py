@@ -55,6 +55,8 @@ EXPECTED = {  # file name as recorded -> (status, error_code or codes)
     "no_header.csv": ("rejected", "missing_columns"),
     "deep.jsonl": ("rejected", "unreadable"),
     "wide.csv": ("rejected", "too_large"),
+    "deep_tree": ("rejected", "bad_location"),  # a folder in the feed folder: one entry, never walked
+    "single_quoted.xlsx": ("rejected", "too_large"),  # its first sheet named with ' quotes is the one bounded
 }
 NOT_REGULAR = {"outside.csv", "dev_zero.csv", "linked_folder", "pipe.csv", "socket.csv"}
 
@@ -74,6 +76,10 @@ def build(root: Path) -> Path:
     write_zip_bomb(folder / "zip_bomb.xlsx")
     write_xlsx(folder / "far_cell.xlsx", [("A1", "企业名称"), ("A2", "甲公司"), ("XFD1048576", "x")])
     write_xlsx(folder / "memory_hog.xlsx", [("A1", "企业名称"), ("A2", "甲公司"), ("AN1000000", "x")])
+    write_two_sheet_workbook(folder / "single_quoted.xlsx",
+                             sheet_xml([("A1", "企业名称"), ("A2", "甲公司"), ("XFD1048576", "x")]),
+                             sheet_xml([("A1", "统一社会信用代码"), ("B1", "企业名称")]))
+    write_deep_tree(folder / "deep_tree")
     (folder / "no_header.csv").write_text(f"91350102MA2Y000071,某某公司,{ID_NUMBER}\n", encoding="utf-8")
     (folder / "deep.jsonl").write_text('{"企业名称": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
     (folder / "wide.csv").write_text(",".join(f"c{i}" for i in range(100_000)) + "\n", encoding="utf-8")
@@ -93,6 +99,25 @@ def build(root: Path) -> Path:
     with open(gbk_folder + b"/in_gbk_folder.csv", "wb") as f:
         f.write(GOOD.encode())
     return folder
+
+
+def write_deep_tree(top: Path, depth: int = 40) -> None:
+    """``depth`` nested folders of 250-character names, a long-named file at the bottom: its path is
+    some 10,000 bytes, beyond PATH_MAX (each made relative to the folder above it)."""
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in range(depth):
+            name = f"{i:03d}" + "d" * 247
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        leaf = os.open("f" * 200 + ".csv", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(leaf, GOOD.encode())
+        os.close(leaf)
+    finally:
+        os.close(fd)
 
 
 def write_long_line(path: Path) -> None:
@@ -127,12 +152,7 @@ _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 def write_xlsx(path: Path, cells: list[tuple[str, str]]) -> None:
     """A minimal workbook: one sheet of inline-string ``cells`` given as (reference, text), in order."""
-    rows: dict[int, list[str]] = {}
-    for ref, text in cells:
-        number = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-        rows.setdefault(number, []).append(f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>')
-    data = "".join(f'<row r="{n}">{"".join(cs)}</row>' for n, cs in sorted(rows.items()))
-    write_workbook(path, f'<worksheet xmlns="{_MAIN}"><sheetData>{data}</sheetData></worksheet>')
+    write_workbook(path, sheet_xml(cells))
 
 
 def write_workbook(path: Path, sheet_xml: str) -> None:
@@ -155,6 +175,50 @@ def write_workbook(path: Path, sheet_xml: str) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in parts.items():
             zf.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + text)
+
+
+def write_two_sheet_workbook(path: Path, first_xml: str, second_xml: str, *, quote: str = "'",
+                             rels_quote: str = '"', sheet_name: str = "数据") -> None:
+    """A workbook of two sheets: the first ``first_xml`` (part data.xml), the second ``second_xml``.
+    The first <sheet>'s attributes are quoted with ``quote`` (XML allows ' as well as "), the second
+    <sheet>'s with ", the relationships' with ``rels_quote``: a pattern that knows only " finds the
+    second sheet first."""
+    q, rq = quote, rels_quote
+    workbook = (f'<workbook xmlns={q}{_MAIN}{q} xmlns:r={q}{_DOC}{q}><sheets>'
+                f'<sheet name={q}{sheet_name}{q} sheetId={q}1{q} r:id={q}rId7{q}/>'
+                '<sheet name="other" sheetId="2" r:id="rId8"/></sheets></workbook>')
+    rels = (f'<Relationships xmlns="{_RELS}">'
+            f'<Relationship Id={rq}rId7{rq} Type={rq}{_DOC}/worksheet{rq} Target={rq}worksheets/data.xml{rq}/>'
+            f'<Relationship Id={rq}rId8{rq} Type={rq}{_DOC}/worksheet{rq} Target={rq}worksheets/other.xml{rq}/>'
+            '</Relationships>')
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/data.xml" ContentType="{_CT}.worksheet+xml"/>'
+            f'<Override PartName="/xl/worksheets/other.xml" ContentType="{_CT}.worksheet+xml"/></Types>'),
+        "_rels/.rels": (f'<Relationships xmlns="{_RELS}"><Relationship Id="rId1" Type="{_DOC}/officeDocument" '
+                        'Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": workbook,
+        "xl/_rels/workbook.xml.rels": rels,
+        "xl/worksheets/data.xml": first_xml,
+        "xl/worksheets/other.xml": second_xml,
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + text)
+
+
+def sheet_xml(cells: list[tuple[str, str]]) -> str:
+    """A worksheet's XML: inline-string ``cells`` given as (reference, text), in order."""
+    rows: dict[int, list[str]] = {}
+    for ref, text in cells:
+        number = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        rows.setdefault(number, []).append(f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>')
+    data = "".join(f'<row r="{n}">{"".join(cs)}</row>' for n, cs in sorted(rows.items()))
+    return f'<worksheet xmlns="{_MAIN}"><sheetData>{data}</sheetData></worksheet>'
 
 
 if __name__ == "__main__":

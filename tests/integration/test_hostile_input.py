@@ -2,9 +2,10 @@
 
 The committed corpus lives in tests/corpus/hostile/ (see its README); what is too
 big or too odd to commit — a 50 MB line, a zip bomb, a workbook with one cell at
-XFD1048576, one that needs more memory than the reader may take, names that are
-not UTF-8, a named pipe, a socket, links to /dev/zero and to a folder, a file
-without a header row whose first row holds an ID number — is built by
+XFD1048576 (one of them naming its first sheet in ' quotes), one that needs more
+memory than the reader may take, names that are not UTF-8, a named pipe, a
+socket, links to /dev/zero and to a folder, a file without a header row whose
+first row holds an ID number, a folder tree whose paths exceed PATH_MAX — is built by
 tests/corpus/make_hostile.py. One `ssj run` takes them all; it must succeed,
 ingest the good files, reject each bad one with its code and a message (left in
 place), never quote a value in a message, and keep formula-like cells as data.

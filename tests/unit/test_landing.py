@@ -1,4 +1,4 @@
-"""Where a file lies decides whether it may be taken (CONTRACT §1)."""
+"""Where a file lies decides whether it may be taken (docs/contract.md §1)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from pipelines.defs.ingest.landing import (
@@ -88,7 +89,8 @@ def test_symlink_pointing_outside_is_rejected(tmp_path, registry):
     (landing / "samr-350102" / "registration" / "x.csv").symlink_to(outside)
     (file,) = scan_landing(landing)
     _, _, code, message = place_of(file, landing, registry)
-    assert code == "symlink" and "outside" in message
+    assert code == "symlink" and "link" in message
+    assert "outside" not in message and "inside" not in message  # where it points is never looked up
 
 
 def test_registry_errors_name_the_entry(tmp_path):
@@ -160,10 +162,10 @@ def test_special_files_are_listed_without_opening_and_never_opened(tmp_path, reg
         "pipe.csv": "named pipe (FIFO)", "zero.csv": "symlink", "linked": "symlink"}
     assert place_of(found["pipe.csv"], tmp_path, registry)[2] == "not_a_file"
     assert place_of(found["zero.csv"], tmp_path, registry)[2] == "symlink"
-    assert "folder" in place_of(found["linked"], tmp_path, registry)[3]
+    assert place_of(found["linked"], tmp_path, registry)[2] == "symlink"
     for name, code in (("pipe.csv", "not_a_file"), ("zero.csv", "symlink"), ("linked", "symlink")):
         with pytest.raises(NotAFile) as e:
-            open_landing_file(folder / name)
+            open_landing_file(tmp_path, folder / name)
         assert e.value.code == code
 
 
@@ -183,7 +185,7 @@ def test_the_sensor_keys_special_files_without_hashing_through_them(tmp_path):
 def test_a_file_changed_after_its_hash_is_left_for_the_next_run(tmp_path):
     good = "统一社会信用代码,企业名称\n91350102MA2Y000071,甲公司\n".encode()
     path = drop(tmp_path / "landing", "samr-350102/registration/x.csv", good)
-    fd, st = open_landing_file(path)
+    fd, st = open_landing_file(tmp_path / "landing", path)
     sha = sha256_of_fd(fd)
     job = _Job("samr-350102/registration/x.csv", sha, st.st_size, st.st_mtime_ns, "samr-350102", "registration",
                tmp_path / "wh", datetime(2026, 6, 30))
@@ -207,3 +209,244 @@ def test_the_raw_store_is_made_private(tmp_path):
     ensure_layout(tmp_path)
     for path in [raw, *raw.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+# ----------------------------------------------------------------------------- odd trees, many files, large files
+
+
+def make_nested(top: Path, names: list[str], file_name: str | None = None) -> None:
+    """Folders ``names`` nested under ``top`` (each made relative to the one above: no path length limit)."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in names:
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        if file_name is not None:
+            os.close(os.open(file_name, os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd))
+    finally:
+        os.close(fd)
+
+
+def remove_nested(top: Path, names: list[str]) -> None:
+    """Undo ``make_nested`` from the bottom up (shutil.rmtree recurses once per level)."""
+    fds = [os.open(top, os.O_RDONLY | os.O_DIRECTORY)]
+    for name in names:
+        fds.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+    for name, fd in zip(reversed(names), reversed(fds[:-1])):
+        inner = fds.pop()
+        for leftover in os.listdir(inner):
+            os.unlink(leftover, dir_fd=inner)
+        os.close(inner)
+        os.rmdir(name, dir_fd=fd)
+    os.close(fds.pop())
+
+
+@pytest.fixture
+def odd_tree(tmp_path):
+    """A feed folder holding a good file, a 1,200-folder-deep tree, and 16 nested 250-character folders
+    ending in a long file name (its path far beyond PATH_MAX)."""
+    landing = tmp_path / "landing"
+    drop(landing, "samr-350102/registration/good.csv", "统一社会信用代码,企业名称\n91350102MA2Y000071,甲公司\n".encode())
+    feed = landing / "samr-350102" / "registration"
+    deep = ["deep"] + ["d"] * 1200
+    long = [f"{i:02d}" + "长" * 82 for i in range(16)]  # 248 bytes each
+    make_nested(feed, deep, "x.csv")
+    make_nested(feed, long, "n" * 200 + ".csv")
+    yield landing
+    remove_nested(feed, deep)
+    remove_nested(feed, long)
+
+
+def test_a_deep_or_long_named_tree_is_one_entry_never_walked(odd_tree, registry):
+    found = {f.rel.rsplit("/", 1)[-1]: f for f in scan_landing(odd_tree)}
+    assert set(found) == {"good.csv", "deep", "00" + "长" * 82}
+    for name in ("deep", "00" + "长" * 82):
+        assert found[name].kind == "folder"
+        _, _, code, message = place_of(found[name], odd_tree, registry)
+        assert code == "bad_location" and message.startswith(found[name].rel)
+
+
+def test_ingestion_and_the_sensor_get_through_an_odd_tree(odd_tree, tmp_path, monkeypatch):
+    from pipelines.defs.ingest.landing import ingest_landing
+    from pipelines.defs.ingest.sensors import landing_zone_sensor
+
+    report = ingest_landing(odd_tree, tmp_path / "wh", SAMPLE_REGISTRY)
+    outcome = {d.rel.rsplit("/", 1)[-1]: (d.status, d.error_code) for d in report.decisions}
+    assert outcome == {"good.csv": ("ingested", None), "deep": ("rejected", "bad_location"),
+                       "00" + "长" * 82: ("rejected", "bad_location")}
+    monkeypatch.setenv("SSJ_LANDING", str(odd_tree))
+    monkeypatch.setenv("SSJ_WAREHOUSE", str(tmp_path / "wh"))
+    monkeypatch.setenv("SSJ_QUIET_SECONDS", "0")
+    os.utime(odd_tree / "samr-350102" / "registration" / "good.csv", (1_600_000_000, 1_600_000_000))
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance)
+        list(landing_zone_sensor(ctx))  # first sight
+        assert len(list(landing_zone_sensor(ctx))) == 3
+
+
+def test_an_entry_that_cannot_be_examined_is_rejected_with_a_masked_message(tmp_path, registry, monkeypatch):
+    from pipelines.defs.ingest.landing import ingest_landing
+
+    number = "350102198001011241"
+    landing = tmp_path / "landing"
+    drop(landing, "samr-350102/registration/good.csv", "统一社会信用代码,企业名称\n".encode())
+    locked = landing / "samr-350102" / f"locked_{number}"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path):  # what a folder without read permission does (the tests may run as root)
+        if isinstance(path, (str, os.PathLike)) and Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = {f.rel: f for f in scan_landing(landing)}
+    assert set(found) == {"samr-350102/registration/good.csv", f"samr-350102/locked_{number}"}
+    _, _, code, message = place_of(found[f"samr-350102/locked_{number}"], landing, registry)
+    assert code == "unreadable" and "Permission denied" in message
+    report = ingest_landing(landing, tmp_path / "wh", SAMPLE_REGISTRY)
+    rejected = [d for d in report.decisions if d.status == "rejected"]
+    assert [d.error_code for d in rejected] == ["unreadable"] and number not in rejected[0].error
+
+
+def test_a_folder_swapped_for_a_link_after_the_scan_is_not_followed(tmp_path):
+    landing = tmp_path / "landing"
+    path = drop(landing, "samr-350102/registration/x.csv", b"a,b\n")
+    elsewhere = tmp_path / "elsewhere"
+    drop(elsewhere, "x.csv", b"secret\n")
+    (file,) = scan_landing(landing)
+    fd, st = open_landing_file(landing, path)
+    os.close(fd)
+    job = _Job(file.rel, hashlib.sha256(b"a,b\n").hexdigest(), st.st_size, st.st_mtime_ns, "samr-350102",
+               "registration", tmp_path / "wh", datetime(2026, 6, 30), root=landing, path=path,
+               identity=(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    folder = landing / "samr-350102" / "registration"
+    folder.rename(landing / "samr-350102" / "moved")
+    folder.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(NotAFile) as e:
+        open_landing_file(landing, path)
+    assert e.value.code == "symlink"
+    assert read_landing_file(job) is None  # not read; the next run rejects what lies there
+
+
+def test_a_file_is_read_only_if_it_is_the_one_hashed(tmp_path):
+    landing = tmp_path / "landing"
+    good = "统一社会信用代码,企业名称\n91350102MA2Y000071,甲公司\n".encode()
+    path = drop(landing, "samr-350102/registration/x.csv", good)
+    fd, st = open_landing_file(landing, path)
+    os.close(fd)
+    ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    job = _Job("samr-350102/registration/x.csv", hashlib.sha256(good).hexdigest(), st.st_size, st.st_mtime_ns,
+               "samr-350102", "registration", tmp_path / "wh", datetime(2026, 6, 30), root=landing, path=path,
+               identity=ident)
+    replacement = path.with_name("y.csv")
+    replacement.write_bytes(good)
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    replacement.rename(path)  # same bytes, same mtime, another file
+    assert read_landing_file(job) is None
+    st = path.stat()
+    job = _Job(*[getattr(job, f) for f in ("rel", "sha", "size", "mtime_ns", "agency", "feed", "warehouse", "now")],
+               root=landing, path=path, identity=(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    decision, _ = read_landing_file(job)
+    assert decision.status == "ingested" and decision.rows_read == 1
+
+
+MANY_FILES = """
+import os, resource, sys
+from pipelines.defs.ingest.landing import ingest_landing
+from tests.support import SAMPLE_REGISTRY
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))  # soft and hard: it cannot be raised
+report = ingest_landing(sys.argv[1], sys.argv[2], SAMPLE_REGISTRY)
+print(len(report.decisions), dict(report.counts()))
+"""
+
+
+def test_many_files_under_a_low_open_file_limit_are_all_decided(tmp_path):
+    import subprocess
+    import sys
+
+    landing = tmp_path / "landing"
+    for i in range(300):
+        drop(landing, f"samr-350102/registration/f{i:03d}.csv",
+             f"统一社会信用代码,企业名称\n91350102MA2Y000071,公司{i}\n".encode())
+    proc = subprocess.run([sys.executable, "-c", MANY_FILES, str(landing), str(tmp_path / "wh")],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[0] == "300" and "'ingested': 300" in proc.stdout
+
+
+def test_a_file_above_the_size_limit_is_refused_unhashed_and_not_retried(tmp_path, monkeypatch):
+    from pipelines.defs.ingest import landing as landing_module
+
+    landing = tmp_path / "landing"
+    drop(landing, "samr-350102/registration/big.csv", b"x" * 4096)
+    drop(landing, "samr-350102/registration/small.csv", "统一社会信用代码,企业名称\n".encode())
+    monkeypatch.setenv("SSJ_MAX_FILE_BYTES", "1KiB")
+    hashed = []
+    real = landing_module.sha256_of_fd
+    monkeypatch.setattr(landing_module, "sha256_of_fd", lambda fd: hashed.append(os.fstat(fd).st_size) or real(fd))
+    report = landing_module.ingest_landing(landing, tmp_path / "wh", SAMPLE_REGISTRY)
+    outcome = {d.rel.rsplit("/", 1)[-1]: (d.status, d.error_code) for d in report.decisions}
+    assert outcome == {"big.csv": ("rejected", "too_large"), "small.csv": ("ingested", None)}
+    assert 4096 not in hashed and "SSJ_MAX_FILE_BYTES" in report.decisions[0].error
+    again = landing_module.ingest_landing(landing, tmp_path / "wh", SAMPLE_REGISTRY)
+    assert again.decisions == [] and again.skipped == 2  # still too large: its entry stands, unrepeated
+    monkeypatch.setenv("SSJ_MAX_FILE_BYTES", "1MiB")  # once the limit allows it, it is read
+    (read,) = landing_module.ingest_landing(landing, tmp_path / "wh", SAMPLE_REGISTRY).decisions
+    assert read.rel.endswith("big.csv") and read.error_code != "too_large" and 4096 in hashed
+
+
+def test_too_costly_files_are_not_read_again_until_they_change(tmp_path, monkeypatch):
+    from pipelines.defs.ingest.landing import ingest_landing
+    from pipelines.defs.ingest.raw_store import ledger_dir
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    rows = "".join(f"91350102MA2Y000071,公司{i}\n" for i in range(5))
+    path = drop(landing, "samr-350102/registration/x.csv", f"统一社会信用代码,企业名称\n{rows}".encode())
+    monkeypatch.setenv("SSJ_MAX_FILE_ROWS", "3")
+    (first,) = ingest_landing(landing, warehouse, SAMPLE_REGISTRY).decisions
+    assert (first.status, first.error_code) == ("rejected", "too_large") and "SSJ_MAX_FILE_ROWS" in first.error
+    assert not list((warehouse / "raw" / "registration").glob(".*.tmp"))
+    monkeypatch.delenv("SSJ_MAX_FILE_ROWS")
+    again = ingest_landing(landing, warehouse, SAMPLE_REGISTRY)
+    assert again.decisions == [] and again.skipped == 1  # same path, same bytes: the rejection stands
+    (entry,) = [p for p in ledger_dir(warehouse).glob("*.json") if "x.csv" in p.read_text(encoding="utf-8")]
+    entry.unlink()  # how an operator asks for it to be read again
+    (retried,) = ingest_landing(landing, warehouse, SAMPLE_REGISTRY).decisions
+    assert (retried.status, retried.rows_read) == ("ingested", 5)
+    monkeypatch.setenv("SSJ_MAX_FILE_ROWS", "3")
+    path.write_bytes(path.read_bytes() + "91350102MA2Y000071,新公司\n".encode())  # a new version is read
+    (new,) = ingest_landing(landing, warehouse, SAMPLE_REGISTRY).decisions
+    assert (new.status, new.error_code) == ("rejected", "too_large")
+
+
+def test_stale_temporary_files_of_the_raw_store_are_swept(tmp_path):
+    from pipelines.defs.ingest.raw_store import discard_partial_raw_file
+
+    ensure_layout(tmp_path)
+    feed = tmp_path / "raw" / "registration"
+    old = feed / f".{'a' * 64}.parquet.k3j2.tmp"
+    fresh = feed / f".{'b' * 64}.parquet.x9q1.tmp"
+    for p in (old, fresh):
+        p.write_bytes(b"PAR1")
+    os.utime(old, (1_600_000_000, 1_600_000_000))
+    ensure_layout(tmp_path)
+    assert not old.exists() and fresh.exists()  # a live writer's file is left alone
+    discard_partial_raw_file(tmp_path, "registration", "b" * 64)  # its reader died: removed at once
+    assert not fresh.exists() and (feed / "_empty.parquet").exists()
+
+
+def test_a_sparse_ten_terabyte_file_is_refused_at_once(tmp_path, monkeypatch):
+    from pipelines.defs.ingest.landing import ingest_landing
+
+    monkeypatch.delenv("SSJ_MAX_FILE_BYTES", raising=False)
+    big = drop(tmp_path / "landing", "samr-350102/registration/big.csv", b"")
+    os.truncate(big, 10 << 40)  # no block allocated; hashing it would read 10 TiB of zeros
+    try:
+        (decision,) = ingest_landing(tmp_path / "landing", tmp_path / "wh", SAMPLE_REGISTRY).decisions
+    finally:
+        big.unlink()
+    assert (decision.status, decision.error_code, decision.sha256) == ("rejected", "too_large", None)
+    assert decision.seconds < 5

@@ -486,7 +486,7 @@ def test_sheet_extent_follows_excels_placement(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ["a.csv", "a.xlsx", "a.jsonl", "a.parquet"])
 def test_a_file_read_through_its_descriptor_reads_the_same(tmp_path, name):
-    """The landing file is opened once; the readers read it as /proc/self/fd/<fd>, its name given apart."""
+    """A landing file is read through its descriptor, as /proc/self/fd/<fd>, its name given apart."""
     table = [["统一社会信用代码", "企业名称"], ["91350102MA2Y000071", "甲公司"], ["91350102MA2Y00008X", "乙公司"]]
     p = tmp_path / name
     if name.endswith(".csv"):
@@ -750,3 +750,75 @@ def test_jsonl_line_longer_than_arrows_block_still_goes_through_arrow(tmp_path, 
                  + json.dumps({"企业名称": "乙", "经营范围": "食" * (1 << 20)}, ensure_ascii=False) + "\n", encoding="utf-8")
     _, rows = read_all(p)
     assert [r["name"] for r in rows] == ["甲", "乙"] and len(rows[1]["business_scope"]) == 1 << 20
+
+
+# ----------------------------------------------------------------------------- the first sheet, however quoted
+
+FAR = [("A1", "企业名称"), ("A2", "甲公司"), ("XFD1048576", "x")]
+SMALL = [("A1", "统一社会信用代码"), ("B1", "企业名称"), ("A2", "91350102MA2Y000071"), ("B2", "甲公司")]
+
+
+@pytest.mark.parametrize(("quote", "rels_quote"), [("'", '"'), ("'", "'"), ('"', "'"), ('"', '"')])
+def test_the_first_sheet_is_found_whichever_quote_its_attributes_use(tmp_path, quote, rels_quote):
+    from connectors import readers
+    from tests.corpus.make_hostile import sheet_xml, write_two_sheet_workbook
+
+    p = tmp_path / "a.xlsx"
+    write_two_sheet_workbook(p, sheet_xml(FAR), sheet_xml(SMALL), quote=quote, rels_quote=rels_quote)
+    with zipfile.ZipFile(p) as zf:
+        assert readers._first_sheet_part(zf) == ["xl/worksheets/data.xml"]
+    with pytest.raises(FileRejected) as e:
+        open_drop(p, REG)
+    assert e.value.code == "too_large"
+    # a big second sheet is not what is read
+    write_two_sheet_workbook(p, sheet_xml(SMALL), sheet_xml(FAR), quote=quote, rels_quote=rels_quote)
+    _, rows = read_all(p)
+    assert [r["name"] for r in rows] == ["甲公司"]
+
+
+def test_a_first_sheet_not_known_for_certain_is_bounded_by_every_sheet(tmp_path):
+    from connectors import readers
+    from tests.corpus.make_hostile import sheet_xml, write_two_sheet_workbook
+
+    p = tmp_path / "a.xlsx"
+    write_two_sheet_workbook(p, sheet_xml(SMALL), sheet_xml(FAR), sheet_name="R&amp;D")  # an entity: not parsed here
+    with zipfile.ZipFile(p) as zf:
+        assert readers._first_sheet_part(zf) == ["xl/worksheets/data.xml", "xl/worksheets/other.xml"]
+    with pytest.raises(FileRejected) as e:
+        open_drop(p, REG)
+    assert e.value.code == "too_large"
+
+
+def test_a_parquet_file_counting_too_many_rows_is_refused_from_its_footer(tmp_path, monkeypatch):
+    from connectors import readers
+
+    p = tmp_path / "a.parquet"
+    names = pa.array(["甲公司"] * 1000).dictionary_encode()
+    pq.write_table(pa.table({"统一社会信用代码": pa.array(["91350102MA2Y000071"] * 1000), "企业名称": names}), p)
+    monkeypatch.setenv("SSJ_MAX_FILE_ROWS", "999")
+    monkeypatch.setattr(readers, "_parquet_batches", lambda *a: pytest.fail("no row may be decoded"))
+    with pytest.raises(FileRejected) as e:
+        open_drop(p, REG)
+    assert e.value.code == "too_large" and "1000 rows" in e.value.message and "SSJ_MAX_FILE_ROWS" in e.value.message
+    monkeypatch.setenv("SSJ_MAX_FILE_ROWS", "1000")
+    assert open_drop(p, REG).format == "parquet"
+
+
+def test_a_raw_file_expanding_far_beyond_its_landing_file_is_refused_while_written(tmp_path, monkeypatch):
+    import datetime as _dt
+
+    from pipelines.defs.ingest import raw_store
+
+    p = tmp_path / "a.parquet"
+    n = 200_000
+    pq.write_table(pa.table({"统一社会信用代码": pa.array(["91350102MA2Y000071"] * n).dictionary_encode(),
+                             "企业名称": pa.array(["甲" * 200] * n).dictionary_encode()}), p)
+    monkeypatch.setattr(raw_store, "RAW_EXPANSION", 5)  # its raw file is some 40 times its size
+    monkeypatch.setattr(raw_store, "RAW_EXPANSION_MIN", 64 << 10)
+    reader = open_drop(p, REG, batch_rows=10_000)
+    with pytest.raises(FileRejected) as e:
+        raw_store.write_raw_file(tmp_path / "wh", "registration", reader.batches(), agency="a", source_file="a",
+                                 sha256="0" * 64, mtime=_dt.datetime(2026, 1, 1), ingested_at=_dt.datetime(2026, 1, 1),
+                                 source_bytes=p.stat().st_size)
+    assert e.value.code == "too_large" and "expansion" in e.value.message
+    assert list((tmp_path / "wh" / "raw" / "registration").iterdir()) == []  # nothing left, not even a temp file

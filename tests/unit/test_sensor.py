@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+import pytest
 
 from pipelines.defs.ingest.sensors import landing_zone_sensor, stable_files
 
@@ -67,3 +68,73 @@ def test_the_sensor_names_files_by_reference_never_by_path(tmp_path, monkeypatch
     files = wanted.run_config["ops"]["landing_files"]["config"]["files"]
     report = ingest_landing(landing, warehouse, SAMPLE_REGISTRY, only=files)
     assert [d.rel for d in report.decisions] == [f"samr-350102/registration/名单_{number}.csv"]
+
+
+def landing_with(tmp_path, monkeypatch, bodies: dict[str, bytes]):
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("SSJ_LANDING", str(landing))
+    monkeypatch.setenv("SSJ_WAREHOUSE", str(tmp_path / "wh"))
+    monkeypatch.setenv("SSJ_QUIET_SECONDS", "0")
+    folder = landing / "samr-350102" / "registration"
+    folder.mkdir(parents=True)
+    for i, (name, body) in enumerate(bodies.items()):
+        (folder / name).write_bytes(body)
+        os.utime(folder / name, (1_600_000_000 + i, 1_600_000_000 + i))
+    return landing
+
+
+def test_a_tick_hashes_up_to_its_budget_and_the_next_carries_on(tmp_path, monkeypatch):
+    from pipelines.defs.ingest import sensors
+
+    landing_with(tmp_path, monkeypatch, {f"{i}.csv": bytes([i]) * 1000 for i in range(5)})
+    monkeypatch.setenv("SSJ_SENSOR_HASH_BYTES", "2500")
+    hashed = []
+    real = sensors.sha256_of_fd
+    monkeypatch.setattr(sensors, "sha256_of_fd", lambda fd: hashed.append(fd) or real(fd))
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance)
+        ticks = [len(list(landing_zone_sensor(ctx))) for _ in range(4)]
+    assert ticks == [2, 4, 5, 5] and len(hashed) == 5  # each file hashed once; the cursor keeps the hashes
+
+
+def test_a_file_above_the_size_limit_gets_a_run_without_being_hashed(tmp_path, monkeypatch):
+    from pipelines.defs.ingest import sensors
+
+    landing = landing_with(tmp_path, monkeypatch, {"big.csv": b""})
+    big = landing / "samr-350102" / "registration" / "big.csv"
+    os.truncate(big, 10 << 40)  # 10 TiB, sparse: hashing it would take hours
+    os.utime(big, (1_600_000_000, 1_600_000_000))
+    monkeypatch.delenv("SSJ_MAX_FILE_BYTES", raising=False)
+    monkeypatch.setattr(sensors, "sha256_of_fd", lambda fd: pytest.fail("a file above the limit is never hashed"))
+    try:
+        with dg.instance_for_test() as instance:
+            (request,) = list(landing_zone_sensor(dg.build_sensor_context(instance=instance)))
+    finally:
+        big.unlink()
+    assert request.run_key.startswith("too_large:")
+
+
+def test_the_sensor_never_raises_on_a_deep_tree(tmp_path, monkeypatch):
+    landing = landing_with(tmp_path, monkeypatch, {"a.csv": b"x"})
+    deep = landing / "samr-350102" / "registration" / "deep"
+    deep.mkdir()
+    fd = os.open(deep, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(1200):
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    try:
+        with dg.instance_for_test() as instance:
+            requests = list(landing_zone_sensor(dg.build_sensor_context(instance=instance)))
+        assert len(requests) == 2  # the file, and the folder (to be recorded as bad_location)
+    finally:  # shutil.rmtree recurses once per level: removed from the bottom up
+        fds = [os.open(deep, os.O_RDONLY | os.O_DIRECTORY)]
+        for _ in range(1200):
+            fds.append(os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+        os.close(fds.pop())
+        while fds:
+            fd = fds.pop()
+            os.rmdir("d", dir_fd=fd)
+            os.close(fd)

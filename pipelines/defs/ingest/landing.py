@@ -8,9 +8,13 @@ where it is. Every decision is one ledger entry (docs/architecture.md).
 The landing zone is a trust boundary: whatever lies there — a name that is not
 UTF-8, a named pipe, a link to a device, a workbook that would take all memory —
 becomes one rejected ledger entry and never stops the run for the other files.
-Each file is opened once (``open_landing_file``: no link followed, never blocking)
-and hashed and read from that descriptor; the reading happens in worker processes
-(``reader_pool``) that may die without taking the run with them.
+The scan lists only ``<landing>/<agency>/<feed>/`` (a folder deeper is one rejected
+entry, never walked), and an entry it cannot examine is a rejected entry too. A
+file is opened without following any link on its path (``open_landing_file``:
+folder by folder from the landing zone down, never blocking), checked against a
+size bound, hashed and closed; the reader opens it again the same way, checks it
+is the very file hashed, and reads it in a worker process (``reader_pool``) that
+may die without taking the run with them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import hashlib
 import json
 import logging
 import os
-import resource
 import stat
 import time
 from collections import Counter
@@ -31,12 +34,13 @@ from pathlib import Path
 
 from connectors.feeds import FEED_NAMES, feeds
 from connectors.personal import mask_text
-from connectors.readers import FileRejected, open_drop
+from connectors.readers import FileRejected, max_file_rows, open_drop
 
 from .raw_store import (
-    SourceChanged, ensure_layout, file_ref, ledger_dir, ledger_id, write_json_atomically, write_raw_file,
+    SourceChanged, discard_partial_raw_file, ensure_layout, file_ref, ledger_dir, ledger_id, write_json_atomically,
+    write_raw_file,
 )
-from .reader_pool import Failed, ReaderPool, describe_exception
+from .reader_pool import Failed, ReaderPool, describe_exception, format_bytes, parse_bytes
 from .registry import Agency, load_registry, write_registry
 
 log = logging.getLogger(__name__)
@@ -47,8 +51,18 @@ IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload")
 HASH_CHUNK = 4 << 20
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 """How a landing file is opened: never through a link, never waiting on a pipe or device."""
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+"""How each folder on a landing file's path is opened, from the landing zone down: never through a link."""
+FEED_DEPTH = 2
+"""``<agency>/<feed>/``: the deepest folder the scan lists; a folder inside it is rejected, not entered."""
+DEFAULT_MAX_FILE_BYTES = 64 << 30
+"""Largest landing file hashed and read (SSJ_MAX_FILE_BYTES); a larger one is ``too_large`` from its fstat."""
+NOT_RETRIED = ("too_large", "read_timeout", "reader_died")
+"""Rejections that cost a reader its memory, its time or its life: the same bytes at the same path are
+not read again (a new version is). Deleting the file's ledger entry makes the next run read it."""
 KINDS = {
     stat.S_IFREG: "file",
+    stat.S_IFDIR: "folder",
     stat.S_IFLNK: "symlink",
     stat.S_IFIFO: "named pipe (FIFO)",
     stat.S_IFSOCK: "socket",
@@ -58,7 +72,7 @@ KINDS = {
 
 
 def is_in_progress(name: str) -> bool:
-    """Files still being written by their sender (CONTRACT §1): never touched."""
+    """Files still being written by their sender (docs/contract.md §1): never touched."""
     return name.startswith(IN_PROGRESS_PREFIXES) or name.lower().endswith(IN_PROGRESS_SUFFIXES)
 
 
@@ -70,6 +84,8 @@ class LandingFile:
     mtime_ns: int
     kind: str = "file"  # a value of KINDS: what lstat says lies there
     utf8: bool = True  # whether every part of the relative path is UTF-8 text
+    root: Path | None = None  # the landing zone it was found in (opening walks down from it)
+    error: str | None = None  # why it could not be examined (an OSError met by the scan); no path in it
 
     @property
     def mtime(self) -> datetime:
@@ -94,40 +110,71 @@ def scan_landing(landing: Path) -> list[LandingFile]:
 
     Only ``lstat`` is asked: nothing is opened, so a named pipe or a device cannot
     block the scan. Symbolic links (to files or folders) and special files are
-    listed, so they can be rejected, but never followed or opened.
+    listed, so they can be rejected, but never followed or opened. Folders are
+    entered down to ``<agency>/<feed>/`` only: a folder inside a feed folder is
+    listed as one entry (rejected ``bad_location``) and never walked, so no tree,
+    however deep or long its names, costs more than its first three levels. An
+    entry that cannot be examined (permissions, a name the system refuses) is
+    listed with its ``error``; the scan itself never raises for what lies there.
     """
     landing = Path(landing)
     found: list[LandingFile] = []
-    if landing.is_dir():
-        _scan_folder(landing, landing, found)
+    try:
+        is_folder = stat.S_ISDIR(os.stat(landing).st_mode)
+    except OSError:
+        is_folder = False
+    if not is_folder:
+        return found
+    folders: list[tuple[Path, int, os.stat_result | None]] = [(landing, 0, None)]
+    while folders:
+        folder, depth, st = folders.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except FileNotFoundError:
+            continue  # removed while we looked
+        except OSError as e:
+            if st is None:  # the landing zone itself
+                log.warning("the landing zone cannot be listed (%s)", e.strerror)
+            else:
+                found.append(_landing_file(landing, folder, st, error=f"the folder cannot be listed ({e.strerror})"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                entry_st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                if not is_in_progress(entry.name):
+                    found.append(_unexamined(landing, path, f"cannot be examined ({e.strerror})"))
+                continue
+            if stat.S_ISDIR(entry_st.st_mode):
+                if entry.name.startswith("."):
+                    continue
+                if depth < FEED_DEPTH:
+                    folders.append((path, depth + 1, entry_st))
+                else:
+                    found.append(_landing_file(landing, path, entry_st))
+            elif not is_in_progress(entry.name):
+                found.append(_landing_file(landing, path, entry_st))
     found.sort(key=lambda f: (f.mtime_ns, f.rel))
     return found
 
 
-def _scan_folder(landing: Path, folder: Path, found: list[LandingFile]) -> None:
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:  # removed or unreadable while we looked
-        return
-    for entry in entries:
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            if not entry.name.startswith("."):
-                _scan_folder(landing, Path(entry.path), found)
-        elif not is_in_progress(entry.name):
-            found.append(_landing_file(landing, Path(entry.path), st))
-
-
-def _landing_file(landing: Path, path: Path, st: os.stat_result) -> LandingFile:
+def _landing_file(landing: Path, path: Path, st: os.stat_result, error: str | None = None) -> LandingFile:
     raw = os.fsencode(path.relative_to(landing).as_posix())
     rel = printable_name(raw)
     kind = KINDS.get(stat.S_IFMT(st.st_mode), "special file")
     return LandingFile(path=path, rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns, kind=kind,
-                       utf8=os.fsencode(rel) == raw)
+                       utf8=os.fsencode(rel) == raw, root=landing, error=error)
+
+
+def _unexamined(landing: Path, path: Path, error: str) -> LandingFile:
+    raw = os.fsencode(path.relative_to(landing).as_posix())
+    rel = printable_name(raw)
+    return LandingFile(path=path, rel=rel, size=0, mtime_ns=0, kind="special file",
+                       utf8=os.fsencode(rel) == raw, root=landing, error=error)
 
 
 class NotAFile(Exception):
@@ -139,26 +186,71 @@ class NotAFile(Exception):
         self.message = message
 
 
-def open_landing_file(path: Path) -> tuple[int, os.stat_result]:
+def open_landing_file(landing: Path, path: Path) -> tuple[int, os.stat_result]:
     """Open a landing file for hashing and reading: (descriptor, its fstat).
 
-    Never follows a link (``O_NOFOLLOW``) and never waits (``O_NONBLOCK``: a named
-    pipe opens at once); raises NotAFile unless a regular file was opened, and
-    OSError (FileNotFoundError when it is gone) when it cannot be opened."""
+    Each folder from ``landing`` down to the file's is opened relative to the one
+    above it without following a link (``O_DIRECTORY | O_NOFOLLOW``), and the file
+    relative to its folder (``O_NOFOLLOW | O_NONBLOCK``): a folder swapped for a
+    link after the scan cannot lead outside the agency's folder, and a named pipe
+    opens at once. Raises NotAFile unless a regular file was opened, and OSError
+    (FileNotFoundError when it is gone) when it cannot be opened."""
+    parts = Path(path).relative_to(landing).parts
+    if not parts or any(p in ("", ".", "..") for p in parts):
+        raise NotAFile("bad_name", "not a path inside the landing zone")
+    folder = os.open(landing, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        fd = os.open(path, OPEN_FLAGS)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise NotAFile("symlink", "symbolic link; drop the file itself") from e
-        if e.errno == errno.ENXIO:
-            raise NotAFile("not_a_file", "a socket, not a regular file; drop the file itself") from e
-        raise
+        for part in parts[:-1]:
+            try:
+                inner = os.open(part, FOLDER_FLAGS, dir_fd=folder)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, folder):
+                    raise NotAFile("symlink", "a folder on its path is a symbolic link; links are not followed") from e
+                raise
+            os.close(folder)
+            folder = inner
+        try:
+            fd = os.open(parts[-1], OPEN_FLAGS, dir_fd=folder)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise NotAFile("symlink", "symbolic link; drop the file itself") from e
+            if e.errno == errno.ENXIO:
+                raise NotAFile("not_a_file", "a socket, not a regular file; drop the file itself") from e
+            raise
+    finally:
+        os.close(folder)
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         kind = KINDS.get(stat.S_IFMT(st.st_mode), "special file")
         raise NotAFile("not_a_file", f"a {kind}, not a regular file; drop the file itself")
     return fd, st
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What makes an opened file the one that was hashed: same inode, size, mtime and ctime."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def max_file_bytes() -> int:
+    value = os.environ.get("SSJ_MAX_FILE_BYTES")
+    return parse_bytes(value) if value else DEFAULT_MAX_FILE_BYTES
+
+
+def size_refusal(size: int) -> str | None:
+    """Why a landing file of ``size`` bytes is not hashed or read (``too_large``), or None."""
+    limit = max_file_bytes()
+    if size > limit:
+        return (f"{size} bytes ({format_bytes(size)}), above the limit of {format_bytes(limit)} "
+                "(SSJ_MAX_FILE_BYTES); not read")
+    return None
 
 
 def sha256_of_fd(fd: int) -> str:
@@ -169,15 +261,6 @@ def sha256_of_fd(fd: int) -> str:
         digest.update(chunk)
         offset += len(chunk)
     return digest.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a landing file, opened as ``open_landing_file`` does (NotAFile for anything else)."""
-    fd, _ = open_landing_file(path)
-    try:
-        return sha256_of_fd(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -212,13 +295,15 @@ def place_of(file: LandingFile, landing: Path, registry: dict[str, Agency]) -> t
             "rename it")
     if any(ch in file.rel for ch in "\n\r\0") or any(p in ("", "..") for p in parts):
         return None, None, "bad_name", f"{shown}: file names with control characters or '..' are not accepted"
+    if file.error is not None:
+        return None, None, "unreadable", f"{file.rel}: {file.error}"
     if file.kind == "symlink":
-        target = os.path.realpath(file.path)
-        inside = Path(target).is_relative_to(os.path.realpath(landing))
-        what = "a folder" if os.path.isdir(target) else "a path"
-        where = "inside" if inside else "outside"
         return None, None, "symlink", (
-            f"{file.rel}: symbolic link to {what} {where} the landing zone; links are not followed, drop the file itself")
+            f"{file.rel}: symbolic link; links are never followed, wherever they point: drop the file itself")
+    if file.kind == "folder":
+        return None, None, "bad_location", (
+            f"{file.rel}: a folder inside a feed folder; its contents are not looked at: files must be dropped "
+            f"as <agency>/<feed>/<file> (feeds: {', '.join(FEED_NAMES)})")
     if file.kind != "file":
         return None, None, "not_a_file", f"{file.rel}: a {file.kind}, not a regular file; drop the file itself"
     if len(parts) != 3:
@@ -281,7 +366,9 @@ def ingest_landing(
     Files already decided (same path and bytes, ingested or duplicate) are
     skipped. Rejected files are looked at again each time, so a file rejected
     because the registry lacked its agency goes through once the registry
-    lists it; its ledger entry is replaced, not repeated. A file whose bytes
+    lists it; its ledger entry is replaced, not repeated. The exception: a file
+    that was too large, took too long or killed its reader (NOT_RETRIED) is not
+    read again while its path and bytes are unchanged. A file whose bytes
     change while it is read is left for the next run.
     """
     landing, warehouse = Path(landing).resolve(), Path(warehouse).resolve()
@@ -299,13 +386,11 @@ def ingest_landing(
     now = now or datetime.now()
     decided: dict[int, Decision] = {}  # by the file's place in `files`, so the report keeps their order
     skipped = 0
-    owned: set[int] = set()  # descriptors opened here and not yet handed to a reader
-    _raise_open_file_limit(len(files))
 
     def record(i: int, decision: Decision, seconds: float) -> None:
         decision.seconds = round(seconds, 3)
         decision.error = mask_text(decision.error)
-        previous = ledger.get((decision.rel, decision.sha256 or ""))
+        previous = ledger.get((decision.rel, decision.sha256))
         _record(warehouse, decision, first_seen=previous.get("first_seen_at") if previous else None, now=now)
         log.info("%s %s%s", decision.status, mask_text(decision.rel), f": {decision.error}" if decision.error else "")
         decided[i] = decision
@@ -321,10 +406,18 @@ def ingest_landing(
             )
         return None
 
-    def release(fd: int | None) -> None:
-        if fd is not None:
-            owned.discard(fd)
-            os.close(fd)
+    def settled(file: LandingFile, sha: str) -> bool:
+        """Already decided for good with the same path and bytes: ingested or duplicate, or refused
+        as too costly to read (NOT_RETRIED)."""
+        previous = ledger.get((file.rel, sha))
+        return previous is not None and (previous["status"] in ("ingested", "duplicate") or (
+            previous["status"] == "rejected" and previous.get("error_code") in NOT_RETRIED))
+
+    def still_too_large(file: LandingFile, code: str) -> bool:
+        """Refused by its size again (under the current limit), as at the last run: same size and mtime."""
+        previous = ledger.get((file.rel, None))
+        return code == "too_large" and previous is not None and previous.get("error_code") == code and (
+            previous.get("bytes"), previous.get("mtime_ns")) == (file.size, file.mtime_ns)
 
     def record_outcomes(outcomes) -> None:
         for read, outcome in outcomes:
@@ -333,7 +426,9 @@ def ingest_landing(
             else:
                 record(read.index, outcome[0], read.hash_seconds + outcome[1])
 
-    # 1. every decision that needs no reading, in file order; the files to read are collected
+    # 1. every decision that needs no reading, in file order; the files to read are collected.
+    # Each file is opened, hashed and closed here (never more open than hashing threads): the
+    # reader opens it again and reads it only if it is the very file that was hashed.
     to_read: list[_Read] = []
     later: list[_Read] = []  # the same bytes as a file to read before them: decided after it
     reading: set[str] = set()
@@ -342,97 +437,87 @@ def ingest_landing(
     def opened(item: tuple[LandingFile, tuple]) -> tuple[_Opened, float]:
         file, (_, _, code, _) = item
         started = time.perf_counter()
-        result = _Opened(file) if code in UNOPENED else _open_and_hash(file, by_path_stat, owned)
+        result = _Opened(file) if code in UNOPENED or file.kind != "file" else _open_and_hash(file, by_path_stat)
         return result, time.perf_counter() - started
 
-    try:
-        # hashing releases the interpreter lock: a file per core, the results taken in file order
-        with ThreadPoolExecutor(max_workers=_read_workers(), thread_name_prefix="hash") as hashing:
-            for i, ((_, (agency, feed, code, error)), (op, seconds)) in enumerate(
-                    zip(placed, hashing.map(opened, placed))):
-                file, sha = op.file, op.sha
-                if op.code is not None:  # what the open found overrides what the name said
-                    code, error = op.code, f"{file.rel}: {op.error}"
-                if code is not None:
-                    release(op.fd)
+    # hashing releases the interpreter lock: a file per core, the results taken in file order
+    with ThreadPoolExecutor(max_workers=_read_workers(), thread_name_prefix="hash") as hashing:
+        for i, ((_, (agency, feed, code, error)), (op, seconds)) in enumerate(
+                zip(placed, hashing.map(opened, placed))):
+            file, sha = op.file, op.sha
+            if op.code is not None:  # what the open found overrides what the name said
+                code, error = op.code, f"{file.rel}: {op.error}"
+            if code is not None:
+                if sha is None and still_too_large(file, code):
+                    skipped += 1
+                else:
                     record(i, Decision(file.rel, sha, file.size, file.mtime_ns, agency, feed, "rejected",
                                        error_code=code, error=error), seconds)
-                    continue
-                if sha is None:
-                    continue  # vanished between listing and opening: next run
-                previous = ledger.get((file.rel, sha))
-                if previous is not None and previous["status"] in ("ingested", "duplicate"):
-                    release(op.fd)
-                    skipped += 1
-                    continue
-                if (decision := duplicate_or_none(file, sha, agency, feed)) is not None:
-                    release(op.fd)
-                    record(i, decision, seconds)
-                elif sha in reading:
-                    later.append(_Read(i, file, sha, agency, feed, seconds, op.fd))
-                else:
-                    reading.add(sha)
-                    to_read.append(_Read(i, file, sha, agency, feed, seconds, op.fd))
+                continue
+            if sha is None:
+                continue  # vanished between listing and opening: next run
+            if settled(file, sha):
+                skipped += 1
+                continue
+            if (decision := duplicate_or_none(file, sha, agency, feed)) is not None:
+                record(i, decision, seconds)
+            elif sha in reading:
+                later.append(_Read(i, file, sha, agency, feed, seconds, op.identity))
+            else:
+                reading.add(sha)
+                to_read.append(_Read(i, file, sha, agency, feed, seconds, op.identity))
 
-        # 2. the files read by the reader workers, each recorded as soon as it is done
-        with ReaderPool(read_landing_file, _pool_size(to_read)) as pool:
-            record_outcomes(_read_files(pool, to_read, warehouse, now, owned))
-            # 3. a second copy of bytes read in step 2: a duplicate if the first was ingested, else read itself
-            again: list[_Read] = []
-            for read in later:
-                if (decision := duplicate_or_none(read.file, read.sha, read.agency, read.feed)) is not None:
-                    release(read.fd)
-                    record(read.index, decision, read.hash_seconds)
-                else:
-                    again.append(read)
-            record_outcomes(_read_files(pool, again, warehouse, now, owned))
-    finally:
-        for fd in list(owned):
-            release(fd)
+    # 2. the files read by the reader workers, each recorded as soon as it is done
+    with ReaderPool(read_landing_file, _pool_size(to_read)) as pool:
+        record_outcomes(_read_files(pool, to_read, warehouse, now))
+        # 3. a second copy of bytes read in step 2: a duplicate if the first was ingested, else read itself
+        again: list[_Read] = []
+        for read in later:
+            if (decision := duplicate_or_none(read.file, read.sha, read.agency, read.feed)) is not None:
+                record(read.index, decision, read.hash_seconds)
+            else:
+                again.append(read)
+        record_outcomes(_read_files(pool, again, warehouse, now))
     return IngestReport(decisions=[decided[i] for i in sorted(decided)], skipped=skipped)
 
 
-UNOPENED = ("symlink", "bad_name", "not_a_file")
+UNOPENED = ("symlink", "bad_name", "not_a_file", "unreadable")
 """Placement rejections for which nothing is opened (every other rejected file is hashed, as a key)."""
 
 
 @dataclass(frozen=True)
 class _Opened:
-    """A landing file opened and hashed in the parent: its descriptor, or why it cannot be read."""
+    """A landing file opened, hashed and closed in the parent: its identity, or why it cannot be read."""
 
     file: LandingFile
-    fd: int | None = None
+    identity: tuple | None = None
     sha: str | None = None
     code: str | None = None
     error: str | None = None
 
 
-def _open_and_hash(file: LandingFile, known: dict, owned: set[int]) -> _Opened:
-    """Open ``file`` once and hash it from that descriptor (the ledger's hash of the same path, size
-    and mtime is trusted). The descriptor is added to ``owned``."""
+def _open_and_hash(file: LandingFile, known: dict) -> _Opened:
+    """Open ``file``, hash it from that descriptor (the ledger's hash of the same path, size and mtime
+    is trusted) and close it. A file above SSJ_MAX_FILE_BYTES is refused from its fstat, unhashed."""
     try:
-        fd, st = open_landing_file(file.path)
+        fd, st = open_landing_file(file.root or file.path.parent, file.path)
     except NotAFile as e:
         return _Opened(file, code=e.code, error=e.message)
     except FileNotFoundError:
         return _Opened(file)
     except OSError as e:
         return _Opened(file, code="unreadable", error=f"cannot be opened ({e.strerror})")
-    owned.add(fd)
-    file = replace(file, size=st.st_size, mtime_ns=st.st_mtime_ns)
     try:
-        sha = known.get((file.rel, file.size, file.mtime_ns)) or sha256_of_fd(fd)
-    except OSError as e:
-        return _Opened(file, fd, code="unreadable", error=f"could not be read ({e.strerror})")
-    return _Opened(file, fd, sha)
-
-
-def _raise_open_file_limit(files: int) -> None:
-    """Every file to read stays open from its hashing to its reading: let the process hold them all."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = files + 256
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+        file = replace(file, size=st.st_size, mtime_ns=st.st_mtime_ns)
+        if (refusal := size_refusal(st.st_size)) is not None:
+            return _Opened(file, code="too_large", error=refusal)
+        try:
+            sha = known.get((file.rel, file.size, file.mtime_ns)) or sha256_of_fd(fd)
+        except OSError as e:
+            return _Opened(file, code="unreadable", error=f"could not be read ({e.strerror})")
+        return _Opened(file, identity(st), sha)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -443,12 +528,12 @@ class _Read:
     agency: str
     feed: str
     hash_seconds: float
-    fd: int  # the landing file, opened once by the scan
+    identity: tuple  # of the file as hashed (see identity())
 
 
 @dataclass(frozen=True)
 class _Job:
-    """What a reader worker needs to read one landing file (the descriptor travels beside it)."""
+    """What a reader worker needs to read one landing file."""
 
     rel: str
     sha: str
@@ -458,6 +543,9 @@ class _Job:
     feed: str
     warehouse: Path
     now: datetime
+    root: Path | None = None  # the landing zone and the file's path in it: where the worker opens it
+    path: Path | None = None
+    identity: tuple | None = None  # of the file as hashed: anything else found there is not read
 
     @property
     def name(self) -> str:
@@ -488,18 +576,17 @@ def _pool_size(reads: list[_Read]) -> int:
     return max(1, min(_read_workers(), len(reads)))
 
 
-def _read_files(pool: ReaderPool, reads: list[_Read], warehouse: Path, now: datetime, owned: set[int]):
-    """Yield (read, (decision, seconds) or None when the file changed while read) for every file of
-    ``reads``, in the order they finish; the largest are started first, so the last is a small one."""
+def _read_files(pool: ReaderPool, reads: list[_Read], warehouse: Path, now: datetime):
+    """Yield (read, (decision, seconds) or None when the file changed) for every file of ``reads``,
+    in the order they finish; the largest are started first, so the last is a small one. No
+    descriptor is held here: each worker opens its file when it takes it."""
     order = sorted(reads, key=lambda r: (-r.file.size, r.index))
-    tasks = []
-    for r in order:
-        owned.discard(r.fd)  # the pool closes it
-        job = _Job(r.file.rel, r.sha, r.file.size, r.file.mtime_ns, r.agency, r.feed, warehouse, now)
-        tasks.append((job, r.fd))
+    tasks = [(_Job(r.file.rel, r.sha, r.file.size, r.file.mtime_ns, r.agency, r.feed, warehouse, now,
+                   root=r.file.root, path=r.file.path, identity=r.identity), None) for r in order]
     for k, result in pool.map(tasks):
         read = order[k]
         if isinstance(result, Failed):
+            discard_partial_raw_file(warehouse, read.feed, read.sha)  # what the dead worker was writing
             base = dict(rel=read.file.rel, sha256=read.sha, size=read.file.size, mtime_ns=read.file.mtime_ns,
                         agency=read.agency, feed=read.feed)
             result = Decision(**base, status="rejected", error_code=result.code,
@@ -507,14 +594,27 @@ def _read_files(pool: ReaderPool, reads: list[_Read], warehouse: Path, now: date
         yield read, result
 
 
-def read_landing_file(job: _Job, fd: int) -> tuple[Decision, float] | None:
-    """In a reader worker: read the landing file open at ``fd`` into the raw store.
+def read_landing_file(job: _Job, fd: int | None = None) -> tuple[Decision, float] | None:
+    """In a reader worker: read a landing file into the raw store.
 
-    The readers open ``/proc/self/fd/<fd>``: the very file the scan opened and hashed,
-    whatever has happened to its name since. Its decision is returned only if its bytes
-    still hash to the scan's SHA-256 and its size, mtime and ctime did not move while it
-    was read; otherwise None (and no raw file is left): the file is read by the next run."""
+    Without ``fd``, the file is opened here as it was opened for hashing (``open_landing_file``)
+    and read only if it is the file that was hashed (same inode, size, mtime and ctime);
+    with ``fd``, from that descriptor. The readers open ``/proc/self/fd/<fd>``: the very
+    file checked, whatever has happened to its name since. Its decision is returned only if
+    its bytes still hash to the scan's SHA-256 and its size, mtime and ctime did not move
+    while it was read; otherwise None (and no raw file is left): the file is read by the next run."""
     started = time.perf_counter()
+    if fd is None:
+        try:
+            fd, st = open_landing_file(job.root, job.path)
+        except (NotAFile, OSError):
+            return None  # gone, or no longer a file: the next run decides what lies there
+        try:
+            if identity(st) != job.identity:
+                return None
+            return read_landing_file(job, fd)
+        finally:
+            os.close(fd)
     before = os.fstat(fd)
 
     def unchanged() -> bool:
@@ -535,6 +635,7 @@ def _ingest_one(job: _Job, source: Path, unchanged) -> Decision | None:
         rows = write_raw_file(
             job.warehouse, job.feed, reader.batches(), agency=job.agency, source_file=job.rel, sha256=job.sha,
             mtime=job.mtime, ingested_at=job.now, before_publish=unchanged,
+            max_rows=max_file_rows(), source_bytes=job.size,
         )
     except SourceChanged:
         return None

@@ -7,7 +7,9 @@ half-written file where dbt would read it.
 
 The raw store holds the landing files' values unmasked: it is private to the
 user running the pipeline (folders 0700, files 0600), and ``ensure_layout``
-takes back any wider permissions it finds.
+takes back any wider permissions it finds. It also sweeps the temporary files
+of writers that died (a reader worker killed for time or memory): a ``.*.tmp``
+file untouched for longer than any reader may live.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +29,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.feeds import FEED_NAMES, feeds
+from connectors.readers import FileRejected, too_many_rows
+
+from .reader_pool import format_bytes, read_timeout
 
 LINEAGE_FIELDS = [
     pa.field("_extra", pa.string()),
@@ -43,6 +49,12 @@ FILE_FIELDS = ("_agency", "_feed", "_source_file", "_file_sha256", "_file_mtime"
 """The lineage columns of one value per file, added here (not by the reader)."""
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+RAW_EXPANSION = 50
+RAW_EXPANSION_MIN = 1 << 30
+"""A raw file may grow to RAW_EXPANSION times its landing file, and to RAW_EXPANSION_MIN whatever the
+landing file's size: a few KiB of dictionary-encoded Parquet can stand for gigabytes of rows."""
+STALE_TEMP_MARGIN = 300.0
+"""Seconds beyond the read timeout after which an untouched temporary file has no live writer."""
 
 
 class SourceChanged(Exception):
@@ -148,11 +160,45 @@ def _ref_key(warehouse: Path) -> bytes:
     return path.read_bytes()
 
 
+def sweep_stale_temp_files(warehouse: Path, *, older_than: float | None = None) -> list[Path]:
+    """Remove the temporary files (``.*.tmp``) of the raw store not modified for ``older_than``
+    seconds (default: the read timeout and a margin — a reader still writing touches its file with
+    every batch, and none lives longer than the timeout); return those removed."""
+    if older_than is None:
+        older_than = read_timeout() + STALE_TEMP_MARGIN
+    cutoff = time.time() - older_than
+    removed = []
+    root = raw_dir(warehouse)
+    for folder in (root, ledger_dir(warehouse), *(root / feed for feed in FEED_NAMES)):
+        try:
+            with os.scandir(folder) as it:
+                entries = [e for e in it if e.name.startswith(".") and e.name.endswith(".tmp")]
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except OSError:
+                continue  # removed meanwhile
+    return removed
+
+
+def discard_partial_raw_file(warehouse: Path, feed: str, sha256: str) -> None:
+    """Remove what a reader that died left of ``sha256``'s raw file (its temporary file)."""
+    final = raw_file(warehouse, feed, sha256)
+    for tmp in final.parent.glob(f".{final.name}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def ensure_layout(warehouse: Path) -> None:
     """Create the raw folders and a 0-row file per feed so dbt's globs never come up empty;
-    the whole raw store private (``make_private``)."""
+    the whole raw store private (``make_private``); stale temporary files swept."""
     _make_private_dirs(raw_dir(warehouse))
     make_private(raw_dir(warehouse))
+    sweep_stale_temp_files(warehouse)
     for feed in FEED_NAMES:
         empty = raw_dir(warehouse) / feed / "_empty.parquet"
         if not empty.exists():
@@ -171,6 +217,11 @@ def write_json_atomically(final: Path, body: dict) -> None:
     replace_atomically(tmp, final)
 
 
+def raw_bytes_limit(source_bytes: int) -> int:
+    """The most bytes a landing file's raw file may take (RAW_EXPANSION, RAW_EXPANSION_MIN)."""
+    return max(RAW_EXPANSION * source_bytes, RAW_EXPANSION_MIN)
+
+
 def write_raw_file(
     warehouse: Path,
     feed: str,
@@ -182,13 +233,19 @@ def write_raw_file(
     mtime: datetime,
     ingested_at: datetime,
     before_publish: Callable[[], bool] | None = None,
+    max_rows: int | None = None,
+    source_bytes: int | None = None,
 ) -> int:
     """Stream reader batches into the feed's raw Parquet file; return rows written.
 
     Each batch carries the canonical columns and the reader fields; lineage is
     added here. The file appears under its final name only when complete, and
     only if ``before_publish()`` (when given) is true then; else SourceChanged.
+    A landing file is bounded while it is written: more than ``max_rows`` rows, or
+    a raw file above ``raw_bytes_limit(source_bytes)``, raises FileRejected
+    (``too_large``) and nothing is kept.
     """
+    byte_limit = None if source_bytes is None else raw_bytes_limit(source_bytes)
     schema = raw_schema(feed)
     constants = {name: pa.scalar(value, schema.field(name).type)
                  for name, value in zip(FILE_FIELDS, (agency, feed, source_file, sha256, mtime, ingested_at))}
@@ -210,8 +267,15 @@ def write_raw_file(
                     pa.repeat(constants[f.name], n) if f.name in constants else batch.column(f.name).cast(f.type)
                     for f in schema
                 ]
-                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
                 rows += n
+                if max_rows is not None and rows > max_rows:
+                    raise too_many_rows(rows, max_rows)
+                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+                if byte_limit is not None and (written := os.stat(tmp).st_size) > byte_limit:
+                    raise FileRejected(
+                        "too_large", f"its rows expand to more than {format_bytes(written)} of raw data "
+                                     f"from a {format_bytes(source_bytes)} file, above the limit of "
+                                     f"{format_bytes(byte_limit)}; refused as an expansion bomb")
         if before_publish is not None and not before_publish():
             raise SourceChanged(source_file)
         replace_atomically(tmp, final)
