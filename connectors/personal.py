@@ -9,17 +9,21 @@ where personal data may live.
 
 Two rules, from broad to narrow:
 
-* **A digit run** (``ID_RUN``): 15 or more digits, full-width or not, single
-  spaces or hyphens allowed between them, optionally ending in X. Every such run
-  in free text is *masked*: its first 4 and last 4 characters kept, every other
-  character starred. This is deliberately broader than an ID number — a run of
-  15 digits in a message is never needed in full, and a number glued to a date
+* **A digit run** (``ID_RUN``): 15 or more digits in any script (ASCII, full-width,
+  Arabic-Indic, mathematical, superscript, circled …: ``fold_digits``), with up to
+  three separators between two of them (white space and line breaks, dashes, dots,
+  commas, slashes, underscores, brackets), optionally ending in X. Every such run in
+  free text is *masked*: its first 4 and last 4 characters kept, every other
+  character starred. This is deliberately broader than an ID number — a run of 15
+  digits in a message is never needed in full, and a number glued to a date
   (``2024-03-05 350102199001011234``) is one run. When in doubt, mask.
-* **An ID number** (``is_id_number``): after width folding and removing the
-  separators, 18 characters (17 digits and a digit or X, *any* check character:
-  a mistyped number is still somebody's number) or 15 digits (first generation),
-  with a plausible province code (GB/T 2260's first two digits) and a real birth
-  date. A value in a checked column that contains one is quarantined
+* **An ID number** (``is_id_number``), after folding and removing the separators:
+  18 characters (17 digits and a digit or X, *any* check character and any birth
+  day of a 19xx/20xx year: a mistyped number is still somebody's number), 17 digits
+  (one left out), or 15 digits (first generation, with a real birth date); each
+  with a GB/T 2260 province code (or 9, foreigners' permanent-residence numbers).
+  Inside a longer run, any 18 or 15 consecutive digits with a real birth date count.
+  A value in a checked column that holds one is quarantined
   (``personal_id_in_value``) rather than published.
 
 A column is personal when feeds.yaml says ``personal: true``, or — for the
@@ -31,22 +35,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
+from functools import cache
 
-DIGITS = "0-9０-９"
-"""Digits as written: ASCII and full-width (U+FF10-FF19)."""
-SEPARATORS = " \u00a0\u3000\\-\u2010-\u2015\uff0d"
-"""Characters people put inside a number: spaces (also no-break and ideographic)
-and the hyphen family (ASCII, U+2010-2015, full-width)."""
-CHECK_X = "XxＸｘ"
+SEPARATORS = (
+    " \t\n\r\x0b\x0c\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\u00ad"
+    "\\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d"
+    ".,/_()\uff0e\uff0c\uff0f\uff3f\uff08\uff09\u3001\u00b7"
+)
+"""What people put inside a number (a character class's content, literal characters only):
+white space of every width and line breaks, zero-width characters and the soft hyphen, the
+hyphen and dash family, dots, commas (also 、), slashes, underscores and brackets, ASCII and
+full-width."""
+MAX_GAP = 3
+"""Separators allowed between two digits of one number (``350102 - 19900101``)."""
 MIN_RUN = 15
 
-ID_RUN = f"[{DIGITS}](?:[{SEPARATORS}]?[{DIGITS}]){{{MIN_RUN - 1},}}(?:[{SEPARATORS}]?[{CHECK_X}])?"
-"""A run of MIN_RUN or more digits (one separator at most between two), optionally
-ending in X. Written with literal characters only, so it means the same to
-Python's ``re`` and to RE2 (DuckDB, pyarrow)."""
+ID_RUN = f"[0-9](?:[{SEPARATORS}]{{0,{MAX_GAP}}}[0-9]){{{MIN_RUN - 1},}}(?:[{SEPARATORS}]{{0,{MAX_GAP}}}[Xx])?"
+"""A run of MIN_RUN or more digits, separators between them, optionally ending in X —
+matched on the text as ``fold_digits`` leaves it (every digit ASCII, same length)."""
+ID_RUN_RE2 = ID_RUN.replace("[0-9]", "[0-9\\p{Nd}\\p{No}]").replace("[Xx]", "[XxＸｘ]")
+"""The same run for RE2 (DuckDB, pyarrow) on the text as written: any Unicode digit — a
+superset of what ``fold_digits`` turns into one, so a guard built on it never misses a run."""
 
 _RUN = re.compile(ID_RUN)
-_FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "x": "X", "Ｘ": "X", "ｘ": "X"})
 _SEP = re.compile(f"[{SEPARATORS}]")
 
 PROVINCES = frozenset({
@@ -64,9 +76,27 @@ PERSONAL_HEADER = re.compile(
 ID_No, idcard …). Values under such a header, outside the contract's columns, are masked whole."""
 
 
-def fold(text: str) -> str:
-    """Width-fold the digits and X, drop the separators: the number as a machine compares it."""
-    return _SEP.sub("", text.translate(_FOLD))
+@cache
+def _digit_table() -> dict[int, str]:
+    """Every character with a decimal digit value (full-width, Arabic-Indic, mathematical,
+    superscript, circled …) → its ASCII digit; full-width X → X. Built once, on first use."""
+    table = {c: str(unicodedata.digit(chr(c))) for c in range(0x80, 0x110000)
+             if unicodedata.digit(chr(c), None) is not None}
+    table.update({ord("Ｘ"): "X", ord("ｘ"): "x"})
+    return table
+
+
+def fold_digits(text: str) -> str:
+    """``text`` with every digit written as ASCII, character for character (the same length)."""
+    return text if text.isascii() else text.translate(_digit_table())
+
+
+def runs(text: str | None) -> list[tuple[int, int, str]]:
+    """The digit runs (ID_RUN) of ``text``: (start, end, the run's digits and X alone, upper-case)."""
+    if not text:
+        return []
+    folded = fold_digits(text)
+    return [(m.start(), m.end(), _SEP.sub("", m.group(0)).upper()) for m in _RUN.finditer(folded)]
 
 
 def _real_date(yyyymmdd: str) -> bool:
@@ -77,26 +107,34 @@ def _real_date(yyyymmdd: str) -> bool:
     return 1900 <= day.year <= 2100
 
 
-def is_id_number(token: str) -> bool:
-    """Whether ``token`` (any spelling) is a personal ID number: 18 or 15 characters after folding."""
-    t = fold(token)
-    if len(t) == 18:
-        return t[:17].isdigit() and t[17] in "0123456789X" and t[:2] in PROVINCES and _real_date(t[6:14])
-    if len(t) == 15:
-        return t.isdigit() and t[:2] in PROVINCES and _real_date("19" + t[6:12])
+def _region(t: str) -> bool:
+    # 9: the permanent-residence ID numbers of foreigners (2023 on)
+    return t[:2] in PROVINCES or t[0] == "9"
+
+
+def is_id_number(token: str, *, strict: bool = False) -> bool:
+    """Whether ``token`` (digits and X, no separators) is a personal ID number as people type them:
+    18 characters (any check character) or 17 (a digit left out) with a region and a birth year
+    19xx/20xx, or 15 digits (first generation) with a region and a real birth date. ``strict``:
+    18 characters only with a real birth date — for numbers cut out of a longer run."""
+    t = token
+    if len(t) == 18 and t[:17].isdigit() and t[17] in "0123456789X" and _region(t):
+        return _real_date(t[6:14]) if strict else t[6:8] in ("19", "20")
+    if len(t) == 17 and not strict and t.isdigit() and _region(t):
+        return t[6:8] in ("19", "20")
+    if len(t) == 15 and t.isdigit() and t[:2] in PROVINCES:
+        return _real_date("19" + t[6:12])
     return False
 
 
 def has_id_number(text: str | None) -> bool:
-    """Whether free text holds an ID number: a digit run that is one, or has an 18-character one inside."""
-    if not text:
-        return False
-    for run in _RUN.findall(text):
-        t = fold(run)
+    """Whether free text holds an ID number: a digit run that is one, or with one inside it."""
+    for _, _, t in runs(text):
         if is_id_number(t):
             return True
-        if any(is_id_number(t[i:i + 18]) for i in range(0, len(t) - 17)):
-            return True
+        for size in (18, 15):
+            if any(is_id_number(t[i:i + size], strict=True) for i in range(len(t) - size + 1)):
+                return True
     return False
 
 
@@ -110,10 +148,15 @@ def mask_value(value: str | None) -> str | None:
 
 
 def mask_text(text: str | None) -> str | None:
-    """Free text with every digit run (ID_RUN) masked by ``mask_value``; everything else as it was."""
-    if not text:
+    """Free text with every digit run (ID_RUN, digits in any script) masked by ``mask_value``."""
+    found = runs(text)
+    if not found:
         return text
-    return _RUN.sub(lambda m: mask_value(m.group(0)), text)
+    out, at = [], 0
+    for start, end, _ in found:
+        out += [text[at:start], mask_value(text[start:end])]
+        at = end
+    return "".join(out) + text[at:]
 
 
 def mask_any(value):

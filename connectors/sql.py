@@ -131,6 +131,8 @@ def _secrets_of(url: str | URL) -> list[str]:
         found.add(u.render_as_string(hide_password=False))
         if u.password:
             found.add(str(u.password))
+        if u.username and len(u.username) >= 3:  # an account name may be a person's; 1-2 letters would garble the text
+            found.add(str(u.username))
         for key, value in u.query.items():
             if SECRET_QUERY_KEY.search(key):
                 found.update(value if isinstance(value, tuple) else (value,))

@@ -6,7 +6,7 @@ any other code that runs the models' SQL (tests, publish) via ``register``.
 Personal data: the models mask and screen values with the one definition of a
 personal ID number, ``connectors.personal``, through the functions below — the
 SQL never spells the rule itself. They are Arrow functions; the two that run on
-every text (mask_personal, has_id_number) are prefiltered with RE2 (``ID_RUN``):
+every text (mask_personal, has_id_number) are prefiltered with RE2 (``ID_RUN_RE2``):
 a batch pays one RE2 scan, and Python runs only on the values that hold a run of
 15 or more digits. The others run on few values (a rejected row's, an ID column's,
 the keys of a JSON object being masked).
@@ -17,7 +17,7 @@ the keys of a JSON object being masked).
     is_personal_header(header)    whether a column header names an identity document
     is_code_header(header)        whether a header is one of an enterprise-code column's
                                   (type uscc or reg_no in feeds.yaml: its name or an alias)
-    ssj_id_run_pattern()          ID_RUN, for a cheap regexp_matches guard in SQL
+    ssj_id_run_pattern()          ID_RUN_RE2, for a cheap regexp_matches guard in SQL (a superset of ID_RUN)
     ssj_personal_header_pattern() an RE2 pattern that matches (at least) every text holding
                                   a personal header: the guard before is_personal_header
     ssj_personal_columns(feed)    the feed's columns marked ``personal: true`` in feeds.yaml
@@ -70,8 +70,8 @@ def _string_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _with_id_run(values: pa.Array) -> pa.Array:
-    """Boolean mask (no NULLs) of the values holding a digit run (ID_RUN): one RE2 scan."""
-    return pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN), False)
+    """Boolean mask (no NULLs) of the values that may hold a digit run (ID_RUN_RE2): one RE2 scan."""
+    return pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN_RE2), False)
 
 
 def mask_personal(values: pa.Array) -> pa.Array:
@@ -139,7 +139,7 @@ def _macros() -> list[str]:
         f"{_sql_literal(name)}: [{', '.join(_sql_literal(c) for c in feed.personal)}]::varchar[]"
         for name, feed in feeds().items())
     return [
-        f"create or replace temp macro ssj_id_run_pattern() as {_sql_literal(personal.ID_RUN)}",
+        f"create or replace temp macro ssj_id_run_pattern() as {_sql_literal(personal.ID_RUN_RE2)}",
         f"create or replace temp macro ssj_personal_header_pattern() as {_sql_literal(personal_header_prefilter())}",
         f"create or replace temp macro ssj_personal_columns(feed) as "
         f"coalesce(map {{{personal_columns}}}[feed], []::varchar[])",

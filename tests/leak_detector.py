@@ -1,7 +1,8 @@
 """A detector of personal ID numbers written independently of the masking code.
 
 It shares nothing with ``connectors/personal.py`` on purpose and is broader: any
-run of 15 to 18 digits (the last may be X) after Unicode width folding and after
+run of 15 or more digits (an ID number may be glued to a date or a phone number;
+the last may be X) after Unicode folding (NFKC) and after
 removing the spaces and dashes people type inside numbers, not glued to other
 letters or digits, nor the digits of a decimal number. The only values it lets through are enterprise identifiers that
 carry their own valid check characters (a USCC by GB 32100 and its organisation
@@ -26,9 +27,9 @@ from stdnum.cn import uscc as std_uscc
 from stdnum.iso7064 import mod_11_10
 
 _JOINERS = re.compile(r"(?<=[0-9])[\s\-\u2010-\u2015\u00a0\u3000]+(?=[0-9Xx])")
-_RUN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)[0-9]{14,17}[0-9Xx](?![0-9A-Za-z])(?!\.[0-9])")
+_RUN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)[0-9]{15,}[Xx]?(?![0-9A-Za-z])(?!\.[0-9])")
 """Not the digits of a decimal number (``0.2812049388885498``: run times, timestamps)."""
-_ANY_RUN = re.compile(r"[0-9]{14,17}[0-9Xx]")
+_ANY_RUN = re.compile(r"[0-9]{15,}[Xx]?")
 
 
 def _folded(text: str) -> str:

@@ -108,7 +108,7 @@ select raw_rows.*
 {%- endif -%}
 {%- endmacro %}
 
-{#- "The latest version of a key wins" (CONTRACT §2): by the row's own date when
+{#- "The latest version of a key wins" (docs/contract.md §2): by the row's own date when
     it has one (undated last), else the later file (mtime, then file name), then the
     later row in that file. The rule lives here, in two forms that
     tests/unit/test_latest_version.py holds equal: an ORDER BY for a window

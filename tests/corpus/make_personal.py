@@ -49,6 +49,11 @@ def _fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
 
 
+def _mathematical(text: str) -> str:
+    """Mathematical bold digits (U+1D7CE…), which NFKC folds to ASCII."""
+    return "".join(chr(0x1D7CE + int(c)) if c.isdigit() else c for c in text)
+
+
 def _grouped(number: str, sep: str, sizes: tuple[int, ...]) -> str:
     out, i = [], 0
     for size in sizes:
@@ -70,13 +75,23 @@ ID_15 = _first_generation("350104", "680412")
 ID_IN_NAME = id_no("35010220010203001")
 ID_FILE = id_no("35010219661111042")
 ID_NOHEADER = id_no("35010219770707333")
+ID_GAPS = id_no("35010219900101123")
+ID_MATH = id_no("35010519880808001")
+ID_CERT = id_no("35010219880808123")
+ID_TASK = id_no("35010219720202456")
+ID_FOLDER = id_no("35010219850505123")
+ID_HEADER = id_no("35010219830115123")
+ID_BROKEN = id_no("35010219940505123")
 
-PLANTED = [ID_A, ID_B, ID_C, ID_D, ID_E, ID_X, ID_WRONG, ID_15, ID_IN_NAME, ID_FILE, ID_NOHEADER]
+PLANTED = [ID_A, ID_B, ID_C, ID_D, ID_E, ID_X, ID_WRONG, ID_15, ID_IN_NAME, ID_FILE, ID_NOHEADER,
+           ID_GAPS, ID_MATH, ID_CERT, ID_TASK, ID_FOLDER, ID_HEADER, ID_BROKEN]
 """Every planted number, canonical (no separators, half-width, upper-case X)."""
 
 HONEST_USCC = [uscc(f"9135010257{i:07d}") for i in range(1, 4)]
 HONEST_NAMES = ["福州清白商贸有限公司", "鼓楼区坦荡食品店", "福州正直科技有限公司"]
 FILE_WITH_ID_IN_NAME = f"samr-350102/approval/许可清单_{ID_FILE}.csv"
+FOLDER_WITH_ID = f"{ID_FOLDER}/registration/登记.csv"
+"""A file in an agency folder named after a person (not in the registry: rejected)."""
 
 
 def build(out: Path) -> Path:
@@ -88,17 +103,22 @@ def build(out: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode(encoding))
 
-    write("samr-350102/registration/登记.csv", "\n".join([
-        "统一社会信用代码,企业名称,法定代表人,法定代表人身份证号码,住所,成立日期,经营范围,登记状态,行政区划代码",
-        f"{HONEST_USCC[0]},{HONEST_NAMES[0]},王清,{ID_A},福州市鼓楼区五四路1号,2020-01-01,日用百货销售,存续,350102",
-        f"{HONEST_USCC[1]},{HONEST_NAMES[1]},李白,{_fullwidth(ID_C)},福州市鼓楼区东街2号,2021-02-02,食品销售,存续,350102",
-        f"{uscc('91350102570000099')},日期栏误填公司,张三,,福州市鼓楼区三坊七巷3号,{_fullwidth(ID_B)},服装销售,存续,350102",
-        f"{uscc('91350102570000098')},地址栏误填公司,赵四,,福州市鼓楼区 {_grouped(ID_D, ' ', (4, 4, 4, 4, 2))},2019-03-03,家电销售,存续,350102",
-        f"{_grouped(ID_E, '-', (6, 8, 4))},信用代码栏误填公司,钱五,,福州市鼓楼区湖东路5号,2018-04-04,五金销售,存续,350102",
-        f"{uscc('91350102570000097')},经营范围误填公司,孙六,,福州市鼓楼区杨桥路6号,2017-05-05,负责人{ID_15}兼营茶叶,存续,350102",
-        f"{uscc('91350102570000096')},控制\x1b字符\u0085公司,周七,,福州市鼓楼区西二环7号,2016-06-06,茶叶销售,存续,350102",
-        f"{HONEST_USCC[2]},{HONEST_NAMES[2]},吴八,{ID_X.lower()},福州市鼓楼区铜盘路8号,2015-07-07,软件开发,存续,350102",
-    ]) + "\n")
+    header = ("统一社会信用代码,企业名称,法定代表人,法定代表人身份证号码,住所,成立日期,经营范围,登记状态,行政区划代码,"
+              f"备注,核对人{ID_HEADER}")
+    rows = [
+        f"{HONEST_USCC[0]},{HONEST_NAMES[0]},王清,{ID_A},福州市鼓楼区五四路1号,2020-01-01,日用百货销售,存续,350102,"
+        f'"核对 {ID_BROKEN[:10]}\n{ID_BROKEN[10:]}",已核',
+        f"{HONEST_USCC[1]},{HONEST_NAMES[1]},李白,{_fullwidth(ID_C)},福州市鼓楼区东街2号,2021-02-02,食品销售,存续,350102,,",
+        f"{uscc('91350102570000099')},日期栏误填公司,张三,,福州市鼓楼区三坊七巷3号,{_fullwidth(ID_B)},服装销售,存续,350102,,",
+        f"{uscc('91350102570000098')},地址栏误填公司,赵四,,福州市鼓楼区 {_grouped(ID_D, ' ', (4, 4, 4, 4, 2))},2019-03-03,家电销售,存续,350102,,",
+        f"{_grouped(ID_E, '-', (6, 8, 4))},信用代码栏误填公司,钱五,,福州市鼓楼区湖东路5号,2018-04-04,五金销售,存续,350102,,",
+        f"{uscc('91350102570000097')},经营范围误填公司,孙六,,福州市鼓楼区杨桥路6号,2017-05-05,负责人{ID_15}兼营茶叶,存续,350102,,",
+        f"{uscc('91350102570000096')},控制\x1b字符\u0085公司,周七,,福州市鼓楼区西二环7号,2016-06-06,茶叶销售,存续,350102,,",
+        f"{HONEST_USCC[2]},{HONEST_NAMES[2]},吴八,{ID_X.lower()},福州市鼓楼区铜盘路8号,2015-07-07,软件开发,存续,350102,,",
+        f"{uscc('91350102570000095')},双空格公司,郑九,,福州市 {_grouped(ID_GAPS, '  ', (6, 8, 4))},2014-08-08,茶具销售,存续,350102,,",
+        f"{uscc('91350102570000094')},数学数字公司,王十,,福州市鼓楼区{_mathematical(ID_MATH)}号,2013-09-09,文具销售,存续,350102,,",
+    ]
+    write("samr-350102/registration/登记.csv", "\n".join([header, *rows]) + "\n")
     write("sfj-350100/inspectors/执法人员.csv", "\n".join([
         "执法证号,姓名,身份证号码,所属单位,证件有效期,在岗状态,执法门类",
         f"FJ0100001,郑清,{ID_A},福州市鼓楼区市场监督管理局,2028-12-31,在岗,食品",
@@ -106,22 +126,25 @@ def build(out: Path) -> Path:
         f"FJ0100003,陈正,{ID_WRONG},福州市鼓楼区市场监督管理局,2028-12-31,在岗,食品",
         f"FJ0100004,褚直,{ID_15},福州市鼓楼区市场监督管理局,{ID_D},在岗,食品",
         f"FJ0100005,卫公,{_fullwidth(ID_X)},福州市鼓楼区市场监督管理局,2028-12-31,在岗,药品",
+        f"{ID_CERT},卫私,,福州市鼓楼区市场监督管理局,2028-12-31,在岗,药品",
     ]) + "\n", encoding="gb18030")
     write("tax-350102/draw_list/抽查名单.csv", "\n".join([
         "任务编号,任务名称,统一社会信用代码,企业名称,开始日期,结束日期,检查事项",
         f"SW-2026-01,税务双随机,{HONEST_USCC[0]},{HONEST_NAMES[0]},2026-05-01,2026-06-30,发票",
         f"SW-2026-01,税务双随机,,个体户王某{ID_IN_NAME},2026-05-01,2026-06-30,发票",
         f"SW-2026-02,核查{_grouped(ID_B, '-', (6, 8, 4))}名下企业,{HONEST_USCC[1]},{HONEST_NAMES[1]},2026-05-01,2026-06-30,账簿",
+        f"{ID_TASK},税务双随机,{HONEST_USCC[2]},{HONEST_NAMES[2]},2026-05-01,2026-06-30,发票",
     ]) + "\n")
     write("samr-350103/registration/无表头.csv",
           f"{uscc('91350103570000011')},无表头公司,{ID_NOHEADER},2020-01-01\n")
+    write(FOLDER_WITH_ID, f"统一社会信用代码,企业名称\n{HONEST_USCC[0]},{HONEST_NAMES[0]}\n")
     write(FILE_WITH_ID_IN_NAME, "\n".join([
         "统一社会信用代码,企业名称,许可证类型,许可证编号,有效期起,有效期至,许可状态",
         f"{HONEST_USCC[0]},{HONEST_NAMES[0]},食品经营许可证,JY13501020000001,2024-01-01,2029-01-01,有效",
     ]) + "\n")
     write("samr-350103/credit_risk/分类.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in [
         {"统一社会信用代码": HONEST_USCC[2], "风险等级": "B", "分类日期": "2026-01-01",
-         "联系人": {"姓名": "蒋九", "证件号码": ID_E}},
+         "联系人": {"姓名": "蒋九", "证件号码": ID_E}, "核对": {_grouped(ID_C, "  ", (6, 8, 4)): "已核"}},
         {"统一社会信用代码": HONEST_USCC[1], "风险等级": "A", "分类日期": "2026-01-01", "备注": f"核对 {ID_C}"},
         {"统一社会信用代码": uscc("91350103570000012"), "企业名称": "零\u0000字节公司", "风险等级": "C",
          "分类日期": "2026-01-01"},

@@ -118,13 +118,17 @@ def test_each_planted_number_is_a_quarantined_row_or_a_masked_value(run):
     assert "invalid_uscc" in registration[5]  # in the USCC column, with hyphens
     assert "personal_id_in_value" in registration[6]  # 15-digit first generation in the scope
     assert "control_character" in registration[7]
+    assert "personal_id_in_value" in registration[9]  # groups separated by two spaces
+    assert "personal_id_in_value" in registration[10]  # mathematical digits
     assert 1 not in registration and 2 not in registration and 8 not in registration  # extra column masked, row kept
     assert all(r["reason"] and "*" in r["reason"] for r in rows if r["source_row"] in (3, 5))
     inspectors, _ = _reasons(warehouse, "inspectors")
     assert "invalid_id_no" in inspectors[3]  # a mistyped check character
     assert "invalid_date" in inspectors[4]
+    assert "personal_id_in_value" in inspectors[6]  # typed as the certificate number
     draws, _ = _reasons(warehouse, "draw_list")
     assert "personal_id_in_value" in draws[2] and "personal_id_in_value" in draws[3]
+    assert "personal_id_in_value" in draws[4]  # typed as the task number
     credit, _ = _reasons(warehouse, "credit_risk")
     assert "control_character" in credit[3]
 
@@ -136,6 +140,8 @@ def test_files_are_named_masked_and_a_headerless_file_is_rejected_without_its_da
     assert headerless["status"] == "rejected" and headerless["error"]
     masked = [p for p in log if p.startswith("samr-350102/approval/许可清单_")]
     assert len(masked) == 1 and "*" in masked[0] and log[masked[0]]["status"] == "ingested"
+    folder = [r for p, r in log.items() if p.endswith("/registration/登记.csv") and not p.startswith("samr")]
+    assert len(folder) == 1 and folder[0]["status"] == "rejected" and "*" in folder[0]["agency"]
 
 
 def test_the_raw_store_is_private(run):

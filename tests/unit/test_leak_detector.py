@@ -16,6 +16,9 @@ SPELLINGS = [
     f"{corpus.ID_D[:6]}-{corpus.ID_D[6:14]}-{corpus.ID_D[14:]}",
     corpus.ID_15,
     corpus.ID_WRONG,
+    f"2024-03-05 {corpus.ID_A}",  # glued to a date: one run of 26 digits
+    f"{corpus.ID_GAPS[:6]}  {corpus.ID_GAPS[6:14]}\n{corpus.ID_GAPS[14:]}",
+    corpus._mathematical(corpus.ID_MATH),
 ]
 
 

@@ -39,8 +39,9 @@ def sql_batch(expression: str, values: list[str | None]) -> list:
 
 
 FULL_WIDTH = "".join(chr(0xFF10 + i) for i in range(10))
-SEPARATORS = " \u00a0\u3000-\u2010\u2013\u2014\uff0d"
-pieces = st.text(alphabet="0123456789" + FULL_WIDTH + SEPARATORS + "XxＸｘ甲乙住所abc,;:（）", max_size=40)
+SEPARATORS = " \u00a0\u3000-\u2010\u2013\u2014\uff0d\n\t./_，、(（"
+OTHER_DIGITS = "٣۵०৩๓𝟑𝟗³¹①⑨½"  # Arabic-Indic, Devanagari, Bengali, Thai, mathematical, superscript, circled; ½ is no digit
+pieces = st.text(alphabet="0123456789" + FULL_WIDTH + OTHER_DIGITS + SEPARATORS + "XxＸｘ甲乙住所abc,;:（）", max_size=40)
 id_numbers = st.builds(
     lambda province, born, seq: make_id_no(f"{province}0102{born:%Y%m%d}{seq}"),
     st.sampled_from(sorted(personal.PROVINCES)), st.dates(date(1900, 1, 1), date(2100, 12, 31)),
@@ -52,7 +53,7 @@ def spelled(draw, number):
     """An ID number as people write it: full-width digits, a separator between groups, x for X."""
     chars = [FULL_WIDTH[int(c)] if c.isdigit() and draw(st.booleans()) else c for c in number]
     cuts = sorted(draw(st.sets(st.sampled_from([6, 10, 14]), max_size=3)), reverse=True)
-    sep = draw(st.sampled_from(SEPARATORS))
+    sep = draw(st.sampled_from(SEPARATORS)) * draw(st.integers(1, personal.MAX_GAP))
     for cut in cuts:
         chars.insert(cut, sep)
     return "".join(chars).replace("X", draw(st.sampled_from("XxＸｘ")))
@@ -88,10 +89,12 @@ def test_mask_personal_value_is_mask_value(values):
 
 @settings(max_examples=200, deadline=None)
 @given(batches)
-def test_the_sql_guard_pattern_is_id_run(values):
-    """``regexp_matches(v, ssj_id_run_pattern())`` in DuckDB finds a run exactly where Python's ID_RUN does."""
+def test_the_sql_guard_pattern_never_misses_a_run(values):
+    """``regexp_matches(v, ssj_id_run_pattern())`` in DuckDB is true wherever Python finds a run (a guard
+    may let more through, never less)."""
     got = sql_batch("regexp_matches(v, ssj_id_run_pattern())", values)
-    assert got == [None if v is None else re.search(personal.ID_RUN, v) is not None for v in values]
+    for value, guarded in zip(values, got):
+        assert guarded is None if value is None else (guarded or not personal.runs(value))
 
 
 headers = st.one_of(

@@ -67,8 +67,8 @@ screened as (
     select
         cleaned.*,
         {{ screen_texts(['name', 'licence_type', ('valid_from', 'valid_from_text'), ('valid_to', 'valid_to_text'),
-                         'issuer', 'scope', 'status', ('updated_at', 'updated_at_text')],
-                        codes=['uscc', 'licence_no'], json='_source._extra') }} as screening
+                         'issuer', 'scope', 'status', ('updated_at', 'updated_at_text'), 'licence_no'],
+                        codes=['uscc'], json='_source._extra') }} as screening
     from cleaned
 ),
 

@@ -56,8 +56,8 @@ screened as (
         typed.*,
         {{ screen_texts(['task_name', ('agency', 'agency_declared'), 'name', 'address',
                          ('items', "array_to_string(items, chr(10))"), ('window_start', 'window_start_text'),
-                         ('window_end', 'window_end_text')],
-                        codes=['task_id', 'uscc'], json='_source._extra') }} as screening
+                         ('window_end', 'window_end_text'), 'task_id'],
+                        codes=['uscc'], json='_source._extra') }} as screening
     from typed
 ),
 

@@ -47,8 +47,8 @@ screened as (
         {{ screen_texts(['name', 'agency_name', 'unit',
                          ('qualifications', "array_to_string(qualifications_raw, chr(10))"),
                          ('specialties', "array_to_string(specialties_raw, chr(10))"),
-                         ('cert_valid_to', 'cert_valid_to_text'), 'status', ('updated_at', 'updated_at_text')],
-                        codes=['cert_no', 'id_no', 'region_code'], json='_source._extra') }} as screening
+                         ('cert_valid_to', 'cert_valid_to_text'), 'status', ('updated_at', 'updated_at_text'), 'cert_no'],
+                        codes=['id_no', 'region_code'], json='_source._extra') }} as screening
     from typed
 ),
 

@@ -25,8 +25,8 @@ ledger as (
 final as (
     select
         mask_personal(path) as path,
-        agency,
-        feed,
+        mask_personal(agency) as agency,  -- a rejected file's folder names, as found
+        mask_personal(feed) as feed,
         sha256,
         bytes,
         mtime_ns,

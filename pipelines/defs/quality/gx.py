@@ -166,7 +166,7 @@ def mask_id_like(value: Any) -> Any:
     if isinstance(value, str):
         return _ID_LIKE.sub(r"\1****\2", mask_text(value))
     if isinstance(value, dict):
-        return {k: mask_id_like(v) for k, v in value.items()}
+        return {mask_id_like(k): mask_id_like(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(mask_id_like(v) for v in value)
     if isinstance(value, datetime):  # pandas Timestamps too; DATE columns are validated as midnight timestamps
