@@ -12,6 +12,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from connectors.personal import mask_text
 from pipelines.settings import PROJECT_ROOT, Settings, today_in_shanghai
 
 DAGSTER_YAML = """\
@@ -87,6 +88,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     from dagster import DagsterInstance
 
     from pipelines.defs.dbt.build_state import plan_build
+    from pipelines.defs.publish.snapshots import current_snapshot_id
 
     if not settings.landing.is_dir():
         print(f"ssj run: landing zone {settings.landing} does not exist (set --landing or SSJ_LANDING)", file=sys.stderr)
@@ -113,6 +115,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else log_level}}}}
     with _whole_run_lock(settings, quiet), DagsterInstance.get() as instance, \
             _stdout_to(None if log_level == "DEBUG" else dbt_log):
+        before = current_snapshot_id(settings.warehouse)
         # two runs: ingestion first, then the build it calls for (full, or only the draw lists)
         ingested = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=run_config,
@@ -132,17 +135,13 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
         for event in result.all_events:
             if event.is_step_failure:
                 err = event.step_failure_data.error
-                print(f"  step {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr)
+                print(f"  step {event.step_key}: {mask_text(err.message.strip()) if err else 'failed'}", file=sys.stderr)
             elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                 data = event.event_specific_data
                 if not data.passed:
-                    print(f"  check {data.asset_check_key.to_user_string()} failed: {data.description or ''}", file=sys.stderr)
-        failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
-        published = failed_steps == {"published_to_target"}
-        outcome = (
-            "The Parquet files and DuckDB tables were published; the target database keeps its previous tables."
-            if published else "Nothing was published from this run; the previous outputs stay in place."
-        )
+                    print(f"  check {data.asset_check_key.to_user_string()} failed: {mask_text(data.description or '')}",
+                          file=sys.stderr)
+        outcome = _failed_outcome(settings, before)
         print(
             f"  dbt's log of this run: {dbt_log}\n  {outcome}\n"
             f"  Fix the cause above and run again, or open the run in `ssj ui` (DAGSTER_HOME={home}).",
@@ -154,8 +153,24 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     return 0
 
 
+def _failed_outcome(settings: Settings, before: str | None) -> str:
+    """What a failed run left published, read from the warehouse itself (not inferred from the failed step)."""
+    from pipelines.defs.publish.snapshots import current_snapshot_id
+
+    after = current_snapshot_id(settings.warehouse)
+    if after != before:
+        target = " The target database keeps its previous snapshot." if settings.target_url else ""
+        return f"Snapshot {after} of this run is published in {settings.published_dir}.{target}"
+    if before is None:
+        return "Nothing was published from this run (no snapshot has been published in this warehouse yet)."
+    return (f"Nothing was published from this run: {settings.published_dir} is still snapshot {before}"
+            + (", and the target database keeps it too." if settings.target_url else "."))
+
+
 def print_summary(settings: Settings, result, seconds: float) -> None:
     import duckdb
+
+    from pipelines.defs.publish.snapshots import current_snapshot_id
 
     meta = {}
     for mat in result.asset_materializations_for_node("landing_files"):
@@ -177,8 +192,9 @@ def print_summary(settings: Settings, result, seconds: float) -> None:
         for status, path, error in duckdb.sql(
             f"select status, path, error from read_parquet('{log}') where status = 'rejected' order by path"
         ).fetchall():
-            print(f"  rejected: {error}" if error and path in error else f"  rejected {path}: {error}")
-    print(f"published to {settings.published_dir} in {seconds:.1f} s")
+            line = f"  rejected: {error}" if error and path in error else f"  rejected {path}: {error}"
+            print(mask_text(line))
+    print(f"published snapshot {current_snapshot_id(settings.warehouse)} to {settings.published_dir} in {seconds:.1f} s")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -238,11 +254,30 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        rows = export_table(settings.warehouse, args.table, Path(args.out))
+        rows = export_table(settings.warehouse, args.table, Path(args.out), snapshot_id=args.snapshot,
+                            public=args.public)
     except (FileNotFoundError, ValueError) as exc:
         print(f"ssj export: {exc}", file=sys.stderr)
         return 2
-    print(f"exported {rows} rows of {args.table} to {args.out}")
+    which = f" (snapshot {args.snapshot})" if args.snapshot else ""
+    print(f"exported {rows} rows of {args.table}{which}{' (public columns)' if args.public else ''} to {args.out}")
+    return 0
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from pipelines.defs.publish.snapshots import list_snapshots
+
+    settings = _settings(args)
+    snapshots = list_snapshots(settings.warehouse)
+    if not snapshots:
+        print(f"no snapshots in {settings.warehouse}: run `ssj run` first", file=sys.stderr)
+        return 2
+    print(f"  {'snapshot_id':<24} {'as_of':<10}  {'created_at':<32} tables")
+    for snap in reversed(snapshots):
+        tables = snap["tables"]
+        print(f"{'*' if snap['current'] else ' '} {snap['snapshot_id']:<24} {snap['as_of'] or '-':<10}  "
+              f"{snap['created_at']:<32} {len(tables)} ({sum(t['rows'] for t in tables.values())} rows)")
+    print(f"* = current ({settings.published_dir}); each kept under {settings.warehouse / 'snapshots'}/<snapshot_id>/")
     return 0
 
 
@@ -305,7 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", help="warehouse dir (default $SSJ_WAREHOUSE or data/warehouse)")
     p.add_argument("--table", required=True, help="a published table, e.g. joint_inspections")
     p.add_argument("--out", required=True, help="the .csv or .xlsx file to write")
+    p.add_argument("--snapshot", help="an earlier snapshot's id (see `ssj snapshots`; default: the current one)")
+    p.add_argument("--public", action="store_true", help="only the table's public columns (no internal or personal data)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("snapshots", help="the kept snapshots of published tables, newest first")
+    p.add_argument("--warehouse", help="warehouse dir (default $SSJ_WAREHOUSE or data/warehouse)")
+    p.set_defaults(func=cmd_snapshots)
 
     p = sub.add_parser("report", help="a self-contained HTML run report with charts")
     p.add_argument("--warehouse", help="warehouse dir (default $SSJ_WAREHOUSE or data/warehouse)")

@@ -1,8 +1,12 @@
 """`ssj export`: a published table as a spreadsheet bureau staff can open safely.
 
     ssj export --warehouse WH --table joint_inspections --out 联合检查.xlsx   (or .csv)
+               [--snapshot ID] [--public]
 
-Reads ``<warehouse>/published/<table>.parquet`` (no warehouse lock needed).
+Reads ``<warehouse>/published/<table>.parquet`` — or the table of an earlier
+snapshot kept under ``<warehouse>/snapshots/<ID>/`` — with no warehouse lock.
+``--public`` writes only the table's public columns (docs/downstream.md, "Column
+classes"): no internal or personal column leaves in the file.
 Text that a spreadsheet would run as a formula — a cell starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return (CSV/formula injection) — is
 written with a leading ``'``, which Excel and WPS show as text. Lists are
@@ -26,8 +30,14 @@ def neutralise_sql(expr: str) -> str:
     return f"case when regexp_matches({expr}, '{FORMULA_START}') then '''' || {expr} else {expr} end"
 
 
-def _select(con: duckdb.DuckDBPyConnection, parquet: Path) -> str:
+def _select(con: duckdb.DuckDBPyConnection, parquet: Path, table: str, public: bool) -> str:
     columns = con.execute(f"describe select * from read_parquet('{parquet}')").fetchall()
+    if public:
+        from pipelines.defs.publish.tables import column_class
+
+        columns = [c for c in columns if column_class(table, c[0]) == "public"]
+        if not columns:
+            raise ValueError(f"{table} has no public column")
     parts = []
     for name, dtype, *_ in columns:
         col = '"' + name.replace('"', '""') + '"'
@@ -40,9 +50,13 @@ def _select(con: duckdb.DuckDBPyConnection, parquet: Path) -> str:
     return f"select {', '.join(parts)} from read_parquet('{parquet}')"
 
 
-def export_table(warehouse: Path, table: str, out: Path) -> int:
-    """Write ``table`` to ``out`` (.csv or .xlsx), replacing it atomically; return the row count."""
-    parquet = Path(warehouse) / "published" / f"{table}.parquet"
+def export_table(warehouse: Path, table: str, out: Path, *, snapshot_id: str | None = None,
+                 public: bool = False) -> int:
+    """Write ``table`` of the current snapshot (or of snapshot ``snapshot_id``) to ``out`` (.csv or
+    .xlsx), only its public columns if ``public``, replacing ``out`` atomically; return the row count."""
+    from pipelines.defs.publish.snapshots import snapshot_dir
+
+    parquet = snapshot_dir(Path(warehouse), snapshot_id) / f"{table}.parquet"
     if not parquet.exists():
         raise FileNotFoundError(f"{parquet} does not exist: is {table!r} a published table, and has `ssj run` run?")
     out = Path(out)
@@ -55,7 +69,7 @@ def export_table(warehouse: Path, table: str, out: Path) -> int:
     tmp = Path(tmp_name)
     con = duckdb.connect()
     try:
-        select = _select(con, parquet)
+        select = _select(con, parquet, table, public)
         if suffix == ".csv":
             body = tmp.with_suffix(".body")
             con.execute(f"copy ({select}) to '{body}' (format csv, header true)")

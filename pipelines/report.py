@@ -86,7 +86,7 @@ def table(headers: list[str], rows: list[tuple]) -> str:
 
 
 def build_report(warehouse: Path) -> str:
-    published = Path(warehouse) / "published"
+    published = (Path(warehouse) / "published").resolve()  # once: every table from one snapshot
     if not (published / "ingest_log.parquet").exists():
         raise FileNotFoundError(f"{published} holds no published tables: run `ssj run` first")
     con = duckdb.connect()

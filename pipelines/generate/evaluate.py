@@ -64,7 +64,7 @@ def _score(con: duckdb.DuckDBPyConnection, name: str, predicted_sql: str, actual
 
 
 def evaluate(truth: Path, warehouse: Path) -> dict:
-    truth, published = Path(truth), Path(warehouse) / "published"
+    truth, published = Path(truth), (Path(warehouse) / "published").resolve()  # once: one snapshot
     con = duckdb.connect()
     for name in ("enterprises", "licences", "draw_truth", "joint_groups", "quarantine_expected", "files", "inspectors"):
         con.execute(f"create view t_{name} as select * from read_parquet('{truth / (name + '.parquet')}')")

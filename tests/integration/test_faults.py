@@ -1,4 +1,4 @@
-"""Faults a real deployment meets (issue 6): overlapping runs and runs killed mid-way.
+"""Faults a real deployment meets: overlapping runs and runs killed mid-way.
 
 - Overlapping `ssj run`s on one warehouse, with files dropped while the first
   runs: none fails on a DuckDB lock, every file is ingested exactly once.

@@ -1,4 +1,4 @@
-"""File in the landing zone → ingest_log and quarantine out, through `ssj run` (CONTRACT §1, §3)."""
+"""File in the landing zone → ingest_log and quarantine out, through `ssj run` (docs/contract.md §1, §3)."""
 
 from __future__ import annotations
 

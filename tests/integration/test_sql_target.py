@@ -1,8 +1,9 @@
-"""Publishing to a downstream database, against the real PostgreSQL and MariaDB (issue 6).
+"""Publishing a snapshot to a downstream database, against the real PostgreSQL and MariaDB.
 
-Tables are bulk-loaded aside and swapped in atomically: a reader polling
-``count(*)`` while a publish runs sees the old row count or the new one, never
-0, never a missing table, never a mix.
+Every table of a snapshot is replaced in one transaction, in the same database
+objects: a reader polling ``count(*)`` while a publish runs sees the old row count
+or the new one, never 0, never a missing table; a failure part-way leaves the
+previous snapshot whole; a downstream role's grants and a downstream view survive.
 """
 
 import datetime as dt
@@ -17,14 +18,22 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.sql import RetryPolicy, make_engine
-from pipelines.defs.publish.sql_target import KEYS, TargetError, publish_to_target
+from pipelines.defs.publish.sql_target import KEYS, SnapshotRow, TargetError, publish_to_target
 
 pytestmark = pytest.mark.db
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MY_ROOT_URL = "mysql://root@127.0.0.1:3306/test"
 FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
-TABLES = ["enterprise_pool", "joint_inspections", "draw_entries", "inspector_pool"]
+TABLES = ["draw_entries", "enterprise_pool", "inspector_pool", "joint_inspections"]
+
+
+def snap(n: int) -> SnapshotRow:
+    return SnapshotRow(f"20261201T08000{n}.000000Z", "2026-11-30", f"2026-12-01T08:00:0{n}+00:00")
+
+
+def publish(con, tables, url, schema=None, n=1, retry=FAST):
+    return publish_to_target(con, tables, url, snapshot=snap(n), schema=schema, retry=retry)
 
 
 @pytest.fixture(params=["postgresql", "mariadb"])
@@ -137,7 +146,7 @@ def _tables(engine: sa.Engine, schema: str | None) -> set[str]:
 def test_publish_round_trip_keys_and_types(target):
     backend, url, schema, engine, qn = target
     con = make_marts(200)
-    counts = publish_to_target(con, TABLES, url, schema=schema, retry=FAST)
+    counts = publish(con, TABLES, url, schema)
     assert counts == {"enterprise_pool": 200, "joint_inspections": 20, "draw_entries": 20, "inspector_pool": 10}
 
     for table, order in [("enterprise_pool", "enterprise_id"), ("joint_inspections", "joint_group_id"),
@@ -160,21 +169,24 @@ def test_publish_round_trip_keys_and_types(target):
     assert isinstance(cols["updated_at"], sa.DateTime) and isinstance(cols["score"], sa.Float)
     if backend == "postgresql":
         assert isinstance(cols["is_active"], sa.Boolean) and str(cols["categories"]) == "JSONB"
-    for table, spec in KEYS.items():
+    for table, spec in ((t, KEYS[t]) for t in TABLES):
         pk = insp.get_pk_constraint(table, schema=schema)["constrained_columns"]
         assert pk == spec.get("primary_key", []), table
         indexed = {tuple(ix["column_names"]) for ix in insp.get_indexes(table, schema=schema)}
         for ix in spec.get("indexes", []):
             assert tuple(ix) in indexed, (table, ix)
-    assert _tables(engine, schema) == set(TABLES)  # no __loading / __old left behind
+    assert _tables(engine, schema) == {*TABLES, "ssj_snapshot"}  # no staging table left behind
     with engine.connect() as c:
+        row = c.execute(sa.text(f"select snapshot_id, as_of, created_at from {qn('ssj_snapshot')}")).one()
+        assert row[0] == snap(1).snapshot_id and row[1] == dt.date(2026, 11, 30)
+        assert row[2].replace(tzinfo=row[2].tzinfo or dt.UTC) == dt.datetime(2026, 12, 1, 8, 0, 1, tzinfo=dt.UTC)
         assert c.execute(sa.text(f"select updated_at from {qn('enterprise_pool')} where enterprise_id = 'E0000002'")).scalar() == dt.datetime(2026, 1, 1, 8, 0, 2)
 
 
 def test_republish_swaps_atomically_under_a_concurrent_reader(target):
     backend, url, schema, engine, qn = target
     old_n, new_n = 20_000, 30_000
-    publish_to_target(make_marts(old_n), ["enterprise_pool"], url, schema=schema, retry=FAST)
+    publish(make_marts(old_n), ["enterprise_pool"], url, schema)
 
     seen: list[int] = []
     errors: list[str] = []
@@ -197,9 +209,9 @@ def test_republish_swaps_atomically_under_a_concurrent_reader(target):
     try:
         time.sleep(0.2)
         new = make_marts(new_n, version=2)
-        publish_to_target(new, ["enterprise_pool"], url, schema=schema, retry=FAST)
-        publish_to_target(make_marts(old_n, version=3), ["enterprise_pool"], url, schema=schema, retry=FAST)
-        publish_to_target(new, ["enterprise_pool"], url, schema=schema, retry=FAST)
+        publish(new, ["enterprise_pool"], url, schema, n=2)
+        publish(make_marts(old_n, version=3), ["enterprise_pool"], url, schema, n=3)
+        publish(new, ["enterprise_pool"], url, schema, n=4)
         time.sleep(0.2)
     finally:
         stop.set()
@@ -212,21 +224,84 @@ def test_republish_swaps_atomically_under_a_concurrent_reader(target):
     got = _read(engine, qn("enterprise_pool"), cols, "enterprise_id", backend)
     assert _as_bool(got, cols, {"is_active"}) == _as_bool(want, cols, {"is_active"})
     assert got[0][2] == '福州市鼓楼区"老字号"食品有限公司（v2）'
-    assert _tables(engine, schema) == {"enterprise_pool"}
+    assert _tables(engine, schema) == {"enterprise_pool", "ssj_snapshot"}
 
 
-def test_a_failed_load_keeps_the_previous_table(target):
+def test_a_failure_part_way_leaves_the_previous_snapshot_whole(target):
     backend, url, schema, engine, qn = target
-    con = make_marts(50)
-    publish_to_target(con, ["enterprise_pool"], url, schema=schema, retry=FAST)
-    con.execute("insert into enterprise_pool select * from enterprise_pool where enterprise_id = 'E0000001'")
-    con.execute("update enterprise_pool set name = 'changed'")
-    with pytest.raises(TargetError, match="enterprise_pool"):  # duplicate primary key: the load fails
-        publish_to_target(con, ["enterprise_pool"], url, schema=schema, retry=FAST)
+    publish(make_marts(50), TABLES, url, schema, n=1)
+    con = make_marts(60, version=2)
+    # the last table fails (a duplicate primary key) after the others were emptied and refilled
+    con.execute("insert into joint_inspections select * from joint_inspections where joint_group_id = 'G1'")
+    with pytest.raises(TargetError, match="joint_inspections|duplicate|Duplicate"):
+        publish(con, TABLES, url, schema, n=2)
     with engine.connect() as c:
         assert c.execute(sa.text(f"select count(*) from {qn('enterprise_pool')}")).scalar() == 50
-        assert c.execute(sa.text(f"select count(*) from {qn('enterprise_pool')} where name = 'changed'")).scalar() == 0
-    assert "enterprise_pool__old" not in _tables(engine, schema)
+        assert c.execute(sa.text(f"select count(*) from {qn('enterprise_pool')} where name like '%v2%'")).scalar() == 0
+        assert c.execute(sa.text(f"select count(*) from {qn('joint_inspections')}")).scalar() == 5
+        assert c.execute(sa.text(f"select snapshot_id from {qn('ssj_snapshot')}")).scalar() == snap(1).snapshot_id
+    assert _tables(engine, schema) == {*TABLES, "ssj_snapshot"}
+
+
+def _reader(backend: str, url: str, schema: str | None, admin: sa.Engine, qn):
+    """A downstream account granted SELECT on enterprise_pool and on a view over it; yields its engine."""
+    user = f"ssj_reader_{os.getpid()}"
+    with admin.begin() as c:
+        c.execute(sa.text(f"create view {qn('active_enterprises')} as select enterprise_id, name "
+                          f"from {qn('enterprise_pool')} where is_active"))
+        if backend == "postgresql":
+            c.execute(sa.text(f'drop role if exists "{user}"'))
+            c.execute(sa.text(f"create role \"{user}\" login"))
+            c.execute(sa.text(f'grant usage on schema "{schema}" to "{user}"'))
+            for obj in ("enterprise_pool", "active_enterprises"):
+                c.execute(sa.text(f'grant select on {qn(obj)} to "{user}"'))
+        else:
+            c.execute(sa.text(f"drop user if exists '{user}'@'127.0.0.1'"))
+            c.execute(sa.text(f"create user '{user}'@'127.0.0.1' identified by 'r3ader'"))
+            for obj in ("enterprise_pool", "active_enterprises"):
+                c.execute(sa.text(f"grant select on {qn(obj)} to '{user}'@'127.0.0.1'"))
+    if backend == "postgresql":
+        reader_url = f"postgresql://{user}@127.0.0.1:5432/test"
+    else:
+        reader_url = url.replace("mysql://root@", f"mysql://{user}:r3ader@")
+    return user, make_engine(reader_url)
+
+
+def test_grants_and_downstream_views_survive_and_show_the_new_snapshot(target):
+    backend, url, schema, engine, qn = target
+    admin = make_engine(PG_URL if backend == "postgresql" else MY_ROOT_URL)
+    publish(make_marts(40), TABLES, url, schema, n=1)
+    user, reader = _reader(backend, url, schema, admin, qn)
+    try:
+        def read(sql: str):
+            with reader.connect() as c:
+                return c.execute(sa.text(sql)).fetchall()
+
+        assert len(read(f"select * from {qn('enterprise_pool')}")) == 40
+        before = read(f"select count(*) from {qn('active_enterprises')}")[0][0]
+        # the next snapshot has more rows and a column more
+        con = make_marts(70, version=2)
+        con.execute("alter table enterprise_pool add column sector varchar default 'F'")
+        publish(con, TABLES, url, schema, n=2)
+        pool = read(f"select enterprise_id, name, sector from {qn('enterprise_pool')} order by enterprise_id")
+        assert len(pool) == 70 and pool[0][1].endswith("（v2）") and {r[2] for r in pool} == {"F"}
+        after = read(f"select count(*) from {qn('active_enterprises')}")[0][0]
+        want = con.execute("select count(*) from enterprise_pool where is_active").fetchall()[0][0]
+        assert after == want != before
+        with pytest.raises(sa.exc.DBAPIError):  # only what was granted
+            read(f"select count(*) from {qn('inspector_pool')}")
+        publish(make_marts(30, version=3), TABLES, url, schema, n=3)  # a column the snapshot no longer has: kept
+        assert read(f"select count(*), count(sector) from {qn('enterprise_pool')}") == [(30, 0)]
+    finally:
+        reader.dispose()
+        with admin.begin() as c:
+            c.execute(sa.text(f"drop view if exists {qn('active_enterprises')}"))
+            if backend == "postgresql":
+                c.execute(sa.text(f'drop owned by "{user}"'))
+                c.execute(sa.text(f'drop role if exists "{user}"'))
+            else:
+                c.execute(sa.text(f"drop user if exists '{user}'@'127.0.0.1'"))
+        admin.dispose()
 
 
 def test_unreachable_target_fails_with_masked_password():
@@ -236,10 +311,10 @@ def test_unreachable_target_fails_with_masked_password():
         url = f"{scheme}://publisher:{secret}@127.0.0.1:1/test"
         started = time.monotonic()
         with pytest.raises(TargetError) as info:
-            publish_to_target(con, ["inspector_pool"], url, retry=FAST)
+            publish(con, ["inspector_pool"], url)
         message = str(info.value)
-        assert "unreachable after 2 attempt(s)" in message and "publisher:***@127.0.0.1:1" in message
-        assert secret not in message and time.monotonic() - started < 10
+        assert "unreachable after 2 attempt(s)" in message and "127.0.0.1:1/test" in message
+        assert secret not in message and "publisher" not in message and time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize("backend, port", [("postgresql", 5432), ("mysql", 3306)])
@@ -251,11 +326,70 @@ def test_target_briefly_down_is_retried_with_backoff(backend, port):
     user = "postgres" if backend == "postgresql" else "root"
     with FlakyProxy(port, fail_first=2) as proxy:
         url = f"{backend}://{user}@127.0.0.1:{proxy.port}/test"
-        counts = publish_to_target(con, ["inspector_pool"], url,
-                                   retry=RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2))
+        counts = publish(con, ["inspector_pool"], url, retry=RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2))
         assert counts == {"inspector_pool": con.execute("select count(*) from inspector_pool").fetchall()[0][0]}
         assert proxy.attempts >= 3
     admin = make_engine(PG_URL if backend == "postgresql" else MY_ROOT_URL)
     with admin.begin() as c:
-        c.execute(sa.text("DROP TABLE IF EXISTS inspector_pool"))
+        c.execute(sa.text("DROP TABLE IF EXISTS inspector_pool, ssj_snapshot"))
     admin.dispose()
+
+
+def test_a_reader_transaction_keeps_reading_one_snapshot_across_a_publish(target):
+    """A REPEATABLE READ transaction begun before a publish reads the previous snapshot in every
+    table, also those it first touches after the publish committed (never empty, never a mix)."""
+    backend, url, schema, engine, qn = target
+    publish(make_marts(50), TABLES, url, schema, n=1)
+    reader = make_engine(url, isolation_level="REPEATABLE READ")
+    try:
+        with reader.connect() as c:
+            assert c.execute(sa.text(f"select count(*) from {qn('enterprise_pool')}")).scalar() == 50
+            publish(make_marts(80, version=2), TABLES, url, schema, n=2)
+            assert c.execute(sa.text(f"select count(*) from {qn('joint_inspections')}")).scalar() == 5
+            assert c.execute(sa.text(f"select snapshot_id from {qn('ssj_snapshot')}")).scalar() == snap(1).snapshot_id
+        with reader.connect() as c:
+            assert c.execute(sa.text(f"select count(*) from {qn('joint_inspections')}")).scalar() == 8
+            assert c.execute(sa.text(f"select snapshot_id from {qn('ssj_snapshot')}")).scalar() == snap(2).snapshot_id
+    finally:
+        reader.dispose()
+
+
+def test_a_snapshot_is_published_from_its_files_and_unchanged_tables_are_not_loaded_again(target, tmp_path):
+    """publish_snapshot reads the snapshot's Parquet files; a table with the bytes of the snapshot the
+    database holds is left as it is (a row only the target has survives), the others are replaced."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.defs.publish.snapshots import complete_snapshot, start_pending
+    from pipelines.defs.publish.sql_target import publish_snapshot
+
+    backend, url, schema, engine, qn = target
+
+    def snapshot(run: str, hour: int, tables: dict[str, str]):
+        folder, _ = start_pending(tmp_path, run)
+        for table, sql in tables.items():
+            duckdb.sql(f"copy ({sql}) to '{folder / (table + '.parquet')}' (format parquet)")
+        return complete_snapshot(tmp_path, run, ["joint_inspections", "merge_summary"], as_of="2026-11-30",
+                                 keys={"joint_inspections": "joint_group_id"}, lineage={},
+                                 now=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(hours=hour))
+
+    groups = "select 'G' || i as joint_group_id, 'E' || i as enterprise_id from range({}) t(i)"
+    summary = "select 'all' as scope, {} as groups"
+    first = snapshot("r1", 1, {"joint_inspections": groups.format(3), "merge_summary": summary.format(3)})
+    assert publish_snapshot(first.folder, url, schema=schema, retry=FAST) == {
+        "changes": 3, "joint_inspections": 3, "merge_summary": 1}
+    with engine.begin() as c:  # a row only the target has: gone when the table is loaded again
+        c.execute(sa.text(f"insert into {qn('merge_summary')} values ('marker', 0)"))
+    second = snapshot("r2", 2, {"joint_inspections": groups.format(5)})  # merge_summary: the same file
+    assert publish_snapshot(second.folder, url, schema=schema, retry=FAST)["joint_inspections"] == 5
+
+    def target_rows(table: str) -> list[tuple]:
+        with engine.connect() as c:
+            return sorted(c.execute(sa.text(f"select * from {qn(table)}")).fetchall())
+
+    assert target_rows("merge_summary") == [("all", 3), ("marker", 0)]  # not loaded again
+    assert len(target_rows("joint_inspections")) == 5 and len(target_rows("changes")) == 2
+    assert target_rows("ssj_snapshot")[0][0] == second.manifest["snapshot_id"]
+    third = snapshot("r3", 3, {"merge_summary": summary.format(5)})
+    publish_snapshot(third.folder, url, schema=schema, retry=FAST)
+    assert target_rows("merge_summary") == [("all", 5)]
+    assert target_rows("ssj_snapshot")[0][0] == third.manifest["snapshot_id"]

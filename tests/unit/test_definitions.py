@@ -39,11 +39,17 @@ def test_every_staging_model_reads_its_raw_table_the_ledger_snapshot_and_the_sql
     assert dg.AssetKey("stg_ledger") in graph.get(dg.AssetKey("ingest_log")).parent_keys
 
 
-def test_every_mart_is_published_then_sent_to_the_target_one_asset_each():
+def test_every_mart_is_published_into_the_snapshot_then_sent_to_the_target_one_asset_each():
+    from pipelines.defs.publish.tables import published_tables
+
     graph = load().resolve_asset_graph()
-    for mart in ("enterprise_pool", "inspector_pool", "draw_entries", "joint_inspections", "quarantine", "ingest_log"):
+    snapshot = graph.get(dg.AssetKey("snapshot")).parent_keys
+    for mart in published_tables():
         assert graph.get(dg.AssetKey(["published", mart])).parent_keys == {dg.AssetKey(mart)}
-        assert graph.get(dg.AssetKey(["target", mart])).parent_keys == {dg.AssetKey(["published", mart])}
+        assert dg.AssetKey(["published", mart]) in snapshot
+        assert graph.get(dg.AssetKey(["target", mart])).parent_keys == {dg.AssetKey("snapshot")}
+    for table in ("changes", "ssj_snapshot"):
+        assert graph.get(dg.AssetKey(["target", table])).parent_keys == {dg.AssetKey("snapshot")}
 
 
 def test_a_draws_build_selects_the_draw_chain_and_leaves_the_pools_alone():
@@ -54,7 +60,7 @@ def test_a_draws_build_selects_the_draw_chain_and_leaves_the_pools_alone():
     for name in ("stg_ledger", "stg_draw_list", "int_draw__current", "int_draw__resolved", "int_draw__entries",
                  "int_draw__groups", "draw_entries", "joint_inspections", "agency_overlap", "merge_summary",
                  "quarantine", "ingest_log", "published/draw_entries", "published/joint_inspections",
-                 "target/joint_inspections"):
+                 "published/changes", "snapshot", "target/joint_inspections", "target/enterprise_pool"):
         assert name in keys, name
     for name in ("stg_registration", "stg_approval", "stg_credit_risk", "stg_inspectors", "enterprise_pool",
                  "inspector_pool", "enterprise_tags", "published/enterprise_pool", "raw/draw_list"):

@@ -58,6 +58,14 @@ class SsjTranslator(DagsterDbtTranslator):
         if layer == "staging":
             # SQL-source extracts land in the same raw store; staging reads them too.
             spec = spec.merge_attributes(deps=[dg.AssetKey("sql_sources")])
+        schema = spec.metadata.get("dagster/column_schema")
+        if layer == "marts" and schema is not None:
+            # each documented column's class (public / internal / personal), as on published/<table>
+            from pipelines.defs.publish.metadata import column_schema
+
+            spec = spec.replace_attributes(metadata={**spec.metadata, "dagster/column_schema": column_schema(
+                props["name"], [(c.name, c.type) for c in schema.columns],
+                {c.name: c.description for c in schema.columns})})
         return spec
 
 

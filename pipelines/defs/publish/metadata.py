@@ -1,7 +1,7 @@
 """What a published table looks like, as Dagster metadata: the UI answers "what happened" without SQL.
 
 ``table_metadata(con, table)`` returns, for every table, its columns (a Dagster
-table schema) and, where the table has something to say, a summary:
+table schema, each column tagged ``ssj/class`` public / internal / personal) and, where the table has something to say, a summary:
 
 * quarantine       rows by reason code, and the top reasons with a few masked samples;
 * ingest_log       files by status and rows read / accepted / quarantined per feed;
@@ -12,17 +12,19 @@ table schema) and, where the table has something to say, a summary:
                    agency-by-agency overlap matrix, inspections saved.
 
 Every summary is one or two aggregate queries in DuckDB (no table is read into
-Python). The quarantine samples are the mart's own rows, whose ``raw`` is already
-masked by the same SQL macro as everywhere else (``mask_id_numbers_in_text``, and
-the ``no_full_id_number`` dbt test guards it).
+Python). The quarantine samples are the mart's own rows, whose ``raw`` and
+``reason`` were masked in staging (connectors/personal.py's rule, through the DuckDB
+functions of pipelines/udfs.py; the ``no_full_id_number`` dbt test guards them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import dagster as dg
 import duckdb
+
+from .tables import column_class
 
 TOP = 10  # rows in each "top" table
 SAMPLES = 3  # masked sample rows per quarantine reason
@@ -174,13 +176,26 @@ SUMMARIES: dict[str, Callable[[duckdb.DuckDBPyConnection], dict]] = {
 }
 
 
+def column_schema(table: str, columns: list[tuple[str, str]],
+                  descriptions: Mapping[str, str | None] | None = None) -> dg.TableSchema:
+    """The columns (name, type) of a published table, each with its class (tables.py) as a tag and
+    at the head of its description: public, internal or personal."""
+    out = []
+    for name, dtype in columns:
+        cls = column_class(table, name)
+        more = (descriptions or {}).get(name)
+        out.append(dg.TableColumn(name, dtype.lower(), description=f"{cls} column" + (f": {more}" if more else ""),
+                                  tags={"ssj/class": cls}))
+    return dg.TableSchema(columns=out)
+
+
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str) -> dict:
-    """The column schema of ``table`` plus its summary (see the module doc)."""
+    """The column schema of ``table`` (with each column's class) plus its summary (see the module doc)."""
     columns = con.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_schema = 'main' and table_name = ? order by ordinal_position", [table]
     ).fetchall()
-    meta: dict = {"dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t.lower()) for n, t in columns])}
+    meta: dict = {"dagster/column_schema": column_schema(table, columns)}
     summary = SUMMARIES.get(table)
     if summary is not None:
         meta.update(summary(con))

@@ -24,14 +24,6 @@ from pipelines.settings import DBT_PROJECT_DIR
 log = logging.getLogger(__name__)
 
 
-def remove_stale_temporaries(out_dir: Path) -> list[Path]:
-    """Delete what a killed publish left behind (``.<table>.*.parquet.tmp``); call it holding the writer lock."""
-    stale = sorted(out_dir.glob(".*.parquet.tmp")) if out_dir.exists() else []
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
-
-
 UNIQUE_KEYS = {
     "enterprise_pool": ["enterprise_id"],
     "enterprise_tags": ["tag", "enterprise_id", "value", "source"],
