@@ -62,7 +62,7 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
     for cat, words in nm.SCOPE_KEYWORDS.items():
         hit = np.zeros(len(pool), dtype=bool)
         for w in words:
-            hit |= scope.str.contains(w, regex=False).to_numpy()
+            hit |= scope.str.contains(w, regex=True).to_numpy()
         for i in np.flatnonzero(hit):
             scope_cats[i].append(cat)
     online_scope = np.zeros(len(pool), dtype=bool)
@@ -243,7 +243,7 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
         "rules": {
             "enterprise_id": "USCC when known, else 'R' + reg_no",
             "name": "NFKC-folded, trimmed (full-width brackets/letters/digits in files fold to this)",
-            "scale": "2017 thresholds (DOMAIN.md); any missing indicator -> unknown; sector J -> unknown",
+            "scale": "2017 thresholds (docs/domain.md); any missing indicator -> unknown; J and the industries the standard leaves out (53, 704, P, 84, S, T) -> unknown; 591 装卸搬运 -> transport",
             "categories": "union of categories_from_licences (licence valid on as_of: status 有效 or blank, valid_from <= as_of <= valid_to, attributed by USCC or unique name) and categories_from_scope (keyword table below)",
             "licence_category": LICENCE_CATEGORY, "scope_keywords": {k: list(v) for k, v in nm.SCOPE_KEYWORDS.items()},
             "online_keywords": list(nm.ONLINE_KEYWORDS),

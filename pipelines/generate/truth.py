@@ -1,8 +1,9 @@
 """The rules the ground truth is computed with, written independently of dbt.
 
-- scale: 统计上大中小微型企业划分办法（2017） (shared/DOMAIN.md): large, medium and
+- scale: 统计上大中小微型企业划分办法（2017） (docs/domain.md): large, medium and
   small must meet every listed lower bound, else the enterprise drops one band;
-  a missing indicator -> unknown; 金融业 (J) -> unknown.
+  a missing indicator -> unknown; 金融业 (J) -> unknown; industries the standard
+  leaves out (53 铁路运输, 704 自有房地产经营, P 教育, 84 卫生, S, T) -> unknown.
 - joint groups: the contract's sweep (sort by window start, close a group when
   the next entry no longer intersects the group's common window; >= 2 entries).
 """
@@ -33,6 +34,7 @@ SCALE_RULES: dict[str, tuple[tuple[str, tuple[float, float, float]], ...]] = {
     "leasing_business": (("X", (300, 100, 10)), ("Z", (120000, 8000, 100))),
     "other": (("X", (300, 100, 10)),),
     "finance": (),  # kept unknown (DOMAIN: separate 2015 standard, unverified)
+    "not_covered": (),  # outside the standard's table
 }
 
 
@@ -48,8 +50,10 @@ def scale_rule(code4: str) -> str:
         return "wholesale"
     if div == 52:
         return "retail"
-    if 53 <= div <= 58:
-        return "transport"
+    if div == 53:
+        return "not_covered"  # 交通运输业 excludes 铁路运输业
+    if 54 <= div <= 58 or code4[:3] == "591":
+        return "transport"  # 591 装卸搬运 counts as 交通运输业
     if div == 59:
         return "warehousing"
     if div == 60:
@@ -66,6 +70,8 @@ def scale_rule(code4: str) -> str:
         return "real_estate_dev"
     if code4[:3] == "702":
         return "property_mgmt"
+    if code4[:3] == "704" or div == 83 or div == 84 or div >= 91:
+        return "not_covered"  # 自有房地产经营活动, 教育, 卫生, S, T
     if div in (71, 72):
         return "leasing_business"
     return "other"

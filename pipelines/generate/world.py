@@ -192,14 +192,18 @@ def build_enterprises(rng, n: int):
     legal_rep = nm.person_names(rng, n)
     names, suffix = _names(rng, kind, region, ind, legal_rep)
     names = _dedupe(rng, names, kind, region, ind, legal_rep, suffix)
-    # branches: parent enterprise name + place + 分公司, own USCC, parent's industry
+    # branches: parent enterprise name + place + 分公司 (or 营业部 / 办事处, delivered with
+    # 企业类型 blank: the name alone says branch), own USCC, parent's industry
     br = np.flatnonzero(kind == "branch")
     parents = np.flatnonzero(kind == "enterprise")
+    untyped_branch = np.zeros(n, dtype=bool)
     if len(br):
         par = rng.choice(parents, size=min(len(br), len(parents)), replace=False)
         br = br[: len(par)]
         ind[br] = ind[par]
-        names[br] = nm.cat(names[par].astype(str), nm.pick(rng, nm.BRANCH_PLACES, len(br)), "分公司")
+        branch_word = nm.pick(rng, ["分公司", "营业部", "办事处"], len(br), p=[0.8, 0.1, 0.1])
+        names[br] = nm.cat(names[par].astype(str), nm.pick(rng, nm.BRANCH_PLACES, len(br)), branch_word)
+        untyped_branch[br] = branch_word != "分公司"
         kind[(kind == "branch")] = "branch"
         left = np.setdiff1d(np.flatnonzero(kind == "branch"), br)
         kind[left] = "enterprise"
@@ -229,6 +233,7 @@ def build_enterprises(rng, n: int):
         ["个体工商户", "农民专业合作社", "有限责任公司分公司(自然人投资或控股)", np.where(code4 == "9700", "外国(地区)组织常驻代表机构", "社会团体"),
          "股份有限公司(非上市、自然人投资或控股)"],
         nm.pick(rng, ["有限责任公司(自然人投资或控股)", "有限责任公司(自然人独资)", "有限责任公司(法人独资)"], n)).astype(object)
+    etype[untyped_branch & (kind == "branch")] = ""
 
     # scale indicators
     rule = np.array([scale_rule(c) for c in codes_all])[ind]
@@ -260,7 +265,8 @@ def build_enterprises(rng, n: int):
     lead0 = np.array([c[0] == "0" for c in code4])
     sec = sectors[ind]
     form = np.where(lead0 & (form == 3), 0, form)        # '511' would read as 批发 511: never drop a leading zero here
-    form = np.where((sec == "K") & (form == 2), 3, form)  # K needs 701/702 for the scale rule
+    # K needs 701/702/…, 591 (装卸搬运, 交通运输业) its 中类 to tell it from 59 仓储业
+    form = np.where(((sec == "K") | (np.array([c[:3] for c in code4]) == "591")) & (form == 2), 3, form)
     raw = np.select([form == 0, form == 1, form == 2], [code4, nm.cat(sec, code4), nm.cat(sec, np.array([c[:2] for c in code4]))],
                     np.array([c[:3] for c in code4])).astype(object)
     norm = np.select([form == 2, form == 3], [nm.cat(sec, np.array([c[:2] for c in code4])), nm.cat(sec, np.array([c[:3] for c in code4]))],
@@ -425,8 +431,8 @@ def build_licences(rng, pool: pd.DataFrame, planted, asof) -> pd.DataFrame:
             lno[j] = f"闽食药监械生产许{year[j]}{s:04d}号"
         elif t == "化妆品生产许可证":
             lno[j] = f"闽妆{year[j]}{s:04d}"
-        elif t == "工业产品生产许可证":
-            lno[j] = f"XK{6 + s % 20:02d}-{s % 997:03d}-{s:05d}"
+        elif t == "工业产品生产许可证":  # every other one issued by the province: (闽)XK…
+            lno[j] = f"{'(闽)' if s % 2 else ''}XK{6 + s % 20:02d}-{s % 997:03d}-{s:05d}"
         else:
             lno[j] = f"梯11闽A{s:05d}({year[j] % 100:02d})"
     assert len(set(lno)) == m

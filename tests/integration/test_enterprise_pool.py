@@ -1,6 +1,6 @@
-"""Enterprise pool (issue 3): hand-checked enterprises through staging → intermediate → marts.
+"""Enterprise pool: hand-checked enterprises through staging → intermediate → marts.
 
-Every expected value below was worked out by hand from shared/DOMAIN.md (the 2017
+Every expected value below was worked out by hand from docs/domain.md (the 2017
 scale table, GB/T 4754 sectors, licence → category defaults, USCC type digits).
 """
 
@@ -41,7 +41,7 @@ ESTATE = u(10)       # K 701 real estate development, large
 LEASE = u(11)        # L leasing, missing Z → unknown
 SALON = u(12)        # O other services (X only), micro; scope 不含危险化学品 → no industrial_product
 CHANGED = u(13)      # three versions: the latest by updated_at wins (and it is deregistered)
-SOCIAL = make_uscc("52350102MJ0000001")  # 民政 (5) — not a market-regulation code → other
+SOCIAL = make_uscc("52350102MJ0000001")  # 民政 (5) — not a market-regulation code → other; S: no scale
 ZHANG_A = u(14, "92")  # 鼓楼区张三小吃店 at two addresses: same name, two enterprises
 ZHANG_B = u(15, "92")
 LEGACY_REG_NO = make_reg_no("35010260000001")  # 注册号 only → 'R' || reg_no
@@ -86,7 +86,7 @@ REGISTRATION_V1 = [
     dict(reg_no=PAIRED_REG_NO, name="福州老字号有限公司", entity_type="有限责任公司", industry_code="5211",
          updated_at="2020-01-01"),
 ]
-# Every scale band of five industries at the inclusive bounds of DOMAIN.md's 2017 table
+# Every scale band of five industries at the inclusive bounds of docs/domain.md's 2017 table
 # (large/medium/small need every indicator; one short drops a band; one missing → unknown),
 # and an enterprise in each sector letter not covered above. Worked out by hand:
 # (industry_code, X employees, Y revenue, Z total assets, sector, scale)
@@ -121,15 +121,17 @@ BANDS = [
     ("F5122", "5", "1000万元", None, "F", "small"),
     ("F5122", "4", "1000", None, "F", "micro"),
     ("F5122", None, "1000", None, "F", "unknown"),
-    # the remaining sector letters (B, D industry; the others 'other': X 300/100/10)
+    # the remaining sector letters (B, D industry; M, N, 85, R 其他未列明行业: X 300/100/10;
+    # P 教育, 84 卫生 and T are outside the standard: unknown whatever X is)
     ("B0610", "1000", "40000", None, "B", "large"),
     ("D4411", "300", "2000", None, "D", "medium"),
     ("M7310", "10", None, None, "M", "small"),
     ("N7721", "9", None, None, "N", "micro"),
-    ("P8331", "300", None, None, "P", "large"),
-    ("Q8411", "100", None, None, "Q", "medium"),
+    ("P8331", "300", None, None, "P", "unknown"),
+    ("Q8411", "100", None, None, "Q", "unknown"),
+    ("Q8514", "100", None, None, "Q", "medium"),
     ("R8710", "99", None, None, "R", "small"),
-    ("T9700", None, None, None, "T", "unknown"),
+    ("T9700", "300", None, None, "T", "unknown"),
 ]
 BAND_IDS = [u(200 + i) for i in range(len(BANDS))]
 BAND_REGISTRATIONS = [
@@ -251,7 +253,7 @@ def test_contract_columns_one_row_per_enterprise(warehouse, pool):
     (ESTATE, "K", "large", "real_estate_development: Y=250000≥200000, Z=1000000≥10000 → large"),
     (LEASE, "L", "unknown", "leasing_business: missing Z → unknown"),
     (SALON, "O", "micro", "other: X=8<10 → micro"),
-    (SOCIAL, "S", "micro", "other: X=5<10 → micro"),
+    (SOCIAL, "S", "unknown", "not_covered (sector S): no thresholds for this industry → unknown"),
     (R_LEGACY, "F", "unknown", "retail: missing X, Y → unknown"),
     (PAIRED, "F", "medium", "retail: X=60≥50, Y=600≥500 → medium"),
 ])

@@ -347,7 +347,7 @@ def test_inspectors_and_credit_truth(gen):
     out, summary = gen
     ins = pd.read_parquet(out / "truth" / "inspectors.parquet")
     assert len(ins) >= 45 and ins["is_eligible"].any() and (~ins["is_eligible"]).any()
-    assert set(ins["ineligible_reason"].dropna()) <= {"status", "cert_expired"}
+    assert set(ins["ineligible_reason"].dropna()) <= {"status", "certificate_expired"}
     assert ins["id_no_masked"].str.match(r"^.{4}\*{10}.{4}$").all()
     ent = pd.read_parquet(out / "truth" / "enterprises.parquet")
     share = ent["credit_grade"].notna().mean()

@@ -7,7 +7,10 @@
   pattern; field 'licence_no' → the number matches the pattern (regex).
   From the business scope (source 'registration'): seed scope_keywords rows with
   tag 'category' whose keyword occurs in the scope once negated clauses
-  (不含…, …除外) are removed.
+  (不含…, …除外, 除…以外) are removed.
+  A keyword (a scope keyword or a licence_type pattern) counts only where it occurs
+  outside the contexts seed keyword_exclusions lists for it (macros/keyword_rules.sql):
+  宠物食品 is no 食品, 非药品类易制毒化学品 no 药品.
 -#}
 
 with
@@ -18,12 +21,21 @@ licences as (
     where enterprise_id is not null and is_valid_on_as_of
 ),
 
+exclusions as (
+    {{ keyword_exclusion_lists() }}
+),
+
 licence_rules as (
-    select rule_id, field, pattern, category from {{ ref('licence_categories') }}
+    select rules.rule_id, rules.field, rules.pattern, rules.category, exclusions.contexts
+    from {{ ref('licence_categories') }} as rules
+    left join exclusions on rules.field = 'licence_type' and exclusions.keyword = rules.pattern
 ),
 
 scope_rules as (
-    select keyword, value as category from {{ ref('scope_keywords') }} where tag = 'category'
+    select rules.keyword, rules.value as category, exclusions.contexts
+    from {{ ref('scope_keywords') }} as rules
+    left join exclusions using (keyword)
+    where rules.tag = 'category'
 ),
 
 reg as (
@@ -48,7 +60,8 @@ from_licences as (
         licences.source_row
     from licences
     join licence_rules
-        on (licence_rules.field = 'licence_type' and contains(licences.licence_type, licence_rules.pattern))
+        on (licence_rules.field = 'licence_type'
+            and {{ contains_keyword('licences.licence_type', 'licence_rules.pattern', 'licence_rules.contexts') }})
         -- matches_pattern = regexp_matches, each seed pattern compiled once (pipelines/udfs.py)
         or (licence_rules.field = 'licence_no' and matches_pattern(licences.licence_no, licence_rules.pattern))
     order by licences.enterprise_id, licence_rules.category, licences.licence_no, licence_rules.rule_id
@@ -75,7 +88,8 @@ from_scope as (
             any_value(reg.source_file) as source_file,
             any_value(reg.source_row) as source_row
         from reg
-        join scope_rules on contains(reg.scope_for_rules, scope_rules.keyword)
+        join scope_rules
+            on {{ contains_keyword('reg.scope_for_rules', 'scope_rules.keyword', 'scope_rules.contexts') }}
         group by reg.enterprise_id, scope_rules.category
     ) as first_keywords
 )

@@ -3,9 +3,10 @@
 
   1. industry_group from the normalized industry code (seed scale_industry_groups):
      the most specific rule wins — 中类 (group, 3 digits) over 大类 (division,
-     2 digits) over 门类 (sector letter); no rule → 'other' (其他未列明行业).
-     'undetermined' (e.g. F without 51/52, 70 without 701/702) and 'finance'
-     (J, separate standard) have no thresholds → unknown.
+     2 digits) over 门类 (sector letter). Groups without thresholds give unknown:
+     'undetermined' (the code is too coarse, e.g. F without 51/52, K70 without
+     its 中类), 'not_covered' (outside the standard: 53 铁路, 704, P, 84, S, T),
+     'finance' (J, separate standard); so does a code no rule names.
   2. thresholds (seed scale_thresholds): per group, band and indicator
      (X employees, Y revenue 万元, Z total assets 万元), inclusive lower bounds.
   3. unknown when any indicator the group uses is missing; else the first of
@@ -41,16 +42,12 @@ grouped as (
     -- three equality look-ups in the seed, the most specific hit wins
     select
         ent.*,
-        case
-            when ent.industry_code is null then null
-            else coalesce(g.industry_group, d.industry_group, s.industry_group, 'other')
-        end as industry_group,
+        coalesce(g.industry_group, d.industry_group, s.industry_group) as industry_group,
         case
             when ent.industry_code is null then null
             when g.code is not null then 'group ' || g.code
             when d.code is not null then 'division ' || d.code
             when s.code is not null then 'sector ' || s.code
-            else 'no rule: other'
         end as group_rule
     from ent
     left join groups s on s.level = 'sector' and s.code = left(ent.industry_code, 1)
@@ -140,6 +137,7 @@ select
         {%- for band in bands %}, {{ band }}_{{ i }}, {{ band }}_{{ i }}_text{% endfor %}{% endfor %}),
     case
         when industry_code is null then 'no industry code → unknown'
+        when industry_group is null then 'no scale_industry_groups rule for ' || industry_code || ' → unknown'
         when not has_thresholds then industry_group || ' (' || group_rule || '): no thresholds for this industry → unknown'
         when missing <> '' then industry_group || ': missing ' || missing || ' → unknown'
         else industry_group || ': ' || concat_ws(', '

@@ -9,7 +9,7 @@
   so an enterprise first delivered under its legacy number and later with its USCC
   is one enterprise, not two.
 
-  Latest version wins (CONTRACT §2): updated_at (newest first, undated last), then
+  Latest version wins (docs/contract.md §2): updated_at (newest first, undated last), then
   the later file (file_mtime), then source_file, then source_row — a total order,
   so re-runs pick the same row.
 
@@ -95,12 +95,17 @@ select
     region_code,
     industry_code_raw,
     industry_code,
-    -- business_scope with negated clauses removed, for keyword rules: a bracketed
-    -- clause holding 不含/不包括/除/不得/禁止 ('(不含危险化学品)', '(药品除外)') and an
-    -- unbracketed '不含…'/'不包括…' up to the next punctuation
+    -- business_scope with negated clauses removed, for keyword rules (NFKC: ，；：（） are
+    -- already , ; : ( )): a bracketed clause holding 不含/不包括/除/不得/禁止 ('(不含危险化学品)',
+    -- '(药品除外)'); unbracketed, within one item (up to , ; 。 : or a bracket — a 、 list
+    -- belongs to its clause): '不含…' / '不包括…' / '不得…' ('不含易制毒化学品、危险化学品'),
+    -- '…除外' ('危险化学品除外'), '除…外' ('除危险化学品以外的化工产品'); a 除 that ends a
+    -- word (拆除, 清除, 消除, 排除, 解除, 去除, 扫除, 剔除, 删除, 驱除, 破除, 免除, 切除)
+    -- starts no clause
     regexp_replace(
         regexp_replace(business_scope, '[(][^()]*(?:不含|不包括|除|不得|禁止)[^()]*[)]', '', 'g'),
-        '(?:不含|不包括|不得从事|不得)[^,;、。:()]*', '', 'g') as scope_for_rules,
+        '(?:不含|不包括|不得)[^,;。:()]*|[^,;。:()]*除外|(^|[^拆清消排解去扫剔删驱破免切])除[^,;。:()]*?外',
+        '\1', 'g') as scope_for_rules,
     employees,
     revenue,
     total_assets,
