@@ -1,4 +1,4 @@
-"""The whole pipeline at province scale, against the floor (issue 7).
+"""The whole pipeline at province scale, against the floor.
 
     make bench SCALE=1m            # or 10k, 100k, 10m
     python -m benchmarks.pipeline --scale 1m [--seed 1] [--memory 6GB] [--drop-rows 50000] [--drops 3]

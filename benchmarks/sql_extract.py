@@ -1,4 +1,4 @@
-"""SQL extract throughput: a 200k-row roster in PostgreSQL, full and incremental (issue 4).
+"""SQL extract throughput: a 200k-row roster in PostgreSQL, full and incremental.
 
     python -m benchmarks.sql_extract [--rows 200000] [--changed 0.01] [--url postgresql://postgres@127.0.0.1/test]
 

@@ -9,7 +9,7 @@ different enterprises (random USCCs in a space of 31^9 per region; a few names
 repeat across tiles, as they do in a real province: those draws become
 ``ambiguous_name``). Only draw lists need rewriting: every tile uses the same
 task IDs, and a task seen again in a later file *replaces* the earlier one
-(CONTRACT §2), so each tile's task IDs get the suffix ``-T<k>``.
+(docs/contract.md §2), so each tile's task IDs get the suffix ``-T<k>``.
 
 No ground truth is assembled (the benchmark measures speed and memory; accuracy
 is measured by ``ssj evaluate`` on single worlds).

@@ -1,6 +1,6 @@
 """Text-encoding detection for dropped CSV files (and UTF-8 validation for JSON Lines).
 
-The contract (shared/CONTRACT.md §1) says CSV files arrive as UTF-8 with or
+The contract (docs/contract.md §1) says CSV files arrive as UTF-8 with or
 without BOM, or GBK/GB18030 — *detected, never assumed*. Detection here is
 exact, not statistical:
 

@@ -1,4 +1,4 @@
-"""Reference implementation of the joint-inspection grouping sweep (CONTRACT §3).
+"""Reference implementation of the joint-inspection grouping sweep (docs/contract.md §3).
 
 This is the *readable* definition. The warehouse runs the same rule set-based in
 DuckDB (dbt macro ``sweep_groups`` in ``dbt_project/macros/sweep.sql``);

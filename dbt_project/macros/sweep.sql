@@ -1,5 +1,5 @@
 {#
-  The joint-inspection grouping sweep (CONTRACT §3), set-based in DuckDB.
+  The joint-inspection grouping sweep (docs/contract.md §3), set-based in DuckDB.
 
   Plain Jinja only (no ref/var/adapter): tests/unit/test_sweep.py renders this
   file with jinja2 and checks the SQL against the readable reference

@@ -1,4 +1,4 @@
-"""The Dagster UI and the HTML report in a real browser (issue 8).
+"""The Dagster UI and the HTML report in a real browser.
 
 `ssj ui` (dagster dev: webserver + daemon) serves a generated sample; headless
 Debian chromium, driven by selenium through /usr/bin/chromedriver (nothing is
@@ -177,7 +177,7 @@ def test_materialize_all_from_the_ui_succeeds(ui, browser, shots):
 
 
 def test_asset_pages_answer_what_happened_without_sql(ui, browser, shots):
-    """The metadata of the run (issue 8): quarantine by reason, the overlap matrix, on the asset pages."""
+    """The metadata of the run: quarantine by reason, the overlap matrix, on the asset pages."""
     base, warehouse = ui
     if not (warehouse / "published" / "agency_overlap.parquet").exists():
         pytest.skip("needs the materialization above")

@@ -1,6 +1,6 @@
 """Nothing is lost silently, as a property: for any registration drop, every record
 written lands in the raw store and comes out of staging exactly once, accepted or
-quarantined (CONTRACT §1: rows read = rows accepted + rows quarantined).
+quarantined (docs/contract.md §1: rows read = rows accepted + rows quarantined).
 
 Each example is a landing zone of generated CSV / JSON Lines files — messy cells,
 quotes, embedded line breaks, full-width text, ragged rows, both encodings —

@@ -1,5 +1,5 @@
 """The justice bureau's roster by either path — a table in its database, or a dropped
-file — ends up as the same `inspector_pool`; and no ID number leaves in full (issue 4).
+file — ends up as the same `inspector_pool`; and no ID number leaves in full.
 
 Both runs go through `ssj run` as an operator would call it. Afterwards every
 table of the DuckDB warehouse, every published Parquet file, the Dagster event

@@ -1,4 +1,4 @@
-"""Soak (issue 6): drops keep arriving while ingests and full runs overlap; nothing is lost or doubled.
+"""Soak: drops keep arriving while ingests and full runs overlap; nothing is lost or doubled.
 
 A dropper writes registration files the way the contract asks agencies to (a
 `.part` name, then a rename) at random moments; meanwhile the sensor's ingest

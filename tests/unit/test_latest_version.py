@@ -1,4 +1,4 @@
-"""The "latest version wins" rule (CONTRACT §2) in its two forms (dbt_project/macros/
+"""The "latest version wins" rule (docs/contract.md §2) in its two forms (dbt_project/macros/
 staging_helpers.sql): the window's ORDER BY and the aggregate's arg_max value pick
 the same row of every key, whatever the dates, file times, names and rows."""
 

@@ -1,4 +1,4 @@
-"""Fuzzing the drop readers (issue 6): whatever the bytes, a reader yields rows or
+"""Fuzzing the drop readers: whatever the bytes, a reader yields rows or
 rejects the file with a `FileRejected` — never another exception, never a hang.
 
 Seeds: the hostile corpus (tests/corpus/hostile) plus a good CSV, JSON Lines and

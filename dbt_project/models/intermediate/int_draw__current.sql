@@ -2,7 +2,7 @@
   抽取名单: the current version of every draw task, one row per accepted draw-list row.
 
   "A task that arrives again in a later file replaces that task's earlier rows in
-  full" (CONTRACT §2): for each (agency, task_id) only the rows of the task's
+  full" (docs/contract.md §2): for each (agency, task_id) only the rows of the task's
   latest file are kept — latest by file_mtime, then source_file name (the later
   name wins on equal times), then ingested_at and file_sha256 (same name, new
   bytes, same mtime: the later ingestion wins; the hash only makes the order total).

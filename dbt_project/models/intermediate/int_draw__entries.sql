@@ -1,5 +1,5 @@
 {#-
-  Draw entries: one per (agency, task_id, enterprise) — the draw list's key (CONTRACT §2).
+  Draw entries: one per (agency, task_id, enterprise) — the draw list's key (docs/contract.md §2).
 
   The enterprise of a row is its resolved enterprise_id; an unresolved row is
   keyed by what it carries (its USCC, else its normalized name), so two rows of

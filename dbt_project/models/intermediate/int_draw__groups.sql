@@ -1,5 +1,5 @@
 {#-
-  The grouping sweep (CONTRACT §3) over the resolved draw entries, plus each
+  The grouping sweep (docs/contract.md §3) over the resolved draw entries, plus each
   group's stable identity. One row per resolved entry (unresolved entries never
   group). Sweep rule and its set-based formulation: macros/sweep.sql; readable
   reference: pipelines/sweep.py.

@@ -2,12 +2,12 @@
   执法检查人员: the current version of every inspector, one row per (agency, cert_no).
 
   Key: the 执法证号 together with its issuer — the agency whose roster (folder, or
-  configured SQL source) delivered it. 执法证号 formats differ by issuer (DOMAIN.md:
+  configured SQL source) delivered it. 执法证号 formats differ by issuer (docs/domain.md:
   "store as an opaque string with the issuer"), so two issuers' identical numbers
   stay two inspectors. With one roster per justice bureau this is the contract's
   key cert_no.
 
-  Latest version wins (CONTRACT §2): updated_at (newest first, undated last), then
+  Latest version wins (docs/contract.md §2): updated_at (newest first, undated last), then
   the later file (file_mtime), then source_file, then source_row — a total order.
 -#}
 

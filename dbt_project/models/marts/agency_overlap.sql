@@ -1,5 +1,5 @@
 {#-
-  Agency-by-agency overlap matrix (issue 5): for each pair of agencies (agency_a <
+  Agency-by-agency overlap matrix: for each pair of agencies (agency_a <
   agency_b), how many distinct enterprises both drew in overlapping windows — i.e.
   that sit in one joint group with an entry of each — and how many joint groups
   hold both. Pairs with no overlap are not listed (a sparse matrix).

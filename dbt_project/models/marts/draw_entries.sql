@@ -1,5 +1,5 @@
 {#-
-  draw_entries (CONTRACT §3): every current draw entry, resolved and grouped.
+  draw_entries (docs/contract.md §3): every current draw entry, resolved and grouped.
   One row per (agency, task_id, enterprise): duplicate rows of one enterprise in a
   task collapse (see int_draw__entries); rows of superseded task versions are gone
   (a redrawn task replaces its earlier rows in full, see int_draw__current).

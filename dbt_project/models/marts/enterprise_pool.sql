@@ -1,5 +1,5 @@
 {#-
-  检查对象名录库 — one row per enterprise (CONTRACT §3), every tag with its basis.
+  检查对象名录库 — one row per enterprise (docs/contract.md §3), every tag with its basis.
   Same inputs + same as_of → identical rows (published sorted by enterprise_id).
 -#}
 

@@ -1,4 +1,4 @@
-{#- One row per landing file seen (CONTRACT §3), from the ingestion ledger, with
+{#- One row per landing file seen (docs/contract.md §3), from the ingestion ledger, with
     the row outcome counted from staging for ingested files. -#}
 {%- set feeds = ['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list'] -%}
 

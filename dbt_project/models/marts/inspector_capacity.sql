@@ -1,5 +1,5 @@
 {#-
-  Eligible inspectors per agency, unit (所/科室) and specialty (issue 4) — what a
+  Eligible inspectors per agency, unit (所/科室) and specialty — what a
   county bureau needs to choose its random-selection mode (全局内随机 /
   局机关与所随机 / 若干所内随机 / 单一所内随机): e.g. a 所 with fewer than two
   eligible inspectors in a field cannot staff an inspection alone

@@ -1,5 +1,5 @@
 {#-
-  执法检查人员名录库 (CONTRACT §3), one row per inspector, eligibility as of var('as_of').
+  执法检查人员名录库 (docs/contract.md §3), one row per inspector, eligibility as of var('as_of').
 
   inspector_id = '<issuer agency>:<cert_no>' (see int_inspector__current): stable
   across reruns and roster versions.

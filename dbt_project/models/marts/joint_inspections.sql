@@ -1,5 +1,5 @@
 {#-
-  joint_inspections (CONTRACT §3): the merge list, one row per group of two or
+  joint_inspections (docs/contract.md §3): the merge list, one row per group of two or
   more draw entries that hit the same enterprise with a common window of at
   least one day (grouping: int_draw__groups / macros/sweep.sql).
 

@@ -1,5 +1,5 @@
 {#-
-  The figure the policy cares about (issue 5): inspections saved by merging.
+  The figure the policy cares about: inspections saved by merging.
 
   One row per scope:
     all       every draw entry (resolved or not);

@@ -1,4 +1,4 @@
-{#- Every rejected row of every feed (CONTRACT §3): the reasons and the original
+{#- Every rejected row of every feed (docs/contract.md §3): the reasons and the original
     values, as staging leaves them: personal data masked (an agency may put an ID
     number in any column, e.g. a legal representative's number as an extra column)
     and no raw control character (staging_helpers.sql: raw_json; value_rules.sql:

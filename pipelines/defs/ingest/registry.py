@@ -1,4 +1,4 @@
-"""The agency registry (CONTRACT §1): who may drop what, and who leads a joint inspection."""
+"""The agency registry (docs/contract.md §1): who may drop what, and who leads a joint inspection."""
 
 from __future__ import annotations
 
