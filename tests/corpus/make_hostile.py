@@ -157,24 +157,12 @@ def write_xlsx(path: Path, cells: list[tuple[str, str]]) -> None:
 
 def write_workbook(path: Path, sheet_xml: str) -> None:
     """A minimal workbook whose one sheet is ``sheet_xml``, reached as Excel does (workbook.xml, its rels)."""
-    parts = {
-        "[Content_Types].xml": (
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/worksheets/data.xml" ContentType="{_CT}.worksheet+xml"/></Types>'),
-        "_rels/.rels": (f'<Relationships xmlns="{_RELS}"><Relationship Id="rId1" Type="{_DOC}/officeDocument" '
-                        'Target="xl/workbook.xml"/></Relationships>'),
-        "xl/workbook.xml": (f'<workbook xmlns="{_MAIN}" xmlns:r="{_DOC}"><sheets>'
-                            '<sheet name="数据" sheetId="1" r:id="rId7"/></sheets></workbook>'),
-        "xl/_rels/workbook.xml.rels": (f'<Relationships xmlns="{_RELS}"><Relationship Id="rId7" '
-                                       f'Type="{_DOC}/worksheet" Target="worksheets/data.xml"/></Relationships>'),
-        "xl/worksheets/data.xml": sheet_xml,
-    }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in parts.items():
-            zf.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + text)
+    _write_package(
+        path,
+        f'<workbook xmlns="{_MAIN}" xmlns:r="{_DOC}"><sheets><sheet name="数据" sheetId="1" r:id="rId7"/></sheets></workbook>',
+        f'<Relationships xmlns="{_RELS}"><Relationship Id="rId7" Type="{_DOC}/worksheet" '
+        'Target="worksheets/data.xml"/></Relationships>',
+        {"data.xml": sheet_xml})
 
 
 def write_two_sheet_workbook(path: Path, first_xml: str, second_xml: str, *, quote: str = "'",
@@ -191,20 +179,25 @@ def write_two_sheet_workbook(path: Path, first_xml: str, second_xml: str, *, quo
             f'<Relationship Id={rq}rId7{rq} Type={rq}{_DOC}/worksheet{rq} Target={rq}worksheets/data.xml{rq}/>'
             f'<Relationship Id={rq}rId8{rq} Type={rq}{_DOC}/worksheet{rq} Target={rq}worksheets/other.xml{rq}/>'
             '</Relationships>')
+    _write_package(path, workbook, rels, {"data.xml": first_xml, "other.xml": second_xml})
+
+
+def _write_package(path: Path, workbook: str, rels: str, sheets: dict[str, str]) -> None:
+    """The zip package of a workbook: content types, the root relationship, ``workbook`` and its
+    ``rels``, and each worksheet part of ``sheets`` (file name under xl/worksheets/ -> XML)."""
+    overrides = "".join(f'<Override PartName="/xl/worksheets/{name}" ContentType="{_CT}.worksheet+xml"/>'
+                        for name in sheets)
     parts = {
         "[Content_Types].xml": (
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/worksheets/data.xml" ContentType="{_CT}.worksheet+xml"/>'
-            f'<Override PartName="/xl/worksheets/other.xml" ContentType="{_CT}.worksheet+xml"/></Types>'),
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>{overrides}</Types>'),
         "_rels/.rels": (f'<Relationships xmlns="{_RELS}"><Relationship Id="rId1" Type="{_DOC}/officeDocument" '
                         'Target="xl/workbook.xml"/></Relationships>'),
         "xl/workbook.xml": workbook,
         "xl/_rels/workbook.xml.rels": rels,
-        "xl/worksheets/data.xml": first_xml,
-        "xl/worksheets/other.xml": second_xml,
+        **{f"xl/worksheets/{name}": xml for name, xml in sheets.items()},
     }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in parts.items():
