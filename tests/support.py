@@ -63,6 +63,18 @@ def write_raw(
     return sha
 
 
+def write_csv(path: Path, header: list[str], rows: list[list[str]], mtime: int) -> None:
+    """A UTF-8 CSV drop with the given modification time (which orders versions)."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    os.utime(path, (mtime, mtime))
+
+
 def run_dbt(warehouse: Path, as_of: str = "2026-06-30", *args: str) -> subprocess.CompletedProcess:
     """`dbt build` (or the given dbt command) against ``warehouse``; raises with dbt's output on failure."""
     env = {**os.environ, "SSJ_WAREHOUSE": str(Path(warehouse).resolve()), "SSJ_AS_OF": as_of}

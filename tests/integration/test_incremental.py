@@ -12,8 +12,6 @@ identical (ingest_log up to its timestamps).
 
 from __future__ import annotations
 
-import csv
-import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -22,7 +20,7 @@ import duckdb
 import pytest
 
 from pipelines.generate import generate
-from tests.support import run_ssj
+from tests.support import run_ssj, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +30,7 @@ LATER = 2_000_000_000  # mtime of the dropped files: after every generated file
 
 
 def drop(landing: Path, agency: str, name: str, rows: list[list[str]], mtime: int, header=HEADER) -> None:
-    path = landing / agency / "draw_list" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    os.utime(path, (mtime, mtime))
+    write_csv(landing / agency / "draw_list" / name, header, rows, mtime)
 
 
 def published(warehouse: Path, table: str, order: str) -> list[tuple]:

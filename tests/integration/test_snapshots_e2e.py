@@ -28,7 +28,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from tests.support import make_uscc, run_ssj
+from tests.support import make_uscc, run_ssj, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -41,13 +41,6 @@ NAMES = {A: "福州甲食品有限公司", B: "福州乙贸易有限公司", C: 
          E: "福州戊药房有限公司"}
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], mtime: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    os.utime(path, (mtime, mtime))
 
 
 def draw(task: str, usccs: list[str], start: str, end: str) -> list[list[str]]:
