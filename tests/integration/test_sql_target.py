@@ -393,3 +393,48 @@ def test_a_snapshot_is_published_from_its_files_and_unchanged_tables_are_not_loa
     publish_snapshot(third.folder, url, schema=schema, retry=FAST)
     assert target_rows("merge_summary") == [("all", 5)]
     assert target_rows("ssj_snapshot")[0][0] == third.manifest["snapshot_id"]
+
+
+def test_a_keyed_table_gets_only_its_changed_rows_and_ends_exactly_as_the_snapshot(target, tmp_path):
+    """Against the snapshot the target holds, a table with a primary key gets the delta: a changed
+    row, a gone row and a new row end exactly as in the new snapshot, a row equal in both is not
+    written again (PostgreSQL: its xmin stays), and a change of most rows replaces the table whole."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.defs.publish.snapshots import complete_snapshot, start_pending
+    from pipelines.defs.publish.sql_target import publish_snapshot
+
+    backend, url, schema, engine, qn = target
+    pool = ("select 'E' || lpad(i::varchar, 4, '0') as enterprise_id, '9135' || i as uscc, "
+            "case when i = 1 then '{name}' else '企业' || i end as name from range({lo}, {hi}) t(i)")
+
+    def snapshot(run: str, hour: int, sql: str):
+        folder, _ = start_pending(tmp_path, run)
+        duckdb.sql(f"copy ({sql}) to '{folder / 'enterprise_pool.parquet'}' (format parquet)")
+        return complete_snapshot(tmp_path, run, ["enterprise_pool"], as_of="2026-11-30",
+                                 keys={"enterprise_pool": "enterprise_id"}, lineage={},
+                                 now=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(hours=hour))
+
+    def target_rows() -> list[tuple]:
+        with engine.connect() as c:
+            return sorted(c.execute(sa.text(f"select enterprise_id, uscc, name from {qn('enterprise_pool')}")).fetchall())
+
+    def xmin(key: str):
+        with engine.connect() as c:
+            return c.execute(sa.text(f"select xmin::text from {qn('enterprise_pool')} where enterprise_id = :k"),
+                             {"k": key}).scalar()
+
+    publish_snapshot(snapshot("r1", 1, pool.format(name="旧名", lo=1, hi=101)).folder, url, schema=schema, retry=FAST)
+    before = xmin("E0050") if backend == "postgresql" else None
+    # row 1 renamed, row 2 gone, row 101 new, rows 3-100 the same
+    second = snapshot("r2", 2, pool.format(name="新名", lo=1, hi=102) + " where i <> 2")
+    assert publish_snapshot(second.folder, url, schema=schema, retry=FAST)["enterprise_pool"] == 100
+    assert target_rows() == sorted(duckdb.sql(pool.format(name="新名", lo=1, hi=102) + " where i <> 2").fetchall())
+    if backend == "postgresql":
+        assert xmin("E0050") == before  # not rewritten
+        assert xmin("E0001") != before
+    third = snapshot("r3", 3, pool.format(name="新名", lo=60, hi=200))  # most rows new: replaced whole
+    publish_snapshot(third.folder, url, schema=schema, retry=FAST)
+    assert target_rows() == sorted(duckdb.sql(pool.format(name="新名", lo=60, hi=200)).fetchall())
+    with engine.connect() as c:
+        assert c.execute(sa.text(f"select snapshot_id from {qn('ssj_snapshot')}")).scalar() == third.manifest["snapshot_id"]

@@ -11,34 +11,34 @@ The published tables stay the same database objects from run to run: each run
 empties them and fills them again, so the privileges granted on them and the
 views downstream teams define over them survive every publish.
 
-1. Every table is bulk-loaded into a staging table of the session (a temporary
-   table: nothing is left behind, whatever happens): PostgreSQL ``COPY ... FROM
-   STDIN (FORMAT csv)`` streamed from DuckDB in Arrow batches (every value
-   rendered to text by DuckDB, written by Arrow's C++ CSV writer); MariaDB
-   multi-row INSERTs in large batches (PyMySQL ``executemany``).
-2. A published table that does not exist yet is created (with its primary key and
-   indexes, ``KEYS``); a column the snapshot has and the table lacks is added
-   (``ALTER TABLE ... ADD COLUMN``). A column the table has and the snapshot lacks
-   is kept and left NULL (a view may use it).
-3. One transaction: every table emptied and filled from its staging table with
-   ``INSERT ... SELECT``, and ``ssj_snapshot`` replaced; COMMIT. A failure anywhere
-   before COMMIT leaves the previous snapshot in the database, whole.
+PostgreSQL: one transaction does it all.
 
-Step 3 empties the tables with ``DELETE``, not ``TRUNCATE``: readers keep reading
-the previous snapshot until the COMMIT and never wait for a publish, at any
-isolation level (``TRUNCATE`` would make them wait for the whole refill, and a
-``REPEATABLE READ`` transaction begun before it would then see the tables empty).
-The price is one dead copy of each table until autovacuum / InnoDB's purge
-reclaims it. 1M rows of a 9-column table with its primary key and an index, on
-this project's development machine: PostgreSQL, the former rename swap per table
-4.3-5.3 s, this 11.2 s (``TRUNCATE`` instead: 7.0 s, readers blocked 4-5 s);
-MariaDB, 27.5-32.2 s against 33.0-35.4 s (9.6 s of it in step 3; the bulk INSERTs
-dominate both).
+1. A published table that does not exist yet is created (with its primary key
+   and indexes, ``KEYS``); a column the snapshot has and the table lacks is added
+   (``ALTER TABLE ... ADD COLUMN``; readers of that table wait for the COMMIT, in
+   the run that adds it). A column the table has and the snapshot lacks is kept
+   and left NULL (a view may use it).
+2. Every table is emptied with ``DELETE`` and refilled with ``COPY ... FROM STDIN
+   (FORMAT csv)`` streamed from DuckDB in Arrow batches (every value rendered to
+   text by DuckDB, written by Arrow's C++ CSV writer), in primary-key order so the
+   key's index grows at its right edge; ``ssj_snapshot`` is replaced; COMMIT.
 
-PostgreSQL runs all three steps in one transaction (its DDL is transactional;
-an ``ADD COLUMN`` makes readers of that table wait until the COMMIT, in the run
-that adds it). MariaDB commits DDL implicitly, so step 2 commits on its own (a
-new table is visible, empty, until step 3 commits).
+MariaDB commits DDL implicitly, so it works in three steps: every table is
+bulk-loaded into a temporary table of the session (multi-row INSERTs in large
+batches, PyMySQL ``executemany``); step 1 as above, each statement committing on
+its own (a new table is visible, empty, until the data commits); then one
+transaction empties every table and fills it from its staging table with
+``INSERT ... SELECT``. A failure anywhere before the data's COMMIT leaves the
+previous snapshot in the database, whole, on both.
+
+Tables are emptied with ``DELETE``, not ``TRUNCATE``: readers keep reading the
+previous snapshot until the COMMIT and never wait for a publish, at any isolation
+level (``TRUNCATE`` would make them wait for the whole refill, and a ``REPEATABLE
+READ`` transaction begun before it would then see the tables empty). The price is
+one dead copy of each table until autovacuum / InnoDB's purge reclaims it. What it
+costs against loading a fresh table, keying it and renaming it in (which loses
+grants and views) is measured by ``python -m benchmarks.target``; the figures are
+in docs/performance.md.
 
 Types: VARCHAR -> TEXT (PostgreSQL) / LONGTEXT, or VARCHAR(255) for key and
 indexed columns (MariaDB); integers -> BIGINT (HUGEINT/UBIGINT -> NUMERIC);
@@ -112,6 +112,16 @@ class ColumnSpec:
     name: str
     duck_type: str
     kind: str  # text | int | bignum | float | decimal | bool | date | timestamp | timestamptz | time | json | blob
+
+
+@dataclass(frozen=True)
+class Load:
+    """What replaces one published table's rows: ``rows`` (a DuckDB relation) and, for a
+    delta, ``gone`` (a relation of primary keys whose rows go first); ``gone is None``
+    means every row goes."""
+
+    rows: str
+    gone: str | None = None
 
 
 def _kind(duck_type: str) -> str:
@@ -217,8 +227,8 @@ def _short_name(name: str) -> str:
     return name[:40] + "_" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
-def _publish_pg(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[ColumnSpec]], snapshot: SnapshotRow,
-                engine: Any, schema: str | None) -> dict[str, int]:
+def _publish_pg(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[ColumnSpec]], loads: Mapping[str, Load],
+                snapshot: SnapshotRow, engine: Any, schema: str | None) -> None:
     from psycopg import sql as psql
 
     def q(name: str) -> Any:
@@ -231,29 +241,10 @@ def _publish_pg(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[ColumnS
     try:
         pg = raw.driver_connection
         pg.autocommit = False
-        counts: dict[str, int] = {}
+        started = time.monotonic()
         with pg.cursor() as cur:
             cur.execute("SET LOCAL client_encoding TO 'UTF8'")
-            # 1. staging tables, dropped at COMMIT
-            for table, cols in specs.items():
-                stage = psql.Identifier(STAGE_PREFIX + table)
-                cur.execute(psql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
-                    stage, psql.SQL(", ").join(psql.SQL("{} {}").format(psql.Identifier(c.name), psql.SQL(_pg_type(c)))
-                                              for c in cols)))
-                reader = _arrow_reader(con, "select " + ", ".join(_pg_export_expr(c) for c in cols)
-                                       + f" from main.{_duck_ident(table)}")
-                options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-                rows = 0
-                with cur.copy(psql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-                        stage, names(c.name for c in cols))) as copy:
-                    for batch in reader:
-                        if batch.num_rows:
-                            buf = io.BytesIO()
-                            pacsv.write_csv(pa.Table.from_batches([batch]), buf, options)
-                            copy.write(buf.getbuffer())
-                            rows += batch.num_rows
-                counts[table] = rows
-            # 2. tables and columns the database does not have yet
+            # 1. tables and columns the database does not have yet
             cur.execute("SELECT table_name, column_name FROM information_schema.columns "
                         "WHERE table_schema = COALESCE(%s, current_schema())", (schema,))
             live: dict[str, set[str]] = {}
@@ -279,22 +270,33 @@ def _publish_pg(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[ColumnS
                 _warn_kept_columns(table, live[table], cols)
             cur.execute(psql.SQL("CREATE TABLE IF NOT EXISTS {} (snapshot_id TEXT PRIMARY KEY, as_of DATE, "
                                  "created_at TIMESTAMPTZ NOT NULL)").format(q(SNAPSHOT_TABLE)))
-            # 3. the data: what readers wait for
-            staged = time.monotonic()
+            # 2. the rows: each table emptied (or its changed keys deleted) and refilled by COPY
             cur.execute(psql.SQL("SET LOCAL lock_timeout = {}").format(psql.Literal(LOCK_TIMEOUT)))
             cur.execute(psql.SQL("DELETE FROM {}").format(q(SNAPSHOT_TABLE)))
             for table, cols in specs.items():
-                cur.execute(psql.SQL("DELETE FROM {}").format(q(table)))
-                cur.execute(psql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-                    q(table), names(c.name for c in cols), names(c.name for c in cols),
-                    psql.Identifier(STAGE_PREFIX + table)))
+                pk, _ = key_columns(table, [c.name for c in cols])
+                load = loads[table]
+                if load.gone is None:
+                    cur.execute(psql.SQL("DELETE FROM {}").format(q(table)))
+                else:
+                    keys = psql.Identifier(STAGE_PREFIX + table)
+                    key_cols = [c for c in cols if c.name in pk]
+                    cur.execute(psql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(keys, psql.SQL(", ").join(
+                        psql.SQL("{} {}").format(psql.Identifier(c.name), psql.SQL(_pg_type(c))) for c in key_cols)))
+                    _pg_copy(cur, psql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(keys, names(pk)),
+                             con, key_cols, load.gone, pk)
+                    cur.execute(psql.SQL("DELETE FROM {} t USING {} k WHERE {}").format(
+                        q(table), keys, psql.SQL(" AND ").join(
+                            psql.SQL("t.{} = k.{}").format(psql.Identifier(c), psql.Identifier(c)) for c in pk)))
+                _pg_copy(cur, psql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                    q(table), names(c.name for c in cols)), con, cols, load.rows, pk)
             cur.execute(psql.SQL("INSERT INTO {} (snapshot_id, as_of, created_at) VALUES (%s, %s, %s)").format(
                 q(SNAPSHOT_TABLE)), (snapshot.snapshot_id, snapshot.as_of, snapshot.created_at))
             for table in specs:
-                cur.execute(psql.SQL("ANALYZE {}").format(q(table)))
+                if loads[table].gone is None:  # a delta leaves the statistics to autovacuum
+                    cur.execute(psql.SQL("ANALYZE {}").format(q(table)))
         pg.commit()
-        log.info("snapshot %s: tables replaced in %.1f s", snapshot.snapshot_id, time.monotonic() - staged)
-        return counts
+        log.info("snapshot %s: tables replaced in %.1f s", snapshot.snapshot_id, time.monotonic() - started)
     except BaseException:
         try:
             raw.driver_connection.rollback()
@@ -303,6 +305,20 @@ def _publish_pg(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[ColumnS
         raise
     finally:
         raw.close()
+
+
+def _pg_copy(cur: Any, copy_sql: Any, con: duckdb.DuckDBPyConnection, cols: list[ColumnSpec], relation: str,
+             order: list[str]) -> None:
+    """COPY ``relation``'s ``cols`` (in ``order``: an index on it grows at its right edge) through ``copy_sql``."""
+    reader = _arrow_reader(con, "select " + ", ".join(_pg_export_expr(c) for c in cols) + f" from {relation}"
+                           + (" order by " + ", ".join(_duck_ident(c) for c in order) if order else ""))
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    with reader, cur.copy(copy_sql) as copy:  # the reader closed: DuckDB's connection is free again
+        for batch in reader:
+            if batch.num_rows:
+                buf = io.BytesIO()
+                pacsv.write_csv(pa.Table.from_batches([batch]), buf, options)
+                copy.write(buf.getbuffer())
 
 
 def _warn_kept_columns(table: str, live: set[str], cols: list[ColumnSpec]) -> None:
@@ -361,8 +377,8 @@ def _rows(reader: pa.RecordBatchReader) -> Iterator[list[tuple]]:
             yield rows[start : start + MYSQL_INSERT_ROWS]
 
 
-def _publish_mysql(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[ColumnSpec]], snapshot: SnapshotRow,
-                   engine: Any, schema: str | None) -> dict[str, int]:
+def _publish_mysql(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[ColumnSpec]], loads: Mapping[str, Load],
+                   snapshot: SnapshotRow, engine: Any, schema: str | None) -> None:
     def q(name: str) -> str:
         return f"{_my_ident(schema)}.{_my_ident(name)}" if schema else _my_ident(name)
 
@@ -374,25 +390,26 @@ def _publish_mysql(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[Colu
     try:
         my = raw.driver_connection
         my.autocommit(False)
-        counts: dict[str, int] = {}
         with my.cursor() as cur:
             # 1. staging tables of this session (TEMPORARY: gone when it ends)
             for table, cols in specs.items():
                 pk, indexes = key_columns(table, [c.name for c in cols])
                 keyed = set(pk) | {c for ix in indexes for c in ix}
-                stage = _my_ident(STAGE_PREFIX + table)
-                cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {stage}")
-                cur.execute(f"CREATE TEMPORARY TABLE {stage} "
-                            f"({', '.join(f'{_my_ident(c.name)} {_my_type(c, c.name in keyed)}' for c in cols)}) "
-                            f"{table_options}")
-                reader = _arrow_reader(con, "select " + ", ".join(_my_export_expr(c) for c in cols)
-                                       + f" from main.{_duck_ident(table)}")
-                insert = f"INSERT INTO {stage} ({names(c.name for c in cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-                rows = 0
-                for chunk in _rows(reader):
-                    cur.executemany(insert, chunk)
-                    rows += len(chunk)
-                counts[table] = rows
+                stages = [(STAGE_PREFIX + table, cols, loads[table].rows)]
+                if loads[table].gone is not None:
+                    stages.append((STAGE_PREFIX + "gone__" + table, [c for c in cols if c.name in pk], loads[table].gone))
+                for stage, stage_cols, relation in stages:
+                    cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {_my_ident(stage)}")
+                    cur.execute(f"CREATE TEMPORARY TABLE {_my_ident(stage)} ("
+                                f"{', '.join(f'{_my_ident(c.name)} {_my_type(c, c.name in keyed)}' for c in stage_cols)}) "
+                                f"{table_options}")
+                    reader = _arrow_reader(con, "select " + ", ".join(_my_export_expr(c) for c in stage_cols)
+                                           + f" from {relation}")
+                    insert = (f"INSERT INTO {_my_ident(stage)} ({names(c.name for c in stage_cols)}) "
+                              f"VALUES ({', '.join(['%s'] * len(stage_cols))})")
+                    with reader:
+                        for chunk in _rows(reader):
+                            cur.executemany(insert, chunk)
             my.commit()
             # 2. tables and columns the database does not have yet (DDL: each commits on its own)
             cur.execute("SELECT table_name, column_name FROM information_schema.columns "
@@ -420,7 +437,12 @@ def _publish_mysql(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[Colu
             staged = time.monotonic()
             cur.execute("START TRANSACTION")
             for table, cols in specs.items():
-                cur.execute(f"DELETE FROM {q(table)}")
+                if loads[table].gone is None:
+                    cur.execute(f"DELETE FROM {q(table)}")
+                else:
+                    pk, _ = key_columns(table, [c.name for c in cols])
+                    cur.execute(f"DELETE t FROM {q(table)} t JOIN {_my_ident(STAGE_PREFIX + 'gone__' + table)} k "
+                                f"USING ({names(pk)})")
                 cur.execute(f"INSERT INTO {q(table)} ({names(c.name for c in cols)}) "
                             f"SELECT {names(c.name for c in cols)} FROM {_my_ident(STAGE_PREFIX + table)}")
             cur.execute(f"DELETE FROM {q(SNAPSHOT_TABLE)}")
@@ -428,7 +450,6 @@ def _publish_mysql(con: duckdb.DuckDBPyConnection, specs: Mapping[str, list[Colu
                         (snapshot.snapshot_id, snapshot.as_of, _utc_naive(snapshot.created_at)))
         my.commit()
         log.info("snapshot %s: tables replaced in %.1f s", snapshot.snapshot_id, time.monotonic() - staged)
-        return counts
     except BaseException:
         try:
             raw.driver_connection.rollback()
@@ -445,6 +466,36 @@ def _utc_naive(iso: str) -> str:
 
 
 # --------------------------------------------------------------------------- entry points
+
+DELTA_MAX_SHARE = 0.5  # above this share of changed rows a table is replaced whole
+
+
+def _plan_load(con: duckdb.DuckDBPyConnection, table: str, cols: list[ColumnSpec], previous: str | None) -> Load:
+    """All of ``table``'s rows, or, when the target holds ``previous`` and the table has a primary
+    key and the same columns, the delta: the rows of ``previous`` not in ``table`` (changed or gone)
+    are deleted by key, the rows of ``table`` not in ``previous`` (changed or new) inserted. Rows
+    equal in both stay untouched in the target: the cost is that of the change, not of the table."""
+    whole = Load(rows=f"main.{_duck_ident(table)}")
+    pk, _ = key_columns(table, [c.name for c in cols])
+    if previous is None or not pk:
+        return whole
+    if [(c.name, c.duck_type) for c in cols] != con.execute(
+            f"select column_name, column_type from (describe select * from {previous})").fetchall():
+        return whole
+    rows, gone = f"ssj_delta__{table}", f"ssj_gone__{table}"
+    columns = ", ".join(_duck_ident(c.name) for c in cols)
+    con.execute(f"create or replace temporary table {_duck_ident(rows)} as "
+                f"select {columns} from main.{_duck_ident(table)} except select {columns} from {previous}")
+    con.execute(f"create or replace temporary table {_duck_ident(gone)} as "
+                f"select {', '.join(_duck_ident(c) for c in pk)} from "
+                f"(select {columns} from {previous} except select {columns} from main.{_duck_ident(table)})")
+    changed, total = con.execute(f"select (select count(*) from {_duck_ident(rows)}) + "
+                                 f"(select count(*) from {_duck_ident(gone)}), "
+                                 f"(select count(*) from main.{_duck_ident(table)})").fetchall()[0]
+    if changed > DELTA_MAX_SHARE * max(total, 1):
+        return whole
+    return Load(rows=_duck_ident(rows), gone=_duck_ident(gone))
+
 
 
 def publish_snapshot(folder: Path, url: str, *, schema: str | None = None,
@@ -467,9 +518,14 @@ def publish_snapshot(folder: Path, url: str, *, schema: str | None = None,
         for table in manifest["tables"]:
             path = str(Path(folder) / f"{table}.parquet").replace("'", "''")
             con.execute(f"create view main.{_duck_ident(table)} as select * from read_parquet('{path}')")
+        previous = {}
+        for table in (held or {}).get("tables", {}):
+            old = Path(folder).parent / held["snapshot_id"] / f"{table}.parquet"
+            if table in held["present"] and old.is_file():
+                previous[table] = f"read_parquet('{str(old).replace(chr(39), chr(39) * 2)}')"
         row = SnapshotRow(manifest["snapshot_id"], manifest["as_of"], manifest["created_at"])
         counts = publish_to_target(con, sorted(set(manifest["tables"]) - set(unchanged)), url, snapshot=row,
-                                   schema=schema, retry=retry)
+                                   schema=schema, retry=retry, previous=previous)
     finally:
         con.close()
     return {t: counts.get(t, d["rows"]) for t, d in sorted(manifest["tables"].items())}
@@ -505,9 +561,14 @@ def publish_to_target(
     snapshot: SnapshotRow,
     schema: str | None = None,
     retry: RetryPolicy | None = None,
+    previous: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Publish ``tables`` (DuckDB schema ``main`` of ``con``) as ``snapshot`` to ``url``, all in one
     transaction (see the module doc); return rows per table.
+
+    ``previous``: for a table, a DuckDB relation holding exactly the rows the target holds
+    now (the snapshot its ``ssj_snapshot`` names). A table with a primary key then gets
+    only its changed rows (see ``_plan_load``) instead of all of them.
 
     ``schema``: PostgreSQL schema / MariaDB database to publish into (default: the
     connection's ``search_path`` / the URL's database). Raises ``TargetError`` (URL
@@ -527,10 +588,11 @@ def publish_to_target(
         specs[table] = duckdb_columns(con, table)
         if not specs[table]:
             raise TargetError(f"publish {table} to {mask_url(url)}: no table main.{table} in DuckDB")
+    loads = {t: _plan_load(con, t, specs[t], (previous or {}).get(t)) for t in tables}
     what = f"publish snapshot {snapshot.snapshot_id} to {mask_url(url)}"
     engine = make_engine(u)
     try:
-        counts = with_retries(lambda: publish_all(con, specs, snapshot, engine, schema),
+        with_retries(lambda: publish_all(con, specs, loads, snapshot, engine, schema),
                               what=what, policy=retry, url=url)
     except SqlSourceError as exc:  # SourceUnavailable after the retries
         raise TargetError(str(exc)) from None
@@ -540,6 +602,8 @@ def publish_to_target(
         raise TargetError(mask_text(f"{what}: {type(orig).__name__}: {scrub(str(orig).strip(), url)}")) from None
     finally:
         engine.dispose()
+    counts = {t: con.execute(f"select count(*) from main.{_duck_ident(t)}").fetchall()[0][0] for t in tables}
     for table, n in counts.items():
-        log.info("published %s to %s: %d rows", table, mask_url(url), n)
+        how = "replaced" if loads[table].gone is None else "changed rows replaced"
+        log.info("published %s to %s: %d rows (%s)", table, mask_url(url), n, how)
     return counts
