@@ -29,7 +29,7 @@ test-fast: install  ## unit tests only
 ui: install         ## the Dagster web UI on the demo warehouse
 	$(SSJ) ui --warehouse data/warehouse --landing data/sample/landing --agencies data/sample/agencies.yaml
 
-bench: install       ## the whole pipeline vs the floor, full and incremental: make bench SCALE=10k|100k|1m|10m
+bench: install       ## the whole pipeline vs the floor and Dagster's start-up, full and incremental: make bench SCALE=2k|10k|100k|200k|1m|10m
 	$(PY) -m benchmarks.pipeline --scale $(SCALE)
 
 bench-ingest: install  ## ingest throughput vs DuckDB alone, 1M-enterprise registration file

@@ -1,7 +1,7 @@
 """The whole pipeline at province scale, against the floor.
 
-    make bench SCALE=1m            # or 10k, 100k, 10m
-    python -m benchmarks.pipeline --scale 1m [--seed 1] [--memory 6GB] [--drop-rows 50000] [--drops 3]
+    make bench SCALE=1m            # or 2k (the sample `make run` uses), 10k, 100k, 200k, 10m
+    python -m benchmarks.pipeline --scale 1m [--seed 1] [--memory 6GB] [--drop-rows N] [--drops 3]
 
 1. The synthetic landing zone is generated once per scale and seed and cached
    under ``bench/gen/<n>-s<seed>/`` (``ssj generate``; reused while its
@@ -17,7 +17,10 @@
    choose the draws build. ``--drops`` such drops (new tasks, one after the
    other), reported by their median; run times of a few tens of seconds vary by
    several seconds from run to run on a shared machine.
-4. **Floor**: DuckDB alone reading the same landing files and writing each as
+4. **Start-up reference**: ``python -c "import dagster, dagster_dbt"`` in a fresh
+   process (median of 3): the least any run of a Dagster + dbt pipeline costs.
+   Small runs are judged against it, large ones against the floor.
+5. **Floor**: DuckDB alone reading the same landing files and writing each as
    Parquet (all columns as text), in a fresh process. DuckDB here reads neither
    GB18030 nor XLSX: those files are decoded by Python's codec / python-calamine
    into the same DuckDB COPY (the least any reader must do).
@@ -52,7 +55,7 @@ from benchmarks.tiles import TILE, assemble
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
-SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+SCALES = {"2k": 2_000, "10k": 10_000, "100k": 100_000, "200k": 200_000, "1m": 1_000_000, "10m": 10_000_000}
 AS_OF = "2026-11-26"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -326,6 +329,16 @@ def _floor_one(con, path: Path, out: Path, i: int) -> int:
 # ---------------------------------------------------------------- report --
 
 
+def import_seconds(runs: int = 3) -> float:
+    """Median wall time of a fresh ``python -c "import dagster, dagster_dbt"``."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import dagster, dagster_dbt"], check=True)
+        times.append(time.perf_counter() - t0)
+    return round(sorted(times)[len(times) // 2], 2)
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
@@ -349,6 +362,9 @@ def markdown(result: dict) -> str:
         f"| incremental: {result['drop_rows']:,}-row draw-list drop ({inc['build']} build; median of "
         f"{', '.join(map(str, result.get('incremental_runs_seconds', [inc['seconds']])))}) | {inc['seconds']} | "
         f"{inc['peak_rss_gib']} | | |",
+        "",
+        f"Start-up reference (`import dagster, dagster_dbt`, fresh process, median of 3): {result.get('import_seconds')} s; "
+        f"the full build is {result.get('ratio_full_over_import')}× it, the drop {result.get('ratio_drop_over_import')}×.",
         "",
         "Stages of the full build (Dagster steps; dbt models and ingested feeds inside them):",
         "",
@@ -395,7 +411,8 @@ def main() -> None:
     parser.add_argument("--scale", default="1m", choices=SCALES)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--memory", default="6GB", help="DuckDB memory_limit for the run (SSJ_DUCKDB_MEMORY)")
-    parser.add_argument("--drop-rows", type=int, default=50_000)
+    parser.add_argument("--drop-rows", type=int, default=None,
+                        help="rows of each draw-list drop (default 10,000; 50,000 at 10m)")
     parser.add_argument("--drops", type=int, default=3, help="incremental drops, one after the other (median reported)")
     parser.add_argument("--floor-only", action="store_true",
                         help="re-measure only the floor of an existing result (and its ratio)")
@@ -411,6 +428,7 @@ def main() -> None:
         parser.error("--drops must be at least 1")
 
     n = SCALES[args.scale]
+    drop_rows = min(args.drop_rows or (50_000 if n >= 10_000_000 else 10_000), n // 2)
     cache = generated(n, args.seed)
     case = BENCH / "runs" / args.scale
     landing, warehouse = case / "landing", case / "warehouse"
@@ -426,16 +444,20 @@ def main() -> None:
     drops = []
     for task in range(1, args.drops + 1):
         before = (drops[-1] if drops else full)["seconds"]
-        print(f"  {before} s; incremental {min(args.drop_rows, n // 2):,}-row draw-list drop {task} …", flush=True)
-        write_drop(warehouse, landing, min(args.drop_rows, n // 2), task)
+        print(f"  {before} s; incremental {drop_rows:,}-row draw-list drop {task} …", flush=True)
+        write_drop(warehouse, landing, drop_rows, task)
         drops.append(ssj_run(landing, warehouse, cache / "agencies.yaml", args.memory))
     inc = sorted(drops, key=lambda r: r["seconds"])[len(drops) // 2]  # the median run
     gx = sum(s["seconds"] for s in full["stages"] if "_gx_" in s["stage"])
+    imported = import_seconds()
     result = {
         "scale": args.scale, "seed": args.seed, "enterprises": n, "machine": machine(), "memory_limit": args.memory,
         "input": {"files": len(files), "megabytes": round(sum(p.stat().st_size for p in files) / 1e6, 1),
                   "rows": fl["rows"], "draw_rows": summary["counts"].get("draw_rows")},
-        "drop_rows": min(args.drop_rows, n // 2),
+        "drop_rows": drop_rows,
+        "import_seconds": imported,
+        "ratio_full_over_import": round(full["seconds"] / imported, 2),
+        "ratio_drop_over_import": round(inc["seconds"] / imported, 2),
         "floor": fl, "full": full, "incremental": inc, "incremental_runs_seconds": [r["seconds"] for r in drops],
         "ratio_full_over_floor": round(full["seconds"] / fl["seconds"], 2),
         "gx_share_pct": round(100 * gx / full["seconds"], 1),
