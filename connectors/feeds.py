@@ -77,7 +77,7 @@ def feeds() -> dict[str, Feed]:
     }
 
 
-FEED_NAMES: tuple[str, ...] = ("registration", "approval", "credit_risk", "inspectors", "draw_list")
+FEED_NAMES: tuple[str, ...] = ("registration", "approval", "credit_risk", "inspectors", "draw_list", "items", "plans")
 
 
 class MissingColumns(ValueError):

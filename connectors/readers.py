@@ -86,6 +86,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -798,7 +799,7 @@ def _check_sheet_extent(path: Path) -> None:
                         "a stray cell far from the data? Delete the empty rows and columns after the data, "
                         "or send CSV",
                     )
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError) as e:
         raise FileRejected("unreadable", f"not a readable .xlsx workbook (damaged or truncated zip: "
                                          f"{type(e).__name__})") from e
 

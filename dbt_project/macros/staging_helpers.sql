@@ -3,6 +3,13 @@
   value_rules.sql). They may use dbt context; value_rules.sql may not.
 #}
 
+{#- The contract's feeds, one stg_<feed> model each: the marts that read every
+    staging model (quarantine, ingest_log) loop over this list. The same list as
+    connectors/feeds.py FEED_NAMES. -#}
+{% macro feed_names() -%}
+{{ return(['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list', 'items', 'plans']) }}
+{%- endmacro %}
+
 {#- The lineage columns every staging model carries, renamed from the raw store's,
     and the raw row itself (`_source`, a struct: staging_columns builds `raw` from it
     for the rejected rows only). A file's path is shown with its digit runs masked

@@ -112,6 +112,17 @@ list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]
     end)[1]
 {%- endmacro %}
 
+{#- Ratios (DOUBLE): a fraction (0.05, .05, 1) or a percent (5%, 5.5 %; NFKC folds ％),
+    the percent divided by 100. The range is not checked here: the caller decides
+    what a ratio outside [0, 1] means. -#}
+{% macro parse_ratio(col, cleaned=false) -%}
+list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '\s', '', 'g')], lambda _rt:
+    case
+        when regexp_full_match(_rt, '[+-]?(?:\d+(?:\.\d*)?|\.\d+)%') then try_cast(rtrim(_rt, '%') as double) / 100
+        when regexp_full_match(_rt, '[+-]?(?:\d+(?:\.\d*)?|\.\d+)') then try_cast(_rt as double)
+    end)[1]
+{%- endmacro %}
+
 {# ------------------------------------------------------------ booleans -- #}
 
 {#- Booleans: 是/否, Y/N (yes/no), 1/0, true/false (T/F), 有/无, case-insensitive; else NULL. -#}
@@ -133,6 +144,14 @@ list_transform([list_filter(
         list_transform(regexp_split_to_array({{ clean_text(col) }}, '[;；、,，|｜/／]'), lambda _s: nullif(trim(_s), '')),
         lambda _s: _s is not null)],
     lambda _l: case when len(_l) > 0 then list_filter(_l, lambda _x, _k: list_position(_l, _x) = _k) end)[1]
+{%- endmacro %}
+
+{#- Multi-valued opaque keys (a plan's item codes): split as split_list, each item
+    cleaned as clean_key; duplicates (after cleaning) removed keeping the first
+    occurrence's position. VARCHAR[]; NULL when there is no item. -#}
+{% macro split_keys(col) -%}
+list_transform([list_transform({{ split_list(col) }}, lambda _sk: {{ clean_key('_sk') }})],
+    lambda _skl: list_filter(_skl, lambda _skx, _skk: list_position(_skl, _skx) = _skk))[1]
 {%- endmacro %}
 
 {# -------------------------------------------------------- check digits -- #}

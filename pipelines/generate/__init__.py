@@ -8,8 +8,8 @@ registry) and ``<out>/truth/`` (Parquet tables + ``summary.json``) describing
 what a correct pipeline must publish for that landing zone and ``as_of``.
 
 Modules: ``identifiers`` (check digits), ``names`` (vocabulary), ``world`` (the
-true entities), ``feeds`` (files, formats, messy values), ``truth`` (scale and
-sweep rules) and ``expected`` (the truth tables).
+true entities), ``feeds`` (files, formats, messy values), ``plans`` (item lists
+and plans), ``truth`` (scale and sweep rules) and ``expected`` (the truth tables).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pandas as pd
 
 from .expected import build_truth
 from .feeds import Landing, write_approval, write_credit, write_draws, write_inspectors, write_registration
+from .plans import write_items_and_plans
 from .world import build_world
 
 REGISTRY = Path(__file__).resolve().parents[2] / "config" / "agencies.yaml"
@@ -78,6 +79,8 @@ def _generate(n_enterprises: int, out: Path, seed: int, as_of: date, progress: C
     done("files: inspectors")
     draws = write_draws(land, world.draws)
     done("files: draw_list")
+    write_items_and_plans(land, as_of)
+    done("files: items, plans")
     t_files = time.perf_counter()
     summary = build_truth(world, land, draws, reg_where, lic_where, out / "truth")
     done("ground truth")

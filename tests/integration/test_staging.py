@@ -18,7 +18,8 @@ from stdnum.iso7064 import mod_11_10
 from pipelines.defs.ingest.raw_store import ledger_dir, ledger_id, write_json_atomically
 from tests.support import make_reg_no, make_uscc, run_dbt, write_raw
 
-MINE = ("sector_divisions credit_grade_vocab status_words path:models/staging quarantine ingest_log")
+MINE = ("sector_divisions credit_grade_vocab status_words item_vocab item_carrier_matches path:models/staging "
+        "quarantine ingest_log")
 
 USCC_9 = make_uscc("91350102MA2XXXXX0"[:17])
 USCC_N = make_uscc("N2350102MA2YYYYY1"[:17])  # 农业 department: letter-led, stdnum.cn.uscc rejects it

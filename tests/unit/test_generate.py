@@ -3,6 +3,7 @@ check digits, and that the files read back to exactly the ground truth."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -357,6 +358,29 @@ def test_inspectors_and_credit_truth(gen):
     assert lic["is_valid_on_as_of"].any() and (~lic["is_valid_on_as_of"]).any()
     assert (lic["enterprise_id"].isna()).any()  # ambiguous names stay unattributed
     assert 0.2 < ent["licence_count"].gt(0).mean() < 0.45
+
+
+def test_each_market_regulator_drops_an_item_list_and_plans_over_it(gen):
+    """Plans are valid against docs/contract.md §6: items of the agency's own list, ratios in [0, 1],
+    a window ending after it starts, seed_sha256 = SHA-256 of the demo seed."""
+    from pipelines.generate.plans import demo_seed
+
+    out, summary = gen
+    for agency in ("samr-350102", "samr-350103"):
+        [(_, items_path)] = [(f, p) for f, p in ingested(out, summary, "items") if f["agency"] == agency]
+        [(_, plans_path)] = [(f, p) for f, p in ingested(out, summary, "plans") if f["agency"] == agency]
+        codes = set(canonical(read_any(items_path), "items")["item_code"])
+        plans = canonical(read_any(plans_path), "plans")
+        assert {"SP-01", "TZ-01", "WL-01"} <= codes and len(plans) >= 2
+        for plan in plans.itertuples():
+            assert set(re.split("[、,]", plan.items)) <= codes
+            assert parse_date(plan.window_start) <= parse_date(plan.window_end)
+            ratios = [plan.ratio_a, plan.ratio_b, plan.ratio_c, plan.ratio_d, plan.ratio_none]
+            for r in filter(None, ratios):
+                value = float(r[:-1]) / 100 if r.endswith("%") else float(r)
+                assert 0 <= value <= 1
+            year = parse_date(plan.window_start).year
+            assert plan.seed_sha256 == hashlib.sha256(demo_seed(year).encode()).hexdigest()
 
 
 def test_ten_thousand_is_fast(tmp_path):

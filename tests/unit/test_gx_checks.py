@@ -59,6 +59,16 @@ COLUMNS = {
         "task_id": "varchar", "task_name": "varchar", "agency_declared": "varchar", "uscc": "varchar",
         "name": "varchar", "address": "varchar", "items": "varchar[]", "window_start": "date", "window_end": "date",
     },
+    "items": {
+        "item_code": "varchar", "item_name": "varchar", "category": "varchar", "key_item": "boolean",
+        "basis": "varchar", "method": "varchar", "sectors": "varchar[]", "categories": "varchar[]",
+        "entity_kinds": "varchar[]", "carrier": "varchar", "key_supervision_only": "boolean",
+    },
+    "plans": {
+        "task_id": "varchar", "task_name": "varchar", "items": "varchar[]", "window_start": "date",
+        "window_end": "date", "ratio_a": "double", "ratio_b": "double", "ratio_c": "double", "ratio_d": "double",
+        "ratio_none": "double", "coordination": "varchar", "seed_sha256": "varchar",
+    },
 }
 
 
@@ -189,6 +199,22 @@ def test_malformed_uscc_on_an_accepted_row_fails_with_expectation_and_count(ware
     assert uscc.severity == "error" and uscc.unexpected_count == 1 and uscc.unexpected_values == (bad,)
     assert "expect_column_values_to_match_regex(uscc) failed on 1 row" in summary.describe()
     assert "| expect_column_values_to_match_regex | uscc | 1 row | error |" in summary.markdown()
+
+
+def plan_row(task_id: str = "P-1", **kw) -> dict:
+    row = {"task_id": task_id, "items": ["SP-01"], "window_start": date(2026, 3, 1), "window_end": date(2026, 5, 31),
+           "ratio_a": 0.03, "ratio_b": 0.05, "ratio_c": 0.05, "ratio_d": 0.2, "ratio_none": 0.05,
+           "seed_sha256": "ab" * 32}
+    return {**row, **kw}
+
+
+def test_a_plan_ratio_outside_0_1_or_a_malformed_seed_fails_the_plans_suite(warehouse):
+    wh = warehouse(plans=[plan_row(), plan_row("P-2", ratio_c=1.2, seed_sha256="AB" * 32)])
+    summary = validate(wh, "plans")
+    assert not summary.success
+    assert outcome(summary, "expect_column_values_to_be_between", "ratio_c").unexpected_count == 1
+    assert outcome(summary, "expect_column_values_to_match_regex", "seed_sha256").unexpected_count == 1
+    assert validate(warehouse(plans=[plan_row()]), "plans").all_passed
 
 
 def test_window_end_before_start_fails(warehouse):

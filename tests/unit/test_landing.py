@@ -65,6 +65,11 @@ def test_scan_orders_by_mtime_then_name(tmp_path):
         ("samr-350102/registration/x.csv", None),
         ("unknown-agency/registration/x.csv", "unknown_agency"),
         ("sfj-350100/registration/x.csv", "feed_not_allowed"),
+        # items and plans are an agency's own: its folder says whose, the registry whether it may
+        ("samr-350102/items/x.csv", None),
+        ("samr-350103/plans/x.csv", None),
+        ("tax-350102/items/x.csv", "feed_not_allowed"),
+        ("sfj-350100/plans/x.csv", "feed_not_allowed"),
         ("samr-350102/orders/x.csv", "unknown_feed"),
         ("samr-350102/registration/x.docx", "unsupported_format"),
         ("samr-350102/x.csv", "bad_location"),

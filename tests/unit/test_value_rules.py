@@ -173,10 +173,10 @@ def test_clean_text_and_code_agree_with_reference(text):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet="0123456789０１２３,.-/年月日元万人 \u3000是否YNx", max_size=14))
+@given(st.text(alphabet="0123456789０１２３,.-/年月日元万人 \u3000是否YNx%％", max_size=14))
 def test_parsers_on_cleaned_text_equal_parsers_on_raw_text(text):
     """Staging passes clean_text()'d columns with cleaned=true: the same values as parsing the raw text."""
-    for macro in ("parse_date", "parse_money", "parse_int", "parse_number", "parse_bool"):
+    for macro in ("parse_date", "parse_money", "parse_int", "parse_number", "parse_ratio", "parse_bool"):
         cleaned = con().execute(f"select {macros().clean_text('$1::varchar')}", [text]).fetchone()[0]
         assert ev(macro, cleaned, cleaned=True) == ev(macro, text), macro
 
@@ -218,6 +218,21 @@ def test_parse_money_bare_numbers_are_their_value(text):
 def test_parse_int_and_number():
     assert [ev("parse_int", v) for v in ("35", "1,200", "12.0", "35人", "3.5", "x")] == [35, 1200, 12, 35, None, None]
     assert [ev("parse_number", v) for v in ("85", "92.5", "1e3", ".5", "x")] == [85.0, 92.5, 1000.0, 0.5, None]
+
+
+@pytest.mark.parametrize("text, ratio", [("0.05", 0.05), (".05", 0.05), ("5%", 0.05), ("5 %", 0.05), ("５％", 0.05),
+                                         ("12.5%", 0.125), ("1", 1.0), ("100%", 1.0), ("0", 0.0), ("0%", 0.0),
+                                         ("150%", 1.5), ("5", 5.0), ("-5%", -0.05), ("五成", None), ("5%%", None),
+                                         ("%", None), ("", None), (None, None)])
+def test_parse_ratio_reads_fractions_and_percents(text, ratio):
+    """A percent is divided by 100, a fraction is as written; the range is the caller's rule."""
+    assert ev("parse_ratio", text) == ratio
+
+
+def test_split_keys():
+    assert ev("split_keys", " ssj-sp-001、SSJ-SP-001；tz 002/ ") == ["SSJ-SP-001", "TZ002"]
+    assert ev("split_keys", " ; ") is None
+    assert ev("split_keys", None) is None
 
 
 def test_parse_bool():

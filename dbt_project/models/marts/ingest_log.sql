@@ -1,6 +1,6 @@
 {#- One row per landing file seen (docs/contract.md §3), from the ingestion ledger, with
     the row outcome counted from staging for ingested files. -#}
-{%- set feeds = ['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list'] -%}
+{%- set feeds = feed_names() -%}
 
 with
 

@@ -10,7 +10,7 @@
     new rules or inputs, and such a build is a --full-refresh. -#}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feed',
           on_schema_change='fail') }}
-{%- set feeds = ['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list'] -%}
+{%- set feeds = feed_names() -%}
 {%- if is_incremental() and execute -%}
     {%- set restaged = run_query("select " ~ build_state_value('restage_feeds')).columns[0].values()[0] -%}
     {%- if restaged -%}

@@ -140,5 +140,5 @@ def plan_build(settings: Settings) -> BuildPlan:
     if state["built_rules"] != rules_stamp(settings):
         return BuildPlan("full", "the rules changed (dbt project, feeds.yaml, agency registry or as_of)")
     if state.get("pool_inputs") != live_pool_inputs(settings.warehouse):
-        return BuildPlan("full", "new files for the pools (registration, approval, credit risk or inspectors)")
+        return BuildPlan("full", "new files of a feed other than draw_list (the pools, items or plans)")
     return BuildPlan("draws", "only draw lists are new: incremental draw-list build")

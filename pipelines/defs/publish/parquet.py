@@ -34,6 +34,7 @@ UNIQUE_KEYS = {
     "quarantine": ["feed", "file_sha256", "source_row"],
     "agency_overlap": ["agency_a", "agency_b"],
     "inspector_capacity": ["agency_name", "unit", "specialty"],
+    "item_scope": ["agency", "item_code", "enterprise_id"],
 }
 """The columns each mart's dbt tests hold unique (``unique`` / ``unique_combination`` in
 models/marts/*.yml; tests/unit/test_publish_order.py keeps the two in step). A table is

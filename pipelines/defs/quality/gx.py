@@ -57,6 +57,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from connectors.feeds import FEED_NAMES
 from connectors.personal import mask_text
 from pipelines.locks import warehouse_lock
 from pipelines.settings import PROJECT_ROOT, SsjSettings
@@ -65,7 +66,7 @@ from pipelines.warehouse import open_warehouse
 if TYPE_CHECKING:  # GX takes ~2 s to import: only when a check runs, never when definitions load
     import great_expectations as gx
 
-FEEDS = ("registration", "approval", "credit_risk", "inspectors", "draw_list")
+FEEDS = FEED_NAMES
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SAMPLE_SIZE = 5  # unexpected values kept per expectation
 CHUNK_ROWS = 500_000  # rows GX validates at once (one pandas frame)

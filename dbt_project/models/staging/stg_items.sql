@@ -1,0 +1,146 @@
+{#- 抽查事项清单: every raw row, typed, with the row rules' verdict.
+
+    The scope columns are kept as item_scope matches them against the enterprise
+    pool: sectors as GB/T 4754 codes written the pool's way (normalize_industry_code:
+    'F', 'F52', 'F5211'), categories, entity_kinds and carrier as the pool's codes
+    (seed item_vocab: a code as written or its Chinese name). A value outside them
+    quarantines the item (invalid_scope): an item matching nobody by a typo would
+    otherwise pass unnoticed. Blank = any. -#}
+{%- set columns = ['item_code', 'item_name', 'category', 'basis', 'method', 'sectors', 'categories',
+                   'entity_kinds', 'carrier', 'key_supervision_only'] -%}
+{%- set vocab_columns = ['category', 'categories', 'entity_kinds', 'carrier'] -%}
+
+with
+
+source as (
+    {{ ingested_rows('items') }}
+),
+
+sector_divisions as (
+    select map(list(division order by division), list(sector order by division)) as division_map
+    from {{ ref('sector_divisions') }}
+),
+
+{#- seed item_vocab, one lookup per column: a word or a value itself (lower-cased) → the value;
+    and the values, for the reasons to list -#}
+vocab_entries as (
+    select feed_column, lower(word) as lookup, value from {{ ref('item_vocab') }}
+    union
+    select feed_column, lower(value) as lookup, value from {{ ref('item_vocab') }}
+),
+
+vocab as (
+    select
+        {%- for c in vocab_columns %}
+        map(coalesce(list(lookup order by lookup) filter (where feed_column = '{{ c }}'), []::varchar[]),
+            coalesce(list(value order by lookup) filter (where feed_column = '{{ c }}'), []::varchar[])) as {{ c }}_map,
+        string_agg(distinct value, ', ' order by value) filter (where feed_column = '{{ c }}') as {{ c }}_values
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from vocab_entries
+),
+
+cleaned as (
+    select
+        {{ staging_lineage() }},
+        {{ clean_key('source.item_code') }} as item_code,
+        {{ clean_text('source.item_name') }} as item_name,
+        {{ clean_text('source.category') }} as category,
+        {{ clean_text('source.basis') }} as basis,
+        {{ clean_text('source.method') }} as method,
+        {{ split_list('source.sectors') }} as sectors_raw,
+        {{ split_list('source.categories') }} as categories_raw,
+        {{ split_list('source.entity_kinds') }} as entity_kinds_raw,
+        {{ clean_text('source.carrier') }} as carrier_raw,
+        {{ clean_text('source.key_supervision_only') }} as key_supervision_only_text,
+        {{ extra_json('items') }} as extra
+    from source
+),
+
+typed as (
+    select
+        cleaned.*,
+        vocab.category_map[lower(category)] as category_value,
+        list_transform(sectors_raw, lambda _s: {{ normalize_industry_code('_s', 'sector_divisions.division_map') }})
+            as sectors_mapped,
+        list_transform(categories_raw, lambda _c: vocab.categories_map[lower(_c)]) as categories_mapped,
+        list_transform(entity_kinds_raw, lambda _k: vocab.entity_kinds_map[lower(_k)]) as entity_kinds_mapped,
+        vocab.carrier_map[lower(carrier_raw)] as carrier,
+        {{ parse_bool('key_supervision_only_text', cleaned=true) }} as key_supervision_only,
+        vocab.categories_values,
+        vocab.entity_kinds_values,
+        vocab.carrier_values
+    from cleaned
+    cross join vocab
+    cross join sector_divisions
+),
+
+{#- each scope list as item_scope reads it (distinct, sorted), and the values no rule recognised -#}
+scoped as (
+    select
+        typed.*,
+        {%- for c in ['sectors', 'categories', 'entity_kinds'] %}
+        list_sort(list_distinct({{ c }}_mapped)) as {{ c }},
+        list_filter({{ c }}_raw, lambda _v, _i: {{ c }}_mapped[_i] is null) as {{ c }}_unknown
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from typed
+),
+
+{#- every text is screened for a personal ID number and a control character, and
+    the columns outside the contract for a control character -#}
+screened as (
+    select
+        scoped.*,
+        {{ screen_texts(['item_name', 'category', 'basis', 'method',
+                         ('sectors', "array_to_string(sectors_raw, chr(10))"),
+                         ('categories', "array_to_string(categories_raw, chr(10))"),
+                         ('entity_kinds', "array_to_string(entity_kinds_raw, chr(10))"),
+                         ('carrier', 'carrier_raw'), ('key_supervision_only', 'key_supervision_only_text'),
+                         'item_code'],
+                        json='_source._extra') }} as screening
+    from scoped
+),
+
+checked as (
+    select
+        screened.*,
+        {{ collect_issues([
+            issue_malformed('parse_error'),
+            issue_control_character('screening.control'),
+            issue_personal_id('screening.personal_id'),
+            issue_required('item_code', 'item_code'),
+            issue_required('item_name', 'item_name'),
+            issue('category is not null and category_value is null', 'invalid_item_category',
+                  "'category: ' || " ~ quoted('category') ~ " || ' is not an item category (expected 一般检查事项 or 重点检查事项; see seed item_vocab)'"),
+            issue('len(sectors_unknown) > 0', 'invalid_scope',
+                  "'sectors: ' || " ~ quoted("array_to_string(sectors_unknown, ', ')") ~ " || ' not a GB/T 4754 section letter or division code (expected e.g. F, 52 or F52)'"),
+            issue('len(categories_unknown) > 0', 'invalid_scope',
+                  "'categories: ' || " ~ quoted("array_to_string(categories_unknown, ', ')") ~ " || ' not a category of the enterprise pool (expected ' || categories_values || ' or a Chinese name of seed item_vocab)'"),
+            issue('len(entity_kinds_unknown) > 0', 'invalid_scope',
+                  "'entity_kinds: ' || " ~ quoted("array_to_string(entity_kinds_unknown, ', ')") ~ " || ' not an entity kind of the enterprise pool (expected ' || entity_kinds_values || ' or a Chinese name of seed item_vocab)'"),
+            issue('carrier_raw is not null and carrier is null', 'invalid_scope',
+                  "'carrier: ' || " ~ quoted('carrier_raw') ~ " || ' is not a carrier (expected ' || carrier_values || ' or 线上, 线下, 线上线下)'"),
+            issue_bool('key_supervision_only_text', 'key_supervision_only', 'key_supervision_only'),
+        ]) }} as outcome
+    from screened
+),
+
+final as (
+    select
+        {{ staged_text('item_code') }} as item_code,
+        {{ staged_text('item_name') }} as item_name,
+        {{ staged_text('category') }} as category,
+        category_value = 'key' as key_item,
+        {{ staged_text('basis') }} as basis,
+        {{ staged_text('method') }} as method,
+        sectors,
+        categories,
+        entity_kinds,
+        carrier,
+        key_supervision_only,
+        {{ staging_columns(raw_json(columns, 'items', relation='checked._source')) }}
+    from checked
+)
+
+select * from final
