@@ -26,7 +26,10 @@ keys of a JSON object being masked).
 
 from __future__ import annotations
 
+import os
+from datetime import date
 from functools import cache
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -159,8 +162,20 @@ def create_macros(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(sql)
 
 
+def set_run_variables(conn: duckdb.DuckDBPyConnection) -> None:
+    """The run's values the models read at run time, not at parse time (so one parse serves every
+    warehouse and date): ``ssj_raw_dir``, the raw store beside the connection's database file, and
+    ``ssj_as_of``, the date every date rule is judged on (``SSJ_AS_OF``; today when unset)."""
+    rows = conn.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+    database = rows[0][0] if rows else None
+    raw = str(Path(database).resolve().parent / "raw") if database and database != ":memory:" else None
+    as_of = date.fromisoformat(os.environ.get("SSJ_AS_OF") or date.today().isoformat())
+    conn.execute("set variable ssj_raw_dir = " + ("null" if raw is None else "'" + raw.replace("'", "''") + "'"))
+    conn.execute(f"set variable ssj_as_of = date '{as_of.isoformat()}'")
+
+
 def register(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the project's functions on ``conn`` (idempotent)."""
+    """Create the project's functions and run variables on ``conn`` (idempotent)."""
     functions = [
         ("nfkc", nfkc, ["VARCHAR"], "VARCHAR"),
         ("matches_pattern", matches_pattern, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
@@ -178,6 +193,7 @@ def register(conn: duckdb.DuckDBPyConnection) -> None:
     for name, function, parameters, returns in functions:
         conn.create_function(name, function, parameters, returns, type="arrow", null_handling="special")
     create_macros(conn)
+    set_run_variables(conn)
 
 
 class Plugin(BasePlugin):
@@ -185,5 +201,6 @@ class Plugin(BasePlugin):
         register(conn)
 
     def configure_cursor(self, cursor) -> None:
-        # a cursor shares its connection's functions, not its temporary macros
+        # a cursor shares its connection's functions, not its temporary macros or variables
         create_macros(cursor)
+        set_run_variables(cursor)

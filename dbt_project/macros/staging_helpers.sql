@@ -100,11 +100,11 @@ agency,
         ~ " except select distinct file_sha256 from " ~ this ~ " order by 1") -%}
     {%- set shas = found.columns[0].values() -%}
 {%- endif -%}
-{%- set folder = var('raw_dir') ~ '/' ~ feed ~ '/' -%}
+{%- set folder = "getvariable('ssj_raw_dir') || '/" ~ feed ~ "/" -%}
 select raw_rows.*
     from read_parquet([
-        '{{ folder }}_empty.parquet'
-        {%- for sha in shas %}, '{{ folder ~ sha }}.parquet'{% endfor -%}
+        {{ folder }}_empty.parquet'
+        {%- for sha in shas %}, {{ folder ~ sha }}.parquet'{% endfor -%}
     ], union_by_name = true) as raw_rows
 {%- else -%}
 select raw_rows.*

@@ -2,7 +2,7 @@
   categories — evidence, one row per (enterprise, category, piece of evidence).
 
   From licences (source 'approval'): every current licence linked to an enterprise
-  and valid on var('as_of') (status 有效 or blank, valid_from ≤ as_of ≤ valid_to),
+  and valid on as_of (status 有效 or blank, valid_from ≤ as_of ≤ valid_to),
   mapped by seed licence_categories: field 'licence_type' → the type CONTAINS the
   pattern; field 'licence_no' → the number matches the pattern (regex).
   From the business scope (source 'registration'): seed scope_keywords rows with

@@ -40,12 +40,12 @@ select
     status,
     updated_at,
     (status is null or status = '有效')
-        and (valid_from is null or valid_from <= date '{{ var("as_of") }}')
-        and (valid_to is null or valid_to >= date '{{ var("as_of") }}') as is_valid_on_as_of,
+        and (valid_from is null or valid_from <= {{ as_of() }})
+        and (valid_to is null or valid_to >= {{ as_of() }}) as is_valid_on_as_of,
     case
         when status is not null and status <> '有效' then 'status ' || status
-        when valid_from > date '{{ var("as_of") }}' then 'not yet valid (from ' || valid_from || ')'
-        when valid_to < date '{{ var("as_of") }}' then 'expired (to ' || valid_to || ')'
+        when valid_from > {{ as_of() }} then 'not yet valid (from ' || valid_from || ')'
+        when valid_to < {{ as_of() }} then 'expired (to ' || valid_to || ')'
     end as invalid_reason,
     version_count,
     agency,

@@ -1,5 +1,5 @@
 {#-
-  执法检查人员名录库 (docs/contract.md §3), one row per inspector, eligibility as of var('as_of').
+  执法检查人员名录库 (docs/contract.md §3), one row per inspector, eligibility as of the run's as_of date.
 
   inspector_id = '<issuer agency>:<cert_no>' (see int_inspector__current): stable
   across reruns and roster versions.
@@ -69,7 +69,7 @@ judged as (
                 when status is null then 'status:unknown'
                 when status_is_eligible is distinct from true then 'status:' || status
             end,
-            case when cert_valid_to < date '{{ var("as_of") }}' then 'certificate_expired' end,
+            case when cert_valid_to < {{ as_of() }} then 'certificate_expired' end,
             case
                 when len(qualifications_raw) = 0 then 'no_qualification'
                 when len(qualifications) = 0 then 'unmapped_qualification'

@@ -7,7 +7,6 @@ suite stops everything downstream of it.
 
 
 import importlib.metadata
-import json
 import os
 import shutil
 import sys
@@ -72,17 +71,6 @@ class SsjTranslator(DagsterDbtTranslator):
 TRANSLATOR = SsjTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def dbt_vars(settings: SsjSettings) -> list[str]:
-    """The CLI arguments carrying the run's settings into dbt (pure; unit-tested).
-
-    Only values that stay the same from build to build of a warehouse: a changed
-    var makes dbt re-parse the whole project (~5 s). What changes per build is
-    in the warehouse's build state (build_state.py), read by the models at run time.
-    """
-    s = settings.get()
-    return ["--vars", json.dumps({"as_of": s.as_of.isoformat(), "raw_dir": str(s.warehouse / "raw")})]
-
-
 def dbt_threads(warehouse: Path, *, whole_step: bool = True, staging: bool = False) -> str:
     """Models dbt builds side by side: 2, or 1 for the marts once the raw store passes 1 GiB.
 
@@ -117,9 +105,9 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings:
     warm_partial_parse(target)
     # Unit tests check the SQL, not the data: the test suite runs them
     # (tests/integration/test_dbt_unit_tests.py), a build does not (seconds on every run).
-    args = ["build", *dbt_vars(settings), "--exclude-resource-type", "unit_test",
+    args = ["build", "--exclude-resource-type", "unit_test",
             *(["--full-refresh"] if full_refresh else [])]
-    context.log.info(f"dbt {' '.join(args[:1] + args[5:])} ({'full' if full_refresh else 'incremental'} draw chain)")
+    context.log.info(f"dbt {' '.join(args[:1] + args[3:])} ({'full' if full_refresh else 'incremental'} draw chain)")
     yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
@@ -128,8 +116,11 @@ def warm_partial_parse(target: Path) -> None:
 
     The steps keep their own target folders, so a new warehouse's second step would
     parse the whole project again (~3 s) right after the first did under the same
-    vars and profile. dbt checks a copied ``partial_parse.msgpack`` as its own (vars,
-    profile, file hashes) and parses again whatever no longer matches.
+    profile. dbt checks a copied ``partial_parse.msgpack`` as its own (vars, profile —
+    the DuckDB file's path among its values —, file hashes) and parses again whatever
+    no longer matches. Nothing of a run (its date, its raw store) is a dbt var: those
+    are DuckDB variables (macros/run_values.sql), so a run on another date parses
+    nothing again.
     """
     mine = target / "partial_parse.msgpack"
     newest = max((p for p in target.parent.glob("*/partial_parse.msgpack") if p != mine),
