@@ -89,6 +89,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
 
     from pipelines.defs.dbt.build_state import plan_build
     from pipelines.defs.publish.snapshots import current_snapshot_id
+    from pipelines.run_history import fast_history
 
     if not settings.landing.is_dir():
         print(f"ssj run: landing zone {settings.landing} does not exist (set --landing or SSJ_LANDING)", file=sys.stderr)
@@ -113,7 +114,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     # unless --verbose, so the terminal shows the run's status lines and summary.
     dbt_log = home / "last-run-dbt.log"
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else log_level}}}}
-    with _whole_run_lock(settings, quiet), DagsterInstance.get() as instance, \
+    with _whole_run_lock(settings, quiet), fast_history(), DagsterInstance.get() as instance, \
             _stdout_to(None if log_level == "DEBUG" else dbt_log):
         before = current_snapshot_id(settings.warehouse)
         # two runs: ingestion first, then the build it calls for (full, or only the draw lists)
