@@ -133,15 +133,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
             )
     if not result.success:
         print("ssj run: FAILED", file=sys.stderr)
-        for event in result.all_events:
-            if event.is_step_failure:
-                err = event.step_failure_data.error
-                print(f"  step {event.step_key}: {mask_text(err.message.strip()) if err else 'failed'}", file=sys.stderr)
-            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-                data = event.event_specific_data
-                if not data.passed:
-                    print(f"  check {data.asset_check_key.to_user_string()} failed: {mask_text(data.description or '')}",
-                          file=sys.stderr)
+        _print_failures(result)
         outcome = _failed_outcome(settings, before)
         print(
             f"  dbt's log of this run: {dbt_log}\n  {outcome}\n"
@@ -152,6 +144,18 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     if not quiet:
         print_summary(settings, ingested, time.monotonic() - started)
     return 0
+
+
+def _print_failures(result) -> None:  # noqa: ANN001 - a Dagster ExecuteInProcessResult
+    for event in result.all_events:
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            print(f"  step {event.step_key}: {mask_text(err.message.strip()) if err else 'failed'}", file=sys.stderr)
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            if not data.passed:
+                print(f"  check {data.asset_check_key.to_user_string()} failed: {mask_text(data.description or '')}",
+                      file=sys.stderr)
 
 
 def _failed_outcome(settings: Settings, before: str | None) -> str:
@@ -200,6 +204,97 @@ def print_summary(settings: Settings, result, seconds: float) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(_settings(args), log_level="DEBUG" if args.verbose else "INFO")
+
+
+DRAW_PUBLISH = ("plan_draws", "draw_records")
+"""The marts a draw changes: `ssj draw` republishes them; the snapshot takes the rest from the current one."""
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    """Draw the plans of a year (or of one coordination group) and publish a snapshot with the draw."""
+    import dagster as dg
+    from dagster import DagsterInstance
+
+    from pipelines.defs.draws.store import DrawRefused, make_draw
+
+    settings = _settings(args)
+    settings.warehouse.mkdir(parents=True, exist_ok=True)
+    os.environ.update(settings.to_env())
+    home = dagster_home(settings)
+    os.environ["DAGSTER_HOME"] = str(home)
+    with _whole_run_lock(settings, quiet=False):
+        try:
+            outcome = make_draw(settings.warehouse, args.plans_of, args.seed, args.coordination)
+        except DrawRefused as exc:
+            print(f"ssj draw: refused: {exc}", file=sys.stderr)
+            return 2
+        for plan in outcome.already:
+            print(f"{plan}: already drawn with this seed (unchanged)")
+        if not outcome.drawn and not _unpublished(settings, outcome.already):
+            print("nothing new to draw; nothing published")
+            return 0
+        for plan, n in outcome.drawn.items():
+            print(f"{plan}: drew {n} enterprises from snapshot {outcome.pool_snapshot_id}")
+        from pipelines.definitions import defs
+
+        definitions = defs()
+        graph = definitions.resolve_asset_graph()
+        selection = (dg.AssetSelection.assets(*DRAW_PUBLISH)
+                     | dg.AssetSelection.assets(*(["published", t] for t in DRAW_PUBLISH))
+                     | dg.AssetSelection.assets(["published", "changes"], "snapshot")
+                     | dg.AssetSelection.key_prefixes("target"))
+        run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        with DagsterInstance.get() as instance, _stdout_to(home / "last-run-dbt.log"):
+            result = definitions.resolve_job_def("full_job").execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config,
+                asset_selection=list(selection.resolve(graph)))
+        from pipelines.defs.publish.snapshots import current_snapshot_id
+
+        published = current_snapshot_id(settings.warehouse)
+    if not result.success:
+        _print_failures(result)
+        print("ssj draw: the draw is stored in the warehouse, but publishing it FAILED; the same "
+              f"`ssj draw` again publishes it (dbt's log: {home / 'last-run-dbt.log'})", file=sys.stderr)
+        return 1
+    print(f"published snapshot {published} with the draw to {settings.published_dir}")
+    return 0
+
+
+def _unpublished(settings: Settings, plans: list[str]) -> bool:
+    """Whether a stored draw of ``plans`` ("agency:task_id") is missing from the current snapshot
+    (its publication failed): drawing again publishes it."""
+    import pyarrow.parquet as pq
+
+    from pipelines.defs.publish.snapshots import current_dir
+
+    records = (current_dir(settings.warehouse) or settings.warehouse) / "draw_records.parquet"
+    if not records.exists():
+        return bool(plans)
+    published = {f"{r['agency']}:{r['task_id']}" for r in pq.read_table(records, columns=["agency", "task_id"]).to_pylist()}
+    return not set(plans) <= published
+
+
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    """Re-derive every draw of a snapshot from its Parquet files; exit 1 on any difference."""
+    from pipelines.defs.draws.verify import verify_draws
+
+    settings = _settings(args)
+    try:
+        snapshot_id, checked, problems = verify_draws(settings.warehouse, args.snapshot)
+    except FileNotFoundError as exc:
+        print(f"ssj verify-draw: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"DIFFERS {problem}", file=sys.stderr)
+    if problems:
+        print(f"ssj verify-draw: snapshot {snapshot_id}: {len(problems)} difference(s) in {checked} draws",
+              file=sys.stderr)
+        return 1
+    if not checked:
+        print(f"snapshot {snapshot_id} publishes no draws yet: nothing to verify")
+        return 0
+    print(f"snapshot {snapshot_id}: all {checked} draws re-derived identically (ssj-prn-v1)")
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -318,6 +413,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--as-of", type=date.fromisoformat, help=f"'today' for date rules (default: today in Asia/Shanghai, {today_in_shanghai()})")
     p.add_argument("-v", "--verbose", action="store_true", help="log every Dagster event (step starts, outputs, ...)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("draw", help="draw the plans of a year with the revealed seed, and publish the draw")
+    paths(p)
+    p.add_argument("--as-of", type=date.fromisoformat, help="'today' for date rules (as for `ssj run`)")
+    p.add_argument("--plans-of", type=int, required=True, metavar="YEAR", help="the plans whose window starts in YEAR")
+    p.add_argument("--seed", required=True, help="the seed the plans committed to (seed_sha256 = its SHA-256)")
+    p.add_argument("--coordination", help="only the plans of this coordination group (联合抽查组)")
+    p.set_defaults(func=cmd_draw)
+
+    p = sub.add_parser("verify-draw", help="re-derive every draw of a snapshot from its published files")
+    p.add_argument("--warehouse", help="warehouse dir (default $SSJ_WAREHOUSE or data/warehouse)")
+    p.add_argument("--snapshot", help="a kept snapshot's id (default: the current one)")
+    p.set_defaults(func=cmd_verify_draw)
 
     p = sub.add_parser("generate", help="write a synthetic landing zone with its ground truth")
     p.add_argument("--enterprises", type=int, required=True)

@@ -137,6 +137,21 @@ def test_only_the_newest_snapshots_are_kept(tmp_path):
         snapshot_dir(tmp_path, ids[0])
 
 
+def test_a_snapshot_a_draw_was_made_from_is_never_pruned(tmp_path):
+    tables = {"pool": pool([("a", "A", 1, "f")]), "other": "select 1 as x"}
+    ids = [run(tmp_path, "r0", tables, T0, keep=2).manifest["snapshot_id"]]
+    # the next run publishes a draw made from the first snapshot (draw_records.pool_snapshot_id)
+    drawn = {**tables, "draw_records": f"select 'samr' as agency, 'T1' as task_id, '{ids[0]}' as pool_snapshot_id"}
+    for i in range(1, 5):
+        folder, _ = start_pending(tmp_path, f"r{i}")
+        for table, sql in (drawn if i == 1 else {}).items():
+            write(folder, table, sql)
+        ids.append(complete_snapshot(tmp_path, f"r{i}", [*TABLES, "draw_records"], as_of="2026-11-30", keys=KEYS,
+                                     lineage=LINEAGE, now=T0 + timedelta(hours=i), keep=2).manifest["snapshot_id"])
+    assert [s["snapshot_id"] for s in list_snapshots(tmp_path)] == [ids[0], ids[3], ids[4]]
+    assert snapshot_dir(tmp_path, ids[0]).is_dir()
+
+
 def test_keep_snapshots_setting():
     assert keep_snapshots({}) == 7 and keep_snapshots({"SSJ_KEEP_SNAPSHOTS": "2"}) == 2
     for bad in ("0", "-1", "many"):

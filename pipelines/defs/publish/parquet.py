@@ -35,6 +35,8 @@ UNIQUE_KEYS = {
     "agency_overlap": ["agency_a", "agency_b"],
     "inspector_capacity": ["agency_name", "unit", "specialty"],
     "item_scope": ["agency", "item_code", "enterprise_id"],
+    "plan_draws": ["agency", "task_id", "stratum", "rank"],
+    "draw_records": ["agency", "task_id"],
 }
 """The columns each mart's dbt tests hold unique (``unique`` / ``unique_combination`` in
 models/marts/*.yml; tests/unit/test_publish_order.py keeps the two in step). A table is

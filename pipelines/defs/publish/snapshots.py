@@ -14,7 +14,8 @@ draws build republishes only the draw-list tables), computes ``changes``, writes
 ``_snapshot.json``, renames the folder to its id and switches ``published`` with one
 ``os.replace`` of a new symlink over the old: a reader that resolves ``published``
 once reads one snapshot, whole, whatever runs meanwhile. Only the last
-``SSJ_KEEP_SNAPSHOTS`` (default 7) snapshots are kept. Everything here runs under the
+``SSJ_KEEP_SNAPSHOTS`` (default 7) snapshots are kept, and every snapshot a published
+draw was made from (``pinned_snapshots``). Everything here runs under the
 warehouse's writer lock.
 """
 
@@ -224,13 +225,28 @@ def switch_published(warehouse: Path, folder: Path) -> None:
 
 
 def prune(warehouse: Path, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` snapshots (never the current one); return the ids deleted."""
+    """Delete all but the newest ``keep`` snapshots (never the current one, nor one a draw was made
+    from: ``pinned_snapshots``); return the ids deleted."""
     current = current_dir(warehouse)
     ids = [s["snapshot_id"] for s in list_snapshots(warehouse)]
-    doomed = [i for i in ids[: max(0, len(ids) - keep)] if snapshots_dir(warehouse) / i != current]
+    pinned = pinned_snapshots(current)
+    doomed = [i for i in ids[: max(0, len(ids) - keep)] if snapshots_dir(warehouse) / i != current and i not in pinned]
     for snapshot_id in doomed:
         shutil.rmtree(snapshots_dir(warehouse) / snapshot_id)
     return doomed
+
+
+DRAW_RECORDS = "draw_records"
+
+
+def pinned_snapshots(folder: Path | None) -> set[str]:
+    """The snapshots whose enterprise_pool and item_scope a draw published in ``folder`` was made from
+    (``draw_records.pool_snapshot_id``): kept whatever SSJ_KEEP_SNAPSHOTS says, so every draw can
+    be re-derived. Every snapshot publishes all draws made so far, so the current one names them all."""
+    path = None if folder is None else folder / f"{DRAW_RECORDS}.parquet"
+    if path is None or not path.exists():
+        return set()
+    return set(pq.read_table(path, columns=["pool_snapshot_id"]).column(0).to_pylist())
 
 
 def migrate_published_folder(warehouse: Path) -> str | None:
