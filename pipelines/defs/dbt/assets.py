@@ -88,8 +88,16 @@ def dbt_threads(warehouse: Path, *, whole_step: bool = True, staging: bool = Fal
         return os.environ["SSJ_DBT_THREADS"]
     if staging or not whole_step:
         return "2"
-    raw = sum(p.stat().st_size for p in (Path(warehouse) / "raw").rglob("*.parquet"))
-    return "1" if raw > 1 << 30 else "2"
+    return "1" if raw_store_bytes(warehouse) > 1 << 30 else "2"
+
+
+def raw_store_bytes(warehouse: Path) -> int:
+    return sum(p.stat().st_size for p in (Path(warehouse) / "raw").rglob("*.parquet"))
+
+
+GX_ONE_WORKER_BYTES = 32 << 20
+"""A raw store this small stages tables that each validate in one chunk (gx.CHUNK_ROWS): one GX
+worker does, and a second would only import GX (~3 CPU-s) beside dbt on a 2-core machine."""
 
 
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *,
@@ -150,8 +158,8 @@ def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings
     selected = _selected_models(context)
     every_feed = all(f"stg_{f}" in selected for f in FEED_NAMES)
     # the suites check these tables next: their workers get ready meanwhile (one for a
-    # build of some feeds, such as a drop's new draw-list batch: it validates few rows)
-    gx_warm_up(None if every_feed else 1)
+    # small raw store, or a build of some feeds, such as a drop's new draw-list batch)
+    gx_warm_up(None if every_feed and raw_store_bytes(s.warehouse) > GX_ONE_WORKER_BYTES else 1)
     restage = "" if every_feed else ",".join(f for f in FEED_NAMES if f"stg_{f}" in selected)
     stamp = rules_stamp(s)
     with warehouse_lock(s.warehouse):
