@@ -42,7 +42,7 @@ files = st.lists(st.tuples(st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "js
 
 def data_records(rows: list[list[str]]) -> int:
     """Records that hold data: a row whose every cell is empty or white space is skipped by design
-    (connectors/readers.py)."""
+    (connectors/readers/)."""
     return sum(any(c.strip() != "" for c in r) for r in rows)
 
 

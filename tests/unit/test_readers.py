@@ -18,6 +18,10 @@ from hypothesis import strategies as st
 
 from connectors.feeds import feeds
 from tests.corpus.make_hostile import write_workbook, write_xlsx
+from connectors.readers import csv as csv_reader
+from connectors.readers import jsonl as jsonl_reader
+from connectors.readers import reader as drop_reader
+from connectors.readers import sheet as sheet_reader
 from connectors.readers import (
     DropReader,
     FileRejected,
@@ -204,14 +208,13 @@ def test_malformed_rows_keep_order_across_blocks(tmp_path):
             expected.append(f"n{i}")
     p = tmp_path / "blocks.csv"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    import connectors.readers as readers
 
-    old = readers.CSV_BLOCK_SIZE
-    readers.CSV_BLOCK_SIZE = 4096  # many blocks
+    old = csv_reader.CSV_BLOCK_SIZE
+    csv_reader.CSV_BLOCK_SIZE = 4096  # many blocks
     try:
         _, rows = read_all(p, batch_rows=250)
     finally:
-        readers.CSV_BLOCK_SIZE = old
+        csv_reader.CSV_BLOCK_SIZE = old
     assert [r["name"] for r in rows] == expected
     assert [r["_source_row"] for r in rows] == list(range(1, 3001))
     bad = [r for r in rows if r["_parse_error"]]
@@ -452,9 +455,8 @@ def test_far_away_cell_rejected_before_calamine_allocates(tmp_path, monkeypatch)
 
 def test_sheet_extent_follows_excels_placement(tmp_path, monkeypatch):
     """Cells and rows without ``r`` come after the previous ones; elements may carry a namespace prefix."""
-    from connectors import readers
 
-    monkeypatch.setattr(readers, "SHEET_MAX_CELLS", 100)
+    monkeypatch.setattr(sheet_reader, "SHEET_MAX_CELLS", 100)
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
     def sheet(rows: str) -> Path:
@@ -463,9 +465,9 @@ def test_sheet_extent_follows_excels_placement(tmp_path, monkeypatch):
         return p
 
     with zipfile.ZipFile(sheet("")) as zf:
-        assert readers._first_sheet_part(zf) == ["xl/worksheets/data.xml"]
+        assert sheet_reader._first_sheet_part(zf) == ["xl/worksheets/data.xml"]
     sixty = "<x:c><x:v>1</x:v></x:c>" * 30 + '<x:c t="n"/>' * 30
-    readers._check_sheet_extent(sheet(f"<x:row>{sixty}</x:row>"))  # 1 x 60
+    sheet_reader._check_sheet_extent(sheet(f"<x:row>{sixty}</x:row>"))  # 1 x 60
     for rows in (f"<x:row>{sixty}</x:row><x:row><x:c/></x:row>",  # 2 x 60
                  '<x:row r="3"><x:c r="AX3"/></x:row>',  # 3 x 50
                  '<x:row r="1"><x:c r="A1"/><x:c/></x:row><x:row r="51"><x:c r="A51"/></x:row>',  # 51 x 2
@@ -473,15 +475,15 @@ def test_sheet_extent_follows_excels_placement(tmp_path, monkeypatch):
                  '<x:row r="3"><x:c\nr="AX3"/></x:row>',
                  '<x:row r="3"><y:c xmlns:y="' + main + '" r="AX3"/></x:row>'):  # another prefix
         with pytest.raises(FileRejected) as e:
-            readers._check_sheet_extent(sheet(rows))
+            sheet_reader._check_sheet_extent(sheet(rows))
         assert e.value.code == "too_large"
     with pytest.raises(FileRejected, match="not A1-style"):
-        readers._check_sheet_extent(sheet('<x:row r="1"><x:c r="&#65;X1"/></x:row>'))
+        sheet_reader._check_sheet_extent(sheet('<x:row r="1"><x:c r="&#65;X1"/></x:row>'))
     dimension = f'<worksheet xmlns="{main}"><dimension ref="A1:CV100"/><sheetData/></worksheet>'
     p = tmp_path / "d.xlsx"
     write_workbook(p, dimension)
     with pytest.raises(FileRejected, match="100 rows x 100 columns"):
-        readers._check_sheet_extent(p)
+        sheet_reader._check_sheet_extent(p)
 
 
 @pytest.mark.parametrize("name", ["a.csv", "a.xlsx", "a.jsonl", "a.parquet"])
@@ -621,12 +623,11 @@ def test_jsonl_bad_utf8(tmp_path):
 
 def test_jsonl_string_objects_take_arrows_parser(tmp_path, monkeypatch):
     """A chunk of text-valued objects is parsed by Arrow; a chunk with a number goes line by line."""
-    import connectors.readers as readers
 
     calls = []
-    real = readers._JsonlLines.read
-    monkeypatch.setattr(readers._JsonlLines, "read", lambda self, lines: calls.append(1) or real(self, lines))
-    monkeypatch.setattr(readers, "JSONL_CHUNK_BYTES", 200)
+    real = jsonl_reader._JsonlLines.read
+    monkeypatch.setattr(jsonl_reader._JsonlLines, "read", lambda self, lines: calls.append(1) or real(self, lines))
+    monkeypatch.setattr(jsonl_reader, "JSONL_CHUNK_BYTES", 200)
     lines = [json.dumps({"企业名称": f"公司{i}", "住所": "路" * 10, "备注": "x"}, ensure_ascii=False) for i in range(40)]
     lines[30] = '{"企业名称": "有数", "从业人数": 12}'
     p = tmp_path / "s.jsonl"
@@ -659,15 +660,14 @@ jsonl_line = st.one_of(
        crlf=st.booleans(), bom=st.booleans())
 def test_jsonl_arrow_path_reads_as_the_line_path(tmp_path, monkeypatch, lines, chunk, crlf, bom):
     """Whatever the lines, Arrow's path (where it takes a chunk) gives exactly the line-by-line rows."""
-    import connectors.readers as readers
 
     p = tmp_path / "prop.jsonl"
     head = json.dumps({"企业名称": "头", "住所": "", "备注": None}, ensure_ascii=False)  # a header with an extra key
     p.write_bytes((("\ufeff" if bom else "") + ("\r\n" if crlf else "\n").join([head, *lines]) + "\n").encode("utf-8"))
-    monkeypatch.setattr(readers, "JSONL_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(jsonl_reader, "JSONL_CHUNK_BYTES", chunk)
     got = {}
     for arrow in (True, False):
-        monkeypatch.setattr(readers, "JSONL_ARROW", arrow)
+        monkeypatch.setattr(jsonl_reader, "JSONL_ARROW", arrow)
         try:
             got[arrow] = read_all(p)[1]
         except FileRejected as e:
@@ -714,15 +714,14 @@ def line_of(row: list[str]) -> str:
 @example(rows=[["\r"], [" "], [","], ["a", "b"], ["", "", "", ""], ["x", "y", "z", "", ""], ["\t", " "]])
 def test_csv_ragged_rows_never_lost(tmp_path, rows):
     """Rows of every width, across many tiny blocks: each comes back, in order, once."""
-    import connectors.readers as readers
 
     p = write_csv(tmp_path / "ragged.csv", [["企业名称", "住所", "备注"], *rows], "utf-8")
-    old = readers.CSV_BLOCK_SIZE
-    readers.CSV_BLOCK_SIZE = 1024
+    old = csv_reader.CSV_BLOCK_SIZE
+    csv_reader.CSV_BLOCK_SIZE = 1024
     try:
         _, out = read_all(p, batch_rows=7)
     finally:
-        readers.CSV_BLOCK_SIZE = old
+        csv_reader.CSV_BLOCK_SIZE = old
     expected = []  # (name, parse error?) per row the reader should emit
     kept_rows = []
     for r in rows:
@@ -742,9 +741,8 @@ def test_csv_ragged_rows_never_lost(tmp_path, rows):
 
 
 def test_jsonl_line_longer_than_arrows_block_still_goes_through_arrow(tmp_path, monkeypatch):
-    import connectors.readers as readers
 
-    monkeypatch.setattr(readers._JsonlLines, "read", lambda self, lines: pytest.fail("went line by line"))
+    monkeypatch.setattr(jsonl_reader._JsonlLines, "read", lambda self, lines: pytest.fail("went line by line"))
     p = tmp_path / "long.jsonl"
     p.write_text(json.dumps({"企业名称": "甲"}, ensure_ascii=False) + "\n"
                  + json.dumps({"企业名称": "乙", "经营范围": "食" * (1 << 20)}, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -760,13 +758,12 @@ SMALL = [("A1", "统一社会信用代码"), ("B1", "企业名称"), ("A2", "913
 
 @pytest.mark.parametrize(("quote", "rels_quote"), [("'", '"'), ("'", "'"), ('"', "'"), ('"', '"')])
 def test_the_first_sheet_is_found_whichever_quote_its_attributes_use(tmp_path, quote, rels_quote):
-    from connectors import readers
     from tests.corpus.make_hostile import sheet_xml, write_two_sheet_workbook
 
     p = tmp_path / "a.xlsx"
     write_two_sheet_workbook(p, sheet_xml(FAR), sheet_xml(SMALL), quote=quote, rels_quote=rels_quote)
     with zipfile.ZipFile(p) as zf:
-        assert readers._first_sheet_part(zf) == ["xl/worksheets/data.xml"]
+        assert sheet_reader._first_sheet_part(zf) == ["xl/worksheets/data.xml"]
     with pytest.raises(FileRejected) as e:
         open_drop(p, REG)
     assert e.value.code == "too_large"
@@ -777,26 +774,23 @@ def test_the_first_sheet_is_found_whichever_quote_its_attributes_use(tmp_path, q
 
 
 def test_a_first_sheet_not_known_for_certain_is_bounded_by_every_sheet(tmp_path):
-    from connectors import readers
     from tests.corpus.make_hostile import sheet_xml, write_two_sheet_workbook
 
     p = tmp_path / "a.xlsx"
     write_two_sheet_workbook(p, sheet_xml(SMALL), sheet_xml(FAR), sheet_name="R&amp;D")  # an entity: not parsed here
     with zipfile.ZipFile(p) as zf:
-        assert readers._first_sheet_part(zf) == ["xl/worksheets/data.xml", "xl/worksheets/other.xml"]
+        assert sheet_reader._first_sheet_part(zf) == ["xl/worksheets/data.xml", "xl/worksheets/other.xml"]
     with pytest.raises(FileRejected) as e:
         open_drop(p, REG)
     assert e.value.code == "too_large"
 
 
 def test_a_parquet_file_counting_too_many_rows_is_refused_from_its_footer(tmp_path, monkeypatch):
-    from connectors import readers
-
     p = tmp_path / "a.parquet"
     names = pa.array(["甲公司"] * 1000).dictionary_encode()
     pq.write_table(pa.table({"统一社会信用代码": pa.array(["91350102MA2Y000071"] * 1000), "企业名称": names}), p)
     monkeypatch.setenv("SSJ_MAX_FILE_ROWS", "999")
-    monkeypatch.setattr(readers, "_parquet_batches", lambda *a: pytest.fail("no row may be decoded"))
+    monkeypatch.setattr(drop_reader, "parquet_batches", lambda *a: pytest.fail("no row may be decoded"))
     with pytest.raises(FileRejected) as e:
         open_drop(p, REG)
     assert e.value.code == "too_large" and "1000 rows" in e.value.message and "SSJ_MAX_FILE_ROWS" in e.value.message
