@@ -97,6 +97,13 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     if not settings.agencies.is_file():
         print(f"ssj run: agency registry {settings.agencies} does not exist (set --agencies or SSJ_AGENCIES)", file=sys.stderr)
         return 2
+    from pipelines.config_check import configuration_problems
+
+    if problems := configuration_problems(settings):
+        print("ssj run: not started, the configuration is unusable:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {mask_text(problem)}", file=sys.stderr)
+        return 2
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.to_env())
     home = dagster_home(settings)

@@ -190,8 +190,9 @@ def test_bad_registry_fails_with_a_message(landing, tmp_path):
     bad = tmp_path / "agencies.yaml"
     bad.write_text("agencies: nope\n", encoding="utf-8")
     proc = run_ssj(landing, tmp_path / "wh", agencies=bad)
-    assert proc.returncode != 0
-    assert "agencies" in proc.stderr
+    assert proc.returncode == 2  # refused before Dagster starts: no run, nothing written but the folder
+    assert "configuration is unusable" in proc.stderr and "agencies" in proc.stderr
+    assert not (tmp_path / "wh" / ".dagster").exists()
 
 
 def test_files_read_by_worker_processes_give_the_same_decisions_and_raw_files(landing, tmp_path, monkeypatch):
