@@ -1,4 +1,4 @@
-"""Great Expectations suites as asset checks (pipelines/defs/quality/gx.py, expectations/*.json).
+"""Great Expectations suites as asset checks (pipelines/defs/quality/gx/, expectations/*.json).
 
 The staging tables are built here by hand in a temp DuckDB with the columns
 docs/architecture.md documents — no dbt run — so each test says exactly which
@@ -17,7 +17,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.defs.quality import gx as q
+from pipelines.defs.quality.gx import checks as gx_checks
+from pipelines.defs.quality.gx import results as gx_results
+from pipelines.defs.quality.gx import suites as gx_suites
+from pipelines.defs.quality.gx import validate as gx_validate
+from pipelines.defs.quality.gx import workers as gx_workers
 from pipelines.settings import SsjSettings
 from tests.support import make_uscc
 
@@ -119,12 +123,12 @@ def warehouse(tmp_path: Path):
     return build
 
 
-def validate(warehouse_dir: Path, feed: str, **kw) -> q.ValidationSummary:
+def validate(warehouse_dir: Path, feed: str, **kw) -> gx_results.ValidationSummary:
     with duckdb.connect(str(warehouse_dir / "ssj.duckdb"), read_only=True) as con:
-        return q.validate_table(feed, con, **kw)
+        return gx_validate.validate_table(feed, con, **kw)
 
 
-def outcome(summary: q.ValidationSummary, expectation: str, column: str, severity: str | None = None) -> q.ExpectationOutcome:
+def outcome(summary: gx_results.ValidationSummary, expectation: str, column: str, severity: str | None = None) -> gx_results.ExpectationOutcome:
     """The one result of ``expectation`` on ``column`` (the blocking one when a warning twin exists)."""
     hits = [r for r in summary.results if r.expectation == expectation and column in r.columns]
     if len(hits) > 1:
@@ -136,19 +140,19 @@ def outcome(summary: q.ValidationSummary, expectation: str, column: str, severit
 # ------------------------------------------------------------------ suites --
 
 
-@pytest.mark.parametrize("feed", q.FEEDS)
+@pytest.mark.parametrize("feed", gx_checks.FEEDS)
 def test_every_suite_loads_and_names_only_documented_columns(feed):
-    suite = q.load_suite(feed)
-    doc = json.loads(q.suite_path(feed).read_text("utf-8"))
+    suite = gx_suites.load_suite(feed)
+    doc = json.loads(gx_suites.suite_path(feed).read_text("utf-8"))
     assert suite.name == feed
     assert len(suite.expectations) == len(doc["expectations"]) > 0
-    assert set(q.suite_columns(suite)) <= set(COLUMNS[feed]) | {"file_sha256"}
-    severities = {q.severity_of(e) for e in suite.expectations}
+    assert set(gx_suites.suite_columns(suite)) <= set(COLUMNS[feed]) | {"file_sha256"}
+    severities = {gx_suites.severity_of(e) for e in suite.expectations}
     assert severities == {"error", "warn"}
     # key uniqueness within a file: always there, always a warning
     [unique] = [e for e in suite.expectations if e.expectation_type == "expect_compound_columns_to_be_unique"]
     assert unique.configuration.kwargs["column_list"][0] == "file_sha256"
-    assert q.severity_of(unique) == "warn"
+    assert gx_suites.severity_of(unique) == "warn"
 
 
 def test_a_suite_with_an_unknown_expectation_is_refused(tmp_path, monkeypatch):
@@ -156,16 +160,16 @@ def test_a_suite_with_an_unknown_expectation_is_refused(tmp_path, monkeypatch):
         "name": "registration",
         "expectations": [{"type": "expect_column_values_to_be_nice", "kwargs": {"column": "uscc"}}],
     }))
-    monkeypatch.setattr(q, "EXPECTATIONS_DIR", tmp_path)
+    monkeypatch.setattr(gx_suites, "EXPECTATIONS_DIR", tmp_path)
     with pytest.raises(ValueError, match="invalid"):
-        q.load_suite("registration")
+        gx_suites.load_suite("registration")
 
 
 def test_mask_id_like_keeps_first_and_last_four():
-    assert q.mask_id_like("35010219900101123X") == "3501**********123X"  # a digit run: as connectors.personal masks it
-    assert q.mask_id_like("code 91350102MA2Y00011X here") == "code 9135****011X here"
-    assert q.mask_id_like({"uscc": U1, "task_id": "SSJ-1"}) == {"uscc": U1[:4] + "****" + U1[-4:], "task_id": "SSJ-1"}
-    assert q.mask_id_like("short") == "short"
+    assert gx_results.mask_id_like("35010219900101123X") == "3501**********123X"  # a digit run: as connectors.personal masks it
+    assert gx_results.mask_id_like("code 91350102MA2Y00011X here") == "code 9135****011X here"
+    assert gx_results.mask_id_like({"uscc": U1, "task_id": "SSJ-1"}) == {"uscc": U1[:4] + "****" + U1[-4:], "task_id": "SSJ-1"}
+    assert gx_results.mask_id_like("short") == "short"
 
 
 # ------------------------------------------------------------ validate_table --
@@ -309,7 +313,7 @@ def test_gx_does_not_fingerprint_the_frames_it_validates(warehouse, monkeypatch)
         raise AssertionError("GX fingerprinted a frame")
 
     monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
-    q._runtime()  # the runtime is built (its setting made) before GX loads a frame
+    gx_validate.runtime()  # the runtime is built (its setting made) before GX loads a frame
     summary = validate(warehouse(registration=[registration_row(make_uscc("91350102MA2Y00001"))]), "registration")
     assert summary.rows_validated == 1 and summary.all_passed
 
@@ -332,14 +336,14 @@ def test_validate_frame_runs_the_whole_suite_in_gx(warehouse):
     wh = warehouse(draw_list=[draw_row(), draw_row(), draw_row(task_id="T-9", uscc="123")])
     with duckdb.connect(str(wh / "ssj.duckdb"), read_only=True) as con:
         df = con.execute("select * from stg_draw_list where is_accepted").fetch_df()  # DATE → datetime64[us]
-    summary = q.validate_frame("draw_list", df)
+    summary = gx_validate.validate_frame("draw_list", df)
     assert summary.rows_validated == 3
     assert outcome(summary, "expect_column_values_to_match_regex", "uscc").unexpected_count == 1
     dup = outcome(summary, "expect_compound_columns_to_be_unique", "task_id")
     assert dup.unexpected_count == 2 and dup.severity == "warn"
     assert not summary.success
     with pytest.raises(ValueError, match="window_end"):
-        q.validate_frame("draw_list", df.drop(columns=["window_end"]))
+        gx_validate.validate_frame("draw_list", df.drop(columns=["window_end"]))
 
 
 # ------------------------------------------------------------------ dagster --
@@ -356,7 +360,7 @@ def downstream_of_registration() -> None:
 
 
 def materialize_with_check(wh: Path) -> dg.ExecuteInProcessResult:
-    [check] = q.gx_asset_checks(["registration"])
+    [check] = gx_checks.gx_asset_checks(["registration"])
     return dg.materialize(
         [stub_stg_registration, downstream_of_registration, check],
         resources={"settings": SsjSettings(warehouse=str(wh))},
@@ -397,11 +401,11 @@ def test_warning_only_failure_does_not_block(warehouse):
 
 
 def test_one_blocking_check_per_feed_on_its_staging_asset():
-    checks = q.gx_asset_checks()
+    checks = gx_checks.gx_asset_checks()
     keys = {key for c in checks for key in c.check_keys}
-    assert keys == {dg.AssetCheckKey(dg.AssetKey(f"stg_{f}"), f"gx_{f}_suite") for f in q.FEEDS}
+    assert keys == {dg.AssetCheckKey(dg.AssetKey(f"stg_{f}"), f"gx_{f}_suite") for f in gx_checks.FEEDS}
     assert all(spec.blocking for c in checks for spec in c.check_specs)
-    stubs = [dg.AssetSpec(f"stg_{f}") for f in q.FEEDS]
+    stubs = [dg.AssetSpec(f"stg_{f}") for f in gx_checks.FEEDS]
     dg.Definitions(assets=stubs, asset_checks=checks, resources={"settings": SsjSettings()}).validate_loadable(
         dg.Definitions(assets=stubs, asset_checks=checks, resources={"settings": SsjSettings()})
     )
@@ -411,18 +415,18 @@ def test_checks_run_in_warm_worker_processes(warehouse):
     """The checks validate in worker processes (GX imported there, off the Dagster process),
     the same ones for every check until shut down, with the same results as in this process."""
     wh = warehouse(registration=[registration_row(U1), registration_row(U1)])
-    q.shut_down()  # a pool an earlier test in this process left (warm_up(1): one worker) would be reused
-    q.warm_up()
+    gx_workers.shut_down()  # a pool an earlier test in this process left (warm_up(1): one worker) would be reused
+    gx_workers.warm_up()
     try:
-        first = q.validate_warehouse("registration", wh)
-        pids = set(q._worker()._processes)
-        second = q.validate_warehouse("registration", wh)
-        assert set(q._worker()._processes) == pids and os.getpid() not in pids and len(pids) == q.WORKERS
+        first = gx_workers.validate_warehouse("registration", wh)
+        pids = set(gx_workers._worker()._processes)
+        second = gx_workers.validate_warehouse("registration", wh)
+        assert set(gx_workers._worker()._processes) == pids and os.getpid() not in pids and len(pids) == gx_workers.WORKERS
         assert first.results == second.results == validate(wh, "registration").results
         assert not first.all_passed  # the duplicate key: a warning, found in the worker too
     finally:
-        q.shut_down()
-    assert q._WORKER is None
+        gx_workers.shut_down()
+    assert gx_workers._WORKER is None
 
 
 def test_rows_split_across_workers_give_the_one_process_summary(warehouse):
@@ -435,14 +439,14 @@ def test_rows_split_across_workers_give_the_one_process_summary(warehouse):
     rows[36] = registration_row(rows[0]["uscc"])  # a duplicate of a row in the other range
     wh = warehouse(registration=rows)
     with duckdb.connect(str(wh / "ssj.duckdb"), read_only=True) as con:
-        ranges = q._row_ranges("registration", con, 2, 4)
+        ranges = gx_validate.row_ranges("registration", con, 2, 4)
         assert len(ranges) == 2 and ranges[0][1] + 1 == ranges[1][0]  # consecutive, nothing between
-        assert q._row_ranges("registration", con, 2, 20) == [None]  # under two chunks: one range
+        assert gx_validate.row_ranges("registration", con, 2, 20) == [None]  # under two chunks: one range
     one = validate(wh, "registration", chunk_rows=4)
     try:
-        split = q.validate_warehouse("registration", wh, chunk_rows=4)
+        split = gx_workers.validate_warehouse("registration", wh, chunk_rows=4)
     finally:
-        q.shut_down()
+        gx_workers.shut_down()
     assert split.rows_validated == one.rows_validated == 39
     assert split.results == one.results
     uscc = outcome(split, "expect_column_values_to_match_regex", "uscc")
@@ -451,9 +455,9 @@ def test_rows_split_across_workers_give_the_one_process_summary(warehouse):
 
 
 def test_tallies_merge_like_one_pass():
-    a = q._Tally(type="t", key="k", columns=("c",), severity="error", mostly=0.5, unexpected=1, nonmissing=4,
+    a = gx_validate._Tally(type="t", key="k", columns=("c",), severity="error", mostly=0.5, unexpected=1, nonmissing=4,
                  values=["x1", "x2", "x3"])
-    b = q._Tally(type="t", key="k", columns=("c",), severity="error", mostly=0.5, success=False, unexpected=3,
+    b = gx_validate._Tally(type="t", key="k", columns=("c",), severity="error", mostly=0.5, success=False, unexpected=3,
                  nonmissing=4, values=["y1", "y2", "y3"])
     a.merge(b)
     assert (a.unexpected, a.nonmissing, a.values) == (4, 8, ["x1", "x2", "x3", "y1", "y2"])
@@ -464,6 +468,6 @@ def test_a_failure_in_the_worker_says_what_failed(tmp_path):
     duckdb.connect(str(tmp_path / "ssj.duckdb")).close()
     try:
         with pytest.raises(RuntimeError, match="LookupError: stg_registration does not exist"):
-            q.validate_warehouse("registration", tmp_path)
+            gx_workers.validate_warehouse("registration", tmp_path)
     finally:
-        q.shut_down()
+        gx_workers.shut_down()
