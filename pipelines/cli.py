@@ -342,9 +342,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pipelines.generate.evaluate import evaluate, report, write_json
+    from pipelines.generate.evaluate import TRUTH_TABLES, evaluate, report, write_json
 
-    result = evaluate(Path(args.truth), Path(args.warehouse))
+    truth, published = Path(args.truth), Path(args.warehouse) / "published"
+    missing = [str(truth / f"{name}.parquet") for name in TRUTH_TABLES if not (truth / f"{name}.parquet").is_file()]
+    if missing:
+        print(f"ssj evaluate: {truth} is not a generator's truth folder (`ssj generate` writes one under "
+              f"OUT/truth); missing: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if not published.exists():
+        print(f"ssj evaluate: {published} does not exist: has `ssj run` run on this warehouse?", file=sys.stderr)
+        return 2
+    result = evaluate(truth, Path(args.warehouse))
     print(report(result))
     if args.json:
         write_json(result, Path(args.json))

@@ -63,10 +63,14 @@ def _score(con: duckdb.DuckDBPyConnection, name: str, predicted_sql: str, actual
     return Score(name, tp, pred, act, [("missing", *map(str, r)) for r in wrong] + [("unexpected", *map(str, r)) for r in extra])
 
 
+TRUTH_TABLES = ("enterprises", "licences", "draw_truth", "joint_groups", "quarantine_expected", "files", "inspectors")
+"""What ``ssj generate`` writes under ``truth/`` and ``evaluate`` compares against."""
+
+
 def evaluate(truth: Path, warehouse: Path) -> dict:
     truth, published = Path(truth), (Path(warehouse) / "published").resolve()  # once: one snapshot
     con = duckdb.connect()
-    for name in ("enterprises", "licences", "draw_truth", "joint_groups", "quarantine_expected", "files", "inspectors"):
+    for name in TRUTH_TABLES:
         con.execute(f"create view t_{name} as select * from read_parquet('{truth / (name + '.parquet')}')")
     for name in ("enterprise_pool", "draw_entries", "joint_inspections", "quarantine", "ingest_log", "inspector_pool"):
         con.execute(f"create view p_{name} as select * from read_parquet('{published / (name + '.parquet')}')")
