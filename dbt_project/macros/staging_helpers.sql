@@ -54,10 +54,13 @@ try_cast({{ mask_personal_json_guarded(relation ~ '._extra', "ssj_personal_colum
 
 {#- A text column (a list column: `list=true`) as staging keeps it: as typed on an
     accepted row (the row rules let no personal ID number through a checked
-    column), with every digit run masked (mask_personal) on a rejected one. -#}
+    column), with every digit run masked (mask_personal) on a rejected one. A list
+    is masked as the one text its elements make, then split again: a number cut
+    across two elements (the screening reads them joined by line breaks) is one
+    run there. -#}
 {% macro staged_text(col, list=false, relation='checked') -%}
 case when {{ relation }}.outcome.is_accepted then {{ col }}
-    else {% if list %}list_transform({{ col }}, lambda _stx: mask_personal(_stx)){% else %}mask_personal({{ col }}){% endif %} end
+    else {% if list %}case when len({{ col }}) > 0 then string_split(mask_personal(array_to_string({{ col }}, chr(10))), chr(10)) else {{ col }} end{% else %}mask_personal({{ col }}){% endif %} end
 {%- endmacro %}
 
 {#- The columns every staging model ends with, in this order: lineage, the
