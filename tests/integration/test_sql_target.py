@@ -438,3 +438,30 @@ def test_a_keyed_table_gets_only_its_changed_rows_and_ends_exactly_as_the_snapsh
     assert target_rows() == sorted(duckdb.sql(pool.format(name="新名", lo=60, hi=200)).fetchall())
     with engine.connect() as c:
         assert c.execute(sa.text(f"select snapshot_id from {qn('ssj_snapshot')}")).scalar() == third.manifest["snapshot_id"]
+
+
+def test_a_delta_that_does_not_fit_the_targets_rows_fills_the_tables_whole(target, tmp_path):
+    """A key the target holds although its snapshot does not (a row added by hand): the delta's
+    insert breaks the primary key, and the publish fills every table whole instead of failing."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.defs.publish.snapshots import complete_snapshot, start_pending
+    from pipelines.defs.publish.sql_target import publish_snapshot
+
+    backend, url, schema, engine, qn = target
+    pool = "select 'E' || lpad(i::varchar, 4, '0') as enterprise_id, '企业' || i as name from range(1, {hi}) t(i)"
+
+    def snapshot(run: str, hour: int, sql: str):
+        folder, _ = start_pending(tmp_path, run)
+        duckdb.sql(f"copy ({sql}) to '{folder / 'enterprise_pool.parquet'}' (format parquet)")
+        return complete_snapshot(tmp_path, run, ["enterprise_pool"], as_of="2026-11-30",
+                                 keys={"enterprise_pool": "enterprise_id"}, lineage={},
+                                 now=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(hours=hour))
+
+    publish_snapshot(snapshot("r1", 1, pool.format(hi=101)).folder, url, schema=schema, retry=FAST)
+    with engine.begin() as c:
+        c.execute(sa.text(f"insert into {qn('enterprise_pool')} (enterprise_id, name) values ('E0101', '手工')"))
+    publish_snapshot(snapshot("r2", 2, pool.format(hi=102)).folder, url, schema=schema, retry=FAST)
+    with engine.connect() as c:
+        rows = sorted(c.execute(sa.text(f"select enterprise_id, name from {qn('enterprise_pool')}")).fetchall())
+    assert rows == sorted(duckdb.sql(pool.format(hi=102)).fetchall())

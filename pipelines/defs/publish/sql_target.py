@@ -470,6 +470,26 @@ def _utc_naive(iso: str) -> str:
 DELTA_MAX_SHARE = 0.5  # above this share of changed rows a table is replaced whole
 
 
+def _plan_load_or_whole(con: duckdb.DuckDBPyConnection, table: str, cols: list[ColumnSpec],
+                        previous: str | None) -> Load:
+    """``_plan_load``, or the whole table when the previous snapshot's file cannot be read."""
+    try:
+        return _plan_load(con, table, cols, previous)
+    except duckdb.Error as exc:
+        log.warning("%s: the previous snapshot's rows are unreadable (%s); the table is filled whole",
+                    table, type(exc).__name__)
+        return Load(rows=f"main.{_duck_ident(table)}")
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    """A constraint the rows broke (a key the target already holds), from either driver."""
+    import psycopg
+    import pymysql
+
+    orig = getattr(exc, "orig", None) or exc
+    return isinstance(orig, (psycopg.IntegrityError, pymysql.err.IntegrityError))
+
+
 def _plan_load(con: duckdb.DuckDBPyConnection, table: str, cols: list[ColumnSpec], previous: str | None) -> Load:
     """All of ``table``'s rows, or, when the target holds ``previous`` and the table has a primary
     key and the same columns, the delta: the rows of ``previous`` not in ``table`` (changed or gone)
@@ -588,12 +608,22 @@ def publish_to_target(
         specs[table] = duckdb_columns(con, table)
         if not specs[table]:
             raise TargetError(f"publish {table} to {mask_url(url)}: no table main.{table} in DuckDB")
-    loads = {t: _plan_load(con, t, specs[t], (previous or {}).get(t)) for t in tables}
+    loads = {t: _plan_load_or_whole(con, t, specs[t], (previous or {}).get(t)) for t in tables}
     what = f"publish snapshot {snapshot.snapshot_id} to {mask_url(url)}"
     engine = make_engine(u)
     try:
-        with_retries(lambda: publish_all(con, specs, loads, snapshot, engine, schema),
-                              what=what, policy=retry, url=url)
+        try:
+            with_retries(lambda: publish_all(con, specs, loads, snapshot, engine, schema),
+                         what=what, policy=retry, url=url)
+        except Exception as exc:
+            if not _is_integrity_error(exc) or all(load.gone is None for load in loads.values()):
+                raise
+            # the target's rows are not the snapshot it names (edited by hand?): fill every table whole
+            log.warning("%s: the delta did not fit the target's rows (%s); every table is filled whole",
+                        what, type(getattr(exc, "orig", None) or exc).__name__)
+            whole = {t: Load(rows=f"main.{_duck_ident(t)}") for t in tables}
+            with_retries(lambda: publish_all(con, specs, whole, snapshot, engine, schema),
+                         what=what, policy=retry, url=url)
     except SqlSourceError as exc:  # SourceUnavailable after the retries
         raise TargetError(str(exc)) from None
     except Exception as exc:
