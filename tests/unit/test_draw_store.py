@@ -116,3 +116,16 @@ def test_the_seed_must_be_every_plans_commitment_and_a_draw_stays(tmp_path):
     with pytest.raises(DrawRefused, match="already drawn with another seed: a:T1, a:T2"):
         make_draw(tmp_path, 2026, "u", "g")
     assert stored(tmp_path) == (draws, records)
+
+
+def test_a_plan_without_a_commitment_is_not_in_the_way_and_a_seed_is_never_revealed_early(tmp_path):
+    publish(tmp_path, S1, GRADES)
+    plans(tmp_path, [("T1", "2026-03-01", "g", sha("s"), ["I"]), ("T4", "2026-04-01", None, None, ["I"]),
+                     ("T5", "2027-02-01", None, sha("s"), ["J"])])
+    # T5 (2027) committed to the same seed: drawing 2026 alone would publish it before T5 is drawn
+    with pytest.raises(DrawRefused, match=r"1 plan\(s\) outside this selection committed to the same seed .*: a:T5"):
+        make_draw(tmp_path, 2026, "s")
+    assert stored(tmp_path) == ([], [])
+    plans(tmp_path, [("T1", "2026-03-01", "g", sha("s"), ["I"]), ("T4", "2026-04-01", None, None, ["I"])])
+    out = make_draw(tmp_path, 2026, "s")  # T4, with no commitment, is neither drawn nor a reason to refuse
+    assert set(out.drawn) == {"a:T1"}

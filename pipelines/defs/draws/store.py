@@ -74,15 +74,29 @@ def make_draw(warehouse: Path, year: int, seed: str, coordination: str | None = 
         create_store(con)
         where = f"year(window_start) = {int(year)}" + (
             "" if coordination is None else f" and coordination = {_lit(coordination)}")
+        # a plan without a commitment cannot be drawn verifiably: never selected, never in the way
+        where += " and seed_sha256 is not null"
         plans = con.execute(f"select agency, task_id, seed_sha256 from int_plans__current where {where} "
                             "order by agency, task_id").fetchall()
         if not plans:
-            raise DrawRefused(f"no current plan{group} has a window starting in {year}: nothing drawn")
+            raise DrawRefused(f"no current plan{group} with a seed commitment (seed_sha256) has a window starting "
+                              f"in {year}: nothing drawn")
         digest = seed_commitment(seed)
         wrong = [f"{a}:{t}" for a, t, committed in plans if committed != digest]
         if wrong:
             raise DrawRefused(f"the seed's SHA-256 is not the seed_sha256 committed by {len(wrong)} of the "
                               f"{len(plans)} plans{group} of {year}: {', '.join(wrong)}; nothing drawn")
+        # the draw publishes the seed: a plan left out that committed to it would be predictable from then on
+        selected = {(a, t) for a, t, _ in plans}
+        exposed = [f"{a}:{t}" for a, t in con.execute(
+            "select agency, task_id from int_plans__current as p where seed_sha256 = ? and not exists ("
+            "select 1 from draws.draw_records as r where r.agency = p.agency and r.task_id = p.task_id) "
+            "order by agency, task_id", [digest]).fetchall() if (a, t) not in selected]
+        if exposed:
+            raise DrawRefused(f"{len(exposed)} plan(s) outside this selection committed to the same seed and are not "
+                              f"drawn yet: {', '.join(exposed)}; publishing the seed would make their draws "
+                              "predictable. Draw them in the same selection, or give them a seed of their own; "
+                              "nothing drawn")
         stored = dict(((a, t), s) for a, t, s in con.execute(
             "select agency, task_id, seed_sha256 from draws.draw_records").fetchall())
         other = [f"{a}:{t}" for a, t, _ in plans if (a, t) in stored and stored[(a, t)] != digest]
