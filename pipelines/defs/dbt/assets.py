@@ -88,8 +88,16 @@ def dbt_threads(warehouse: Path, *, whole_step: bool = True, staging: bool = Fal
         return os.environ["SSJ_DBT_THREADS"]
     if staging or not whole_step:
         return "2"
-    raw = sum(p.stat().st_size for p in (Path(warehouse) / "raw").rglob("*.parquet"))
-    return "1" if raw > 1 << 30 else "2"
+    return "1" if raw_store_bytes(warehouse) > 1 << 30 else "2"
+
+
+def raw_store_bytes(warehouse: Path) -> int:
+    return sum(p.stat().st_size for p in (Path(warehouse) / "raw").rglob("*.parquet"))
+
+
+GX_ONE_WORKER_BYTES = 32 << 20
+"""A raw store this small stages tables that each validate in one chunk (gx.CHUNK_ROWS): one GX
+worker does, and a second would only import GX (~3 CPU-s) beside dbt on a 2-core machine."""
 
 
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SsjSettings, *,
@@ -150,8 +158,8 @@ def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings
     selected = _selected_models(context)
     every_feed = all(f"stg_{f}" in selected for f in FEED_NAMES)
     # the suites check these tables next: their workers get ready meanwhile (one for a
-    # build of some feeds, such as a drop's new draw-list batch: it validates few rows)
-    gx_warm_up(None if every_feed else 1)
+    # small raw store, or a build of some feeds, such as a drop's new draw-list batch)
+    gx_warm_up(None if every_feed and raw_store_bytes(s.warehouse) > GX_ONE_WORKER_BYTES else 1)
     restage = "" if every_feed else ",".join(f for f in FEED_NAMES if f"stg_{f}" in selected)
     stamp = rules_stamp(s)
     with warehouse_lock(s.warehouse):
@@ -183,12 +191,15 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: 
             pool_inputs = staged_pool_inputs(con)
             through = (con.execute("select max(staged_at)::varchar from stg_draw_list").fetchall()[0][0]
                        if table_exists(con, "stg_draw_list") else None)
+            plans_through = last_draw_no(con)
         full = state.get("built_rules") != stamp or state.get("pool_inputs") != pool_inputs
         whole_step = _is_whole_step(context, dbt_marts)
         yield from _dbt_build(context, dbt, settings, full_refresh=full, whole_step=whole_step)
         record: dict[str, str] = {}
         if INCREMENTAL_DRAW_MODELS <= selected and through:
             record["draws_through"] = through
+        if PLAN_ENTRY_MODELS <= selected:
+            record["plans_drawn_through"] = str(plans_through)
         if whole_step:
             # the pools and marts now stand on this staging; the rules count as built only
             # if staging itself was rebuilt under them
@@ -201,6 +212,16 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: 
 
 INCREMENTAL_DRAW_MODELS = {"int_draw__current", "int_draw__resolved", "int_draw__entries", "int_draw__groups",
                            "draw_entries", "joint_inspections"}
+PLAN_ENTRY_MODELS = INCREMENTAL_DRAW_MODELS - {"int_draw__current", "int_draw__resolved"}
+"""The incremental models drawn plans enter (through int_draw__plan_entries): a build of them all
+has entered every draw stored when it started (``ssj draw`` builds these, not the dropped lists')."""
+
+
+def last_draw_no(con) -> int:  # noqa: ANN001 - a DuckDB connection
+    """The number of the last `ssj draw` stored (0 before the first; macros/draw_store.sql)."""
+    has_store = con.execute("select count(*) from information_schema.columns where table_schema = 'draws' "
+                            "and table_name = 'draw_records' and column_name = 'draw_no'").fetchone()[0]
+    return con.execute("select coalesce(max(draw_no), 0) from draws.draw_records").fetchone()[0] if has_store else 0
 
 
 def _is_whole_step(context: dg.AssetExecutionContext, step: dg.AssetsDefinition) -> bool:
