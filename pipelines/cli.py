@@ -213,10 +213,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(_settings(args), log_level="DEBUG" if args.verbose else "INFO")
 
 
-DRAW_PUBLISH = ("plan_draws", "draw_records")
-"""The marts a draw changes: `ssj draw` republishes them; the snapshot takes the rest from the current one."""
-
-
 def cmd_draw(args: argparse.Namespace) -> int:
     """Draw the plans of a year (or of one coordination group) and publish a snapshot with the draw."""
     import dagster as dg
@@ -246,8 +242,11 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
         definitions = defs()
         graph = definitions.resolve_asset_graph()
-        selection = (dg.AssetSelection.assets(*DRAW_PUBLISH)
-                     | dg.AssetSelection.assets(*(["published", t] for t in DRAW_PUBLISH))
+        from pipelines.defs.dbt.build_state import DRAW_STORE_SELECTION
+
+        # what a draw changes: the draw store's marts and the matching the drawn plans enter;
+        # the snapshot takes the rest from the current one
+        selection = (DRAW_STORE_SELECTION
                      | dg.AssetSelection.assets(["published", "changes"], "snapshot")
                      | dg.AssetSelection.key_prefixes("target"))
         run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -2,7 +2,7 @@
   The incremental draw chain (docs/architecture.md, "Full and incremental builds").
 
   A draws build redoes the draw TASKS with rows staged since the last successful
-  build (draw_tasks_to_redo): int_draw__current, int_draw__resolved and
+  build, and the plans drawn since (draw_tasks_to_redo): int_draw__current, int_draw__resolved and
   int_draw__entries replace those tasks' rows (delete+insert on agency, task_id).
   Grouping is per ENTERPRISE: int_draw__groups, draw_entries and
   joint_inspections replace the rows of every enterprise a redone task touches —
@@ -14,13 +14,21 @@
 
 {#- The draw tasks (agency, task_id) an incremental draw model must redo: those
     with rows staged after the last successful build of the draw chain
-    (draws_through in the build state; all tasks when there is none). Redoing a
-    task is idempotent, so a failed build is simply redone by the next one. -#}
+    (draws_through in the build state), and the plans `ssj draw` stored after the
+    last build that entered drawn plans (plans_drawn_through: the draw store's last
+    draw_no then); all tasks when there is none. Redoing a task is idempotent, so a
+    failed build is simply redone by the next one. The draw store is read by its
+    name: dbt does not build it (macros/draw_store.sql creates it before every
+    command). -#}
 {% macro draw_tasks_to_redo() -%}
 select distinct agency, task_id
     from {{ ref('stg_draw_list') }}
     where task_id is not null
       and staged_at > coalesce({{ build_state_value('draws_through') }}::timestamp, '-infinity'::timestamp)
+    union
+    select agency, task_id
+    from draws.draw_records
+    where coalesce(draw_no, 0) > coalesce({{ build_state_value('plans_drawn_through') }}::bigint, -1)
 {%- endmacro %}
 
 {#- Whether the row `alias` belongs to a draw task this build redoes. -#}

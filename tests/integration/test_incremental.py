@@ -5,22 +5,29 @@ files are dropped, each followed by `ssj run`, which must choose the incremental
 draws build: a new task drawing enterprises other agencies drew too, a redraw
 replacing a task's rows (enterprises leave groups), a redraw whose rows are all
 quarantined (must not wipe the task), a file in another agency's name, and a
-second redraw of a task added by the previous batch. Finally a fresh warehouse
-is built in full from the same landing zone: every published table must be
-identical (ingest_log up to its timestamps).
+second redraw of a task added by the previous batch. Between the first build and
+the drops, `ssj draw` draws the year's plans: the drawn enterprises enter matching
+through its own partial build, and the draws builds after it keep them; the second
+batch drops a list for a drawn plan's task, which then is the list's. Finally a
+fresh warehouse with the same draw store is built in full from the same landing
+zone: every published table must be identical (ingest_log up to its timestamps).
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipelines.defs.draws.store import create_store
 from pipelines.generate import generate
-from tests.support import run_ssj, write_csv
+from pipelines.generate.plans import demo_seed
+from tests.support import ROOT, run_ssj, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -66,6 +73,16 @@ def runs(tmp_path_factory):
     names = dict(pool)
     (agency, task_id, task_name, usccs, start, end) = drawn[0]
 
+    # the year's plans drawn: published through `ssj draw`'s own partial build
+    draw = subprocess.run([sys.executable, "-m", "pipelines.cli", "draw", "--landing", str(landing), "--warehouse",
+                           str(warehouse), "--agencies", str(agencies), "--as-of", AS_OF, "--plans-of", "2026",
+                           "--seed", demo_seed(2026)], capture_output=True, text=True, cwd=ROOT)
+    assert draw.returncode == 0, draw.stderr[-4000:]
+    plan_entries = duckdb.sql(f"""select count(*) from read_parquet('{warehouse}/published/draw_entries.parquet')
+                                  where source = 'plan'""").fetchall()[0][0]
+    assert plan_entries == duckdb.sql(
+        f"select count(*) from read_parquet('{warehouse}/published/plan_draws.parquet')").fetchall()[0][0] > 0
+
     # batch 1: a new task over enterprises already in joint groups, a redraw of the biggest task
     # (keeps half its enterprises), an all-quarantined redraw, a list in another agency's name
     new_task = [["BX2026-01", "补充抽查", u, names.get(u, ""), "", "食品标签", "2026-03-01", "2026-12-31"]
@@ -86,9 +103,19 @@ def runs(tmp_path_factory):
          LATER + 4)
     drop(landing, "eco-350100", "专项.csv", [["HB2026-09", "专项", u, names.get(u, ""), "", "", "2026-06-15", "2026-07-15"]
                                             for (u,) in joint[:4]], LATER + 5)
+    # a drawn plan's task dropped as a list: the list is the task
+    listed = [["TJJH2026-01", "食品销售者抽查", u, n, "", "SP-01", "2026-03-01", "2026-05-31"] for u, n in pool[:3]]
+    drop(landing, "samr-350103", "计划任务名单.csv", listed, LATER + 6)
     modes.append(build_mode(run()))
 
+    # the fresh warehouse holds the same draws (a draw is made once, from a snapshot of its warehouse)
     fresh = root / "fresh"
+    fresh.mkdir()
+    with duckdb.connect(str(fresh / "ssj.duckdb")) as con:
+        create_store(con)
+        con.execute(f"attach '{warehouse / 'ssj.duckdb'}' as drawn (read_only)")
+        for store_table in ("plan_draws", "draw_records"):
+            con.execute(f"insert into draws.{store_table} select * from drawn.draws.{store_table}")
     proc = run_ssj(landing, fresh, agencies, as_of=AS_OF)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return modes, warehouse, fresh
@@ -129,6 +156,22 @@ def test_the_drops_did_change_the_merge_list(runs):
     keys = duckdb.sql(f"""select count(*) from read_parquet('{warehouse}/published/joint_inspections.parquet')
                           where list_contains(task_keys, 'samr-350103:BX2026-01')""").fetchall()[0][0]
     assert keys > 0
+
+
+def test_drawn_plans_stay_entries_and_a_dropped_list_wins_its_task(runs):
+    _, warehouse, _ = runs
+    entries = duckdb.sql(f"""select agency || ':' || task_id, source, count(*)
+                             from read_parquet('{warehouse}/published/draw_entries.parquet') group by all""").fetchall()
+    sources = {}
+    for key, source, _ in entries:
+        sources.setdefault(key, set()).add(source)
+    planned = {f"{a}:{t}" for a, t in duckdb.sql(
+        f"select agency, task_id from read_parquet('{warehouse}/published/draw_records.parquet')").fetchall()}
+    assert sources["samr-350103:TJJH2026-01"] == {"drop"}
+    assert all(sources.get(key, {"plan"}) == {"plan"} for key in planned - {"samr-350103:TJJH2026-01"})
+    groups = duckdb.sql(f"""select count(*) from read_parquet('{warehouse}/published/joint_inspections.parquet')
+                            where list_contains(task_keys, 'wjw-350102:WJJH2026-01')""").fetchall()[0][0]
+    assert groups > 0
 
 
 def test_a_new_pool_file_makes_the_next_build_full(runs, tmp_path):

@@ -3,11 +3,13 @@ verifier of docs/draws.md, and a later run, on one small generated sample.
 
 1. `ssj run` publishes the pool (snapshot S1); `ssj draw` with a wrong seed is refused (exit 2,
    nothing published); with the committed seed it draws every plan of the year against S1 and
-   publishes S2 with plan_draws and draw_records;
+   publishes S2 with plan_draws and draw_records, and the drawn enterprises as draw entries
+   (source plan): the coordinated food plans of a district's market regulator and health
+   bureau drew enterprises in common, which become joint inspections;
 2. verify-draw and the doc's verifier re-derive it; drawing again changes nothing;
 3. a later full run (another as_of, keeping one snapshot) republishes the draw unchanged, prunes
    S2 but keeps S1 (the draw was made from it), and verify-draw still re-derives it; so does an
-   incremental build after a new draw list;
+   incremental build after a new draw list; both keep the drawn plans' entries;
 4. a tampered plan_draws file makes verify-draw exit 1, naming the plan.
 """
 
@@ -52,6 +54,22 @@ def doc_verifier() -> str:
     return blocks[0]
 
 
+def drawn_plans_entered_matching(snapshot: Path, draws: list[dict]) -> set[tuple]:
+    """Every drawn enterprise is a draw entry of its plan (source plan); the joint inspections two
+    agencies' coordinated plans form (their task keys), which must exist."""
+    entries = {(e["agency"], e["task_id"], e["enterprise_id"]): e for e in table(snapshot, "draw_entries")}
+    for d in draws:
+        entry = entries[(d["agency"], d["task_id"], d["enterprise_id"])]
+        assert entry["source"] == "plan" and entry["match_method"] == "plan" and entry["uscc"] == d["uscc"]
+    planned = {f"{e['agency']}:{e['task_id']}" for e in entries.values() if e["source"] == "plan"}
+    joint = {tuple(j["task_keys"]) for j in table(snapshot, "joint_inspections")
+             if j["kind"] == "joint" and len(set(j["task_keys"]) & planned) >= 2}
+    assert any("wjw-350102:WJJH2026-01" in keys for keys in joint), joint
+    grouped = {e["joint_group_id"] for e in entries.values() if e["source"] == "plan" and e["joint_group_id"]}
+    assert grouped and grouped <= {j["joint_group_id"] for j in table(snapshot, "joint_inspections")}
+    return joint
+
+
 def test_draw_publish_verify_and_keep(tmp_path):
     sample, warehouse = tmp_path / "sample", tmp_path / "warehouse"
     generate(300, sample, 5, as_of=date(2026, 11, 26))
@@ -76,7 +94,7 @@ def test_draw_publish_verify_and_keep(tmp_path):
     records = table(published, "draw_records")
     assert {(r["agency"], r["task_id"]) for r in records} == {
         ("samr-350102", "JH2026-01"), ("samr-350102", "JH2026-02"),
-        ("samr-350103", "TJ2026-01"), ("samr-350103", "TJ2026-02")}
+        ("samr-350103", "TJJH2026-01"), ("samr-350103", "TJJH2026-02"), ("wjw-350102", "WJJH2026-01")}
     assert {r["pool_snapshot_id"] for r in records} == {s1}
     assert all(r["seed"] == seed and r["seed_sha256"] == hashlib.sha256(seed.encode()).hexdigest()
                and r["algorithm"] == "ssj-prn-v1" for r in records)
@@ -87,6 +105,7 @@ def test_draw_publish_verify_and_keep(tmp_path):
                            == (r["agency"], r["task_id"], s["stratum"]))
             assert ranks == list(range(1, s["sample_size"] + 1))
     assert len(draws) > 0
+    planned_joint = drawn_plans_entered_matching(published, draws)
 
     verified = ssj("verify-draw", "--warehouse", str(warehouse))
     assert verified.returncode == 0, verified.stderr
@@ -110,6 +129,7 @@ def test_draw_publish_verify_and_keep(tmp_path):
     assert kept == [s1, s3]  # S2 pruned; S1 pinned by the draw
     now = (warehouse / "published").resolve()
     assert table(now, "plan_draws") == draws and table(now, "draw_records") == records
+    assert drawn_plans_entered_matching(now, draws) == planned_joint
     assert ssj("verify-draw", "--warehouse", str(warehouse)).returncode == 0
 
     # a new draw list only: an incremental build republishes the draws too
@@ -124,6 +144,7 @@ def test_draw_publish_verify_and_keep(tmp_path):
     assert sorted(p.name for p in snapshots_dir(warehouse).iterdir() if not p.name.startswith(".")) == [s1, s4]
     now = (warehouse / "published").resolve()
     assert table(now, "plan_draws") == draws and table(now, "draw_records") == records
+    assert drawn_plans_entered_matching(now, draws) == planned_joint
 
     # tampered: one drawn enterprise swapped for another of the pool
     victim = draws[0]

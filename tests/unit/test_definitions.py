@@ -69,6 +69,23 @@ def test_a_draws_build_selects_the_draw_chain_and_leaves_the_pools_alone():
         assert name not in keys, name
 
 
+def test_a_draw_publishes_the_draw_store_and_the_matching_its_plans_enter():
+    """`ssj draw` builds what reads the draw store: its marts, the drawn plans' entries and the draw chain
+    after them, never the dropped lists' staging and resolution nor the pools."""
+    from pipelines.defs.dbt.build_state import DRAW_STORE_SELECTION, DRAWS_SELECTION
+
+    graph = load().resolve_asset_graph()
+    keys = {k.to_user_string() for k in DRAW_STORE_SELECTION.resolve(graph)}
+    for name in ("plan_draws", "draw_records", "int_draw__plan_entries", "int_draw__entries", "int_draw__groups",
+                 "draw_entries", "joint_inspections", "merge_summary", "agency_overlap", "published/draw_entries",
+                 "published/joint_inspections", "published/merge_summary", "published/agency_overlap", "snapshot"):
+        assert name in keys, name
+    for name in ("stg_draw_list", "int_draw__current", "int_draw__resolved", "enterprise_pool", "item_scope",
+                 "int_plans__current"):
+        assert name not in keys, name
+    assert DRAW_STORE_SELECTION.resolve(graph) <= DRAWS_SELECTION.resolve(graph)
+
+
 def test_gx_suites_and_conservation_are_blocking_checks():
     graph = load().resolve_asset_graph()
     checks = {k.to_user_string() for k in graph.asset_check_keys}

@@ -40,8 +40,10 @@ def plans(warehouse: Path, rows: list[tuple]) -> None:
     con = duckdb.connect(str(warehouse / "ssj.duckdb"))
     con.execute("""create or replace table int_plans__current (agency varchar, task_id varchar, window_start date,
         coordination varchar, seed_sha256 varchar, items varchar[], ratio_a double, ratio_b double, ratio_c double,
-        ratio_d double, ratio_none double)""")
-    con.executemany("insert into int_plans__current values ('a', ?, ?, ?, ?, ?, 0.1, 0.2, 0.3, 0.4, 0.05)", rows)
+        ratio_d double, ratio_none double, task_name varchar, window_end date)""")
+    con.executemany("insert into int_plans__current values ('a', ?, ?, ?, ?, ?, 0.1, 0.2, 0.3, 0.4, 0.05, null, null)",
+                    rows)
+    con.execute("update int_plans__current set task_name = task_id || ' 抽查', window_end = window_start + 90")
     con.close()
 
 
@@ -77,6 +79,9 @@ def test_the_seed_must_be_every_plans_commitment_and_a_draw_stays(tmp_path):
     assert out.pool_snapshot_id == S1 and out.already == [] and set(out.drawn) == {"a:T1", "a:T2"}
     draws, records = stored(tmp_path)
     assert [r[:2] for r in records] == [("a", "T1"), ("a", "T2")] and {r[6] for r in records} == {S1}
+    # the record keeps the plan's name and window as drawn, and the number of this `ssj draw`
+    assert [(r[10], str(r[11]), str(r[12]), r[13]) for r in records] == [
+        ("T1 抽查", "2026-03-01", "2026-05-30", 1), ("T2 抽查", "2026-05-01", "2026-07-30", 1)]
     # coordinated: in each stratum of the overlap (T2's scope, E000-E009) one plan's draw holds the other's
     by_plan = {t: {(d[4], d[2]) for d in draws if d[1] == t and d[2] < "E010"} for t in ("T1", "T2")}
     for stratum in ("A", "B", "C", "D", "none"):

@@ -3,6 +3,8 @@
   One row per (agency, task_id, enterprise): duplicate rows of one enterprise in a
   task collapse (see int_draw__entries); rows of superseded task versions are gone
   (a redrawn task replaces its earlier rows in full, see int_draw__current).
+  source: drop (a dropped draw list's row) or plan (an enterprise `ssj draw` drew for
+  a plan, int_draw__plan_entries; a task dropped as a list is the list's).
   uscc and name are as drawn (normalized by the value rules); name_normalized is
   the matching key.
 
@@ -21,6 +23,7 @@ select
     entries.name_normalized,
     entries.address,
     entries.enterprise_id,
+    entries.source,
     entries.match_method,
     entries.window_start,
     entries.window_end,

@@ -191,12 +191,15 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: 
             pool_inputs = staged_pool_inputs(con)
             through = (con.execute("select max(staged_at)::varchar from stg_draw_list").fetchall()[0][0]
                        if table_exists(con, "stg_draw_list") else None)
+            plans_through = last_draw_no(con)
         full = state.get("built_rules") != stamp or state.get("pool_inputs") != pool_inputs
         whole_step = _is_whole_step(context, dbt_marts)
         yield from _dbt_build(context, dbt, settings, full_refresh=full, whole_step=whole_step)
         record: dict[str, str] = {}
         if INCREMENTAL_DRAW_MODELS <= selected and through:
             record["draws_through"] = through
+        if PLAN_ENTRY_MODELS <= selected:
+            record["plans_drawn_through"] = str(plans_through)
         if whole_step:
             # the pools and marts now stand on this staging; the rules count as built only
             # if staging itself was rebuilt under them
@@ -209,6 +212,16 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: 
 
 INCREMENTAL_DRAW_MODELS = {"int_draw__current", "int_draw__resolved", "int_draw__entries", "int_draw__groups",
                            "draw_entries", "joint_inspections"}
+PLAN_ENTRY_MODELS = INCREMENTAL_DRAW_MODELS - {"int_draw__current", "int_draw__resolved"}
+"""The incremental models drawn plans enter (through int_draw__plan_entries): a build of them all
+has entered every draw stored when it started (``ssj draw`` builds these, not the dropped lists')."""
+
+
+def last_draw_no(con) -> int:  # noqa: ANN001 - a DuckDB connection
+    """The number of the last `ssj draw` stored (0 before the first; macros/draw_store.sql)."""
+    has_store = con.execute("select count(*) from information_schema.columns where table_schema = 'draws' "
+                            "and table_name = 'draw_records' and column_name = 'draw_no'").fetchone()[0]
+    return con.execute("select coalesce(max(draw_no), 0) from draws.draw_records").fetchone()[0] if has_store else 0
 
 
 def _is_whole_step(context: dg.AssetExecutionContext, step: dg.AssetsDefinition) -> bool:

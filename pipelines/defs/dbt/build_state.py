@@ -14,8 +14,8 @@ every build compares two fingerprints with those of the last successful build:
 
 A difference in either means a **full** build: every staging model, pools and
 marts, with ``--full-refresh`` for the incremental models. Otherwise a **draws**
-build selects only ``stg_ledger``, everything downstream of ``stg_draw_list`` and the
-draw store's marts ``plan_draws`` and ``draw_records`` (``DRAWS_SELECTION``). The fingerprints are recorded in the warehouse itself
+build selects only ``stg_ledger``, everything downstream of ``stg_draw_list`` and what
+reads the draw store (``DRAW_STORE_SELECTION``; together ``DRAWS_SELECTION``). The fingerprints are recorded in the warehouse itself
 (table ``_ssj_build_state``), so a deleted or replaced DuckDB file can never be
 mistaken for a built one, and only after the step that built them succeeded:
 a failed build is simply redone next time (every incremental step is idempotent).
@@ -44,13 +44,17 @@ RULE_PATHS = (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJEC
               # the personal-number rule and the DuckDB functions the models call
               PROJECT_ROOT / "connectors" / "personal.py", PROJECT_ROOT / "pipelines" / "udfs.py")
 
+DRAW_STORE_SELECTION = dg.AssetSelection.assets("plan_draws", "draw_records", "int_draw__plan_entries").downstream()
+"""What reads the draw store: its two marts, and the drawn plans' entries with the matching they enter
+(draw_entries, joint_inspections, merge_summary, agency_overlap) — what `ssj draw` publishes."""
+
 DRAWS_SELECTION = (
     dg.AssetSelection.assets("stg_ledger")
     | dg.AssetSelection.assets("stg_draw_list").downstream()
-    | dg.AssetSelection.assets("plan_draws", "draw_records").downstream()
+    | DRAW_STORE_SELECTION
 )
 """What a draws build materializes: the ledger snapshot, then the draw-list chain and what reads it,
-and the draw store's two marts (so every build publishes every draw stored, even one whose own
+and what reads the draw store (so every build publishes every draw stored, even one whose own
 publication failed)."""
 
 

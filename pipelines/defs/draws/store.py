@@ -7,7 +7,9 @@ drawn unless the seed is the one every selected plan committed to
 ``enterprise_pool`` and ``item_scope`` (the snapshot is recorded as
 ``pool_snapshot_id``) and is kept in the warehouse's draw store (schema ``draws``,
 macros/draw_store.sql): a plan drawn once keeps its draw; drawing it again with
-the same seed changes nothing, with another seed is refused. The caller holds
+the same seed changes nothing, with another seed is refused. Each draw record also
+keeps the plan's task name and window as drawn (what its enterprises enter
+matching with) and the number of the `ssj draw` that stored it. The caller holds
 the warehouse's writer lock.
 """
 
@@ -121,8 +123,15 @@ def make_draw(warehouse: Path, year: int, seed: str, coordination: str | None = 
         con.execute("begin")
         con.execute("insert into draws.plan_draws by name "
                     "select agency, task_id, enterprise_id, uscc, stratum, u, rank from drawn")
-        con.execute("insert into draws.draw_records by name select *, ? as pool_snapshot_id from drawn_records",
-                    [pool_snapshot_id])
+        # with what the drawn enterprises enter matching with: the plan's name and window as drawn,
+        # and this draw's number (a build enters the draws numbered after the last it entered)
+        con.execute("""
+            insert into draws.draw_records by name
+            select drawn_records.*, plans.task_name, plans.window_start, plans.window_end,
+                   ? as pool_snapshot_id,
+                   (select coalesce(max(draw_no), 0) + 1 from draws.draw_records) as draw_no
+            from drawn_records
+            inner join int_plans__current as plans using (agency, task_id)""", [pool_snapshot_id])
         con.execute("commit")
         outcome.drawn = {f"{a}:{t}": n for a, t, n in con.execute(
             "select p.agency, p.task_id, count(d.enterprise_id) from draw_plans as p "

@@ -130,6 +130,7 @@ def _inspector_pool(con: duckdb.DuckDBPyConnection) -> dict:
 
 def _draw_entries(con: duckdb.DuckDBPyConnection) -> dict:
     return {
+        "by_source": _by(con, "draw_entries", "source", "source"),
         "by_match_method": _by(con, "draw_entries", "match_method", "match_method"),
         "by_flag": _by(con, "(select unnest(flags) as flag from draw_entries)", "flag", "flag"),
         "by_agency": _by(con, "draw_entries", "agency", "agency"),
