@@ -229,7 +229,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
         try:
             outcome = make_draw(settings.warehouse, args.plans_of, args.seed, args.coordination)
         except DrawRefused as exc:
-            print(f"ssj draw: refused: {exc}", file=sys.stderr)
+            print(f"ssj draw: refused: {mask_text(str(exc))}", file=sys.stderr)
             return 2
         for plan in outcome.already:
             print(f"{plan}: already drawn with this seed (unchanged)")
