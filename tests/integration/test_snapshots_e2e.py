@@ -134,11 +134,18 @@ def runs(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out["reader"], out["s2"] = reader, (wh / "published").resolve()
 
-    # 3: a draw list only; the run fails at the switch
+    # 3: a draw list only; the run fails in the snapshot step, its tables written, before the switch:
+    # the previous snapshot's joint_inspections, which `changes` compares with, is unreadable meanwhile
     write_csv(land / "yjj-350100" / "draw_list" / "YJ.csv", DRAW,
               draw("YJ1", [D], "2026-05-01", "2026-05-31") + draw("YJ2", [D], "2026-05-10", "2026-06-10"), T0 + 20)
     out["s2_bytes"] = {p.name: p.read_bytes() for p in out["s2"].iterdir()}
-    out["failed"] = run(SSJ_KEEP_SNAPSHOTS="0")
+    groups = out["s2"] / "joint_inspections.parquet"
+    groups.unlink()  # a new file at the name: s2's other files, hard-linked into later snapshots, stay as they are
+    groups.write_bytes(b"not parquet")
+    out["failed"] = run()
+    out["unreadable_left_as_it_was"] = groups.read_bytes() == b"not parquet"
+    groups.unlink()
+    groups.write_bytes(out["s2_bytes"]["joint_inspections.parquet"])
     out["after_failure"] = (wh / "published").resolve()
     out["pending_after_failure"] = sorted(p.name for p in (wh / "snapshots").glob(".pending-*/*.parquet"))
 
@@ -210,7 +217,7 @@ def test_a_run_failing_before_the_switch_publishes_nothing_and_says_so(runs):
     failed = runs["failed"]
     assert failed.returncode == 1
     assert "build: draws" in failed.stdout + failed.stderr
-    assert "SSJ_KEEP_SNAPSHOTS" in failed.stderr
+    assert "step snapshot" in failed.stderr and runs["unreadable_left_as_it_was"]
     assert f"Nothing was published from this run: {runs['warehouse'] / 'published'} is still snapshot " \
            f"{runs['s2'].name}" in failed.stderr
     assert runs["after_failure"] == runs["s2"]
