@@ -19,7 +19,7 @@ code formats behind the check digits, value sets, window_end >= window_start), s
 a failure means staging is wrong and downstream must not run; *warn* = plausibility
 that staging does not enforce (dates after 2100, region-code layout, a key twice
 within one file), reported but never stopping a run — a data problem belongs in
-quarantine, not in a failed run (contract §4).
+quarantine, not in a failed run (docs/contract.md §4).
 
 Scale: ``validate_table`` reads only the columns the suite names, as Arrow record
 batches of ``chunk_rows``, validates each chunk with GX and adds the counts up. A
