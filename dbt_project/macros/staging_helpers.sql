@@ -129,6 +129,22 @@ select raw_rows.*
 {{ dated_by }} desc nulls last, file_mtime desc nulls last, source_file desc, source_row desc
 {%- endmacro %}
 
+{#- The accepted rows of a staging model with a non-null key, each with how many
+    versions its key has (`version_count`) and its place among them, latest first
+    (`version_rank`; 1 = the current version): what every int_*__current model
+    keeps `where version_rank = 1`. -#}
+{% macro ranked_versions(relation, key, dated_by) -%}
+select
+        accepted.*,
+        count(*) over (partition by {{ key | join(', ') }}) as version_count,
+        row_number() over (
+            partition by {{ key | join(', ') }}
+            order by {{ latest_first(dated_by) }}
+        ) as version_rank
+    from {{ relation }} as accepted
+    where accepted.is_accepted and accepted.{{ key[-1] }} is not null
+{%- endmacro %}
+
 {#- A staging row's own id, to read a whole row back after picking it on narrow
     columns: the rowid of the staging table, 8 bytes against (file_sha256,
     source_row)'s 64-character text (carried through 10M registrations' aggregate:

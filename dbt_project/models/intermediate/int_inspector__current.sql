@@ -13,20 +13,8 @@
 
 with
 
-accepted as (
-    select * from {{ ref('stg_inspectors') }}
-    where is_accepted and cert_no is not null
-),
-
 ranked as (
-    select
-        accepted.*,
-        count(*) over (partition by agency, cert_no) as version_count,
-        row_number() over (
-            partition by agency, cert_no
-            order by {{ latest_first('updated_at') }}
-        ) as version_rank
-    from accepted
+    {{ ranked_versions(ref('stg_inspectors'), ['agency', 'cert_no'], 'updated_at') }}
 )
 
 select

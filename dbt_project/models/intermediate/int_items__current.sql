@@ -8,20 +8,8 @@
 
 with
 
-accepted as (
-    select * from {{ ref('stg_items') }}
-    where is_accepted and item_code is not null
-),
-
 ranked as (
-    select
-        accepted.*,
-        count(*) over (partition by agency, item_code) as version_count,
-        row_number() over (
-            partition by agency, item_code
-            order by {{ latest_first('null::date') }}
-        ) as version_rank
-    from accepted
+    {{ ranked_versions(ref('stg_items'), ['agency', 'item_code'], 'null::date') }}
 )
 
 select

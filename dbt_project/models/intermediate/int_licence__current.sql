@@ -9,20 +9,8 @@
 
 with
 
-accepted as (
-    select * from {{ ref('stg_approval') }}
-    where is_accepted and licence_no is not null
-),
-
 ranked as (
-    select
-        accepted.*,
-        count(*) over (partition by licence_no) as version_count,
-        row_number() over (
-            partition by licence_no
-            order by {{ latest_first('updated_at') }}
-        ) as version_rank
-    from accepted
+    {{ ranked_versions(ref('stg_approval'), ['licence_no'], 'updated_at') }}
 )
 
 select

@@ -9,20 +9,8 @@
 
 with
 
-accepted as (
-    select * from {{ ref('stg_plans') }}
-    where is_accepted and task_id is not null
-),
-
 ranked as (
-    select
-        accepted.*,
-        count(*) over (partition by agency, task_id) as version_count,
-        row_number() over (
-            partition by agency, task_id
-            order by {{ latest_first('null::date') }}
-        ) as version_rank
-    from accepted
+    {{ ranked_versions(ref('stg_plans'), ['agency', 'task_id'], 'null::date') }}
 )
 
 select
