@@ -77,7 +77,8 @@ def feeds() -> dict[str, Feed]:
     }
 
 
-FEED_NAMES: tuple[str, ...] = ("registration", "approval", "credit_risk", "inspectors", "draw_list", "items", "plans")
+FEED_NAMES: tuple[str, ...] = ("registration", "approval", "credit_risk", "inspectors", "draw_list", "items", "plans",
+                              "results")
 
 
 class MissingColumns(ValueError):

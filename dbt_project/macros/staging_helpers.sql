@@ -7,7 +7,21 @@
     staging model (quarantine, ingest_log) loop over this list. The same list as
     connectors/feeds.py FEED_NAMES. -#}
 {% macro feed_names() -%}
-{{ return(['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list', 'items', 'plans']) }}
+{{ return(['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list', 'items', 'plans', 'results']) }}
+{%- endmacro %}
+
+{#- Where a feed's rows get their final verdict (reason_codes, reason, is_accepted, raw):
+    its staging model, except for a feed whose accepted rows matching may still reject
+    (results: not_drawn, int_results__resolved). What quarantine and ingest_log read. -#}
+{% macro feed_verdicts(feed) -%}
+{{ return(ref('int_results__resolved') if feed == 'results' else ref('stg_' ~ feed)) }}
+{%- endmacro %}
+
+{#- The feeds whose verdicts follow the draw entries as well as their own files: redone
+    by every build, a draws build too (a result rejected not_drawn is accepted once
+    its task's draw list arrives). -#}
+{% macro feeds_following_draws() -%}
+{{ return(['results']) }}
 {%- endmacro %}
 
 {#- The lineage columns every staging model carries, renamed from the raw store's,
@@ -67,8 +81,9 @@ case when {{ relation }}.outcome.is_accepted then {{ col }}
     extra columns, the row rules' verdict, the original values. `raw` is the SQL
     expression of the original values (raw_json over `<relation>._source`); it is
     kept for rejected rows only — the quarantine shows it, and building it for the
-    accepted ones cost a third of staging's time. -#}
-{% macro staging_columns(raw, relation='checked') -%}
+    accepted ones cost a third of staging's time — unless `keep_raw`: a feed whose
+    accepted rows may still be rejected downstream (results: not_drawn). -#}
+{% macro staging_columns(raw, relation='checked', keep_raw=false) -%}
 agency,
         source_file,
         file_sha256,
@@ -77,7 +92,7 @@ agency,
         ingested_at,
         extra,
         {{ staging_outcome(relation) }},
-        case when not {{ relation }}.outcome.is_accepted then {{ raw }} end as raw
+        {% if keep_raw %}{{ raw }}{% else %}case when not {{ relation }}.outcome.is_accepted then {{ raw }} end{% endif %} as raw
 {%- endmacro %}
 
 {#- The outcome columns (part of staging_columns). -#}

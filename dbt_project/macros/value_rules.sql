@@ -490,3 +490,10 @@ then list_transform([list_filter([
 else {'reason_codes': []::varchar[], 'reason': null::varchar, 'is_accepted': true}
 end
 {%- endmacro %}
+
+{#- A word of a vocabulary seed (result_vocab, follow_up_vocab) as it is compared:
+    cleaned, then without white space and punctuation (、，；：。.()（）“” …), on both
+    sides, so 发现问题，依法责令停止 and 发现问题依法责令停止 are one word. -#}
+{% macro vocabulary_word(col) -%}
+regexp_replace({{ clean_text(col) }}, '[\s\p{P}]', '', 'g')
+{%- endmacro %}

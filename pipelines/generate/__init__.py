@@ -9,7 +9,7 @@ what a correct pipeline must publish for that landing zone and ``as_of``.
 
 Modules: ``identifiers`` (check digits), ``names`` (vocabulary), ``world`` (the
 true entities), ``feeds`` (files, formats, messy values), ``plans`` (item lists
-and plans), ``truth`` (scale and sweep rules) and ``expected`` (the truth tables).
+and plans), ``results`` (inspection results and their deadlines), ``truth`` (scale and sweep rules) and ``expected`` (the truth tables).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .expected import build_truth
+from .expected import build_truth, write_file_truth
 from .feeds import Landing, write_approval, write_credit, write_draws, write_inspectors, write_registration
 from .plans import write_items_and_plans
+from .results import write_results
 from .world import build_world
 
 REGISTRY = Path(__file__).resolve().parents[2] / "config" / "agencies.yaml"
@@ -84,6 +85,11 @@ def _generate(n_enterprises: int, out: Path, seed: int, as_of: date, progress: C
     t_files = time.perf_counter()
     summary = build_truth(world, land, draws, reg_where, lic_where, out / "truth")
     done("ground truth")
+    summary["counts"].update(write_results(land, pd.read_parquet(out / "truth" / "draw_truth.parquet"), as_of,
+                                           out / "truth"))
+    done("files: results (and their truth)")
+    summary["counts"].update(write_file_truth(land, out / "truth"))
+    summary["files"] = land.files
     (out / "truth" / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n",
                                                 encoding="utf-8")
     t_end = time.perf_counter()

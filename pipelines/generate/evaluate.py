@@ -14,7 +14,10 @@ What is measured:
 - identity links: licence → enterprise links (precision = links made that are
   right; recall = true links made), and draw entry → enterprise resolutions;
 - merges: pairwise precision/recall over draw entries put in one joint group,
-  and exact-match counts of groups (same enterprise and the same task keys).
+  and exact-match counts of groups (same enterprise and the same task keys);
+- results: each entry's current result with its deadlines, lateness and repair
+  date (the truth counts working days in Python, on chinese_calendar), and the
+  entries missing a result past their deadline.
 
 A perfect run scores 1.0 everywhere; the test on generated data demands it.
 """
@@ -63,7 +66,11 @@ def _score(con: duckdb.DuckDBPyConnection, name: str, predicted_sql: str, actual
     return Score(name, tp, pred, act, [("missing", *map(str, r)) for r in wrong] + [("unexpected", *map(str, r)) for r in extra])
 
 
-TRUTH_TABLES = ("enterprises", "licences", "draw_truth", "joint_groups", "quarantine_expected", "files", "inspectors")
+RESULT_FACTS = ("result_code, inspected_on, entered_on, entry_due_on, entered_late, follow_up_due_on, follow_up_late, "
+                "publish_until")
+
+TRUTH_TABLES = ("enterprises", "licences", "draw_truth", "joint_groups", "quarantine_expected", "files", "inspectors",
+                "results", "missing_results")
 """What ``ssj generate`` writes under ``truth/`` and ``evaluate`` compares against."""
 
 
@@ -72,7 +79,8 @@ def evaluate(truth: Path, warehouse: Path) -> dict:
     con = duckdb.connect()
     for name in TRUTH_TABLES:
         con.execute(f"create view t_{name} as select * from read_parquet('{truth / (name + '.parquet')}')")
-    for name in ("enterprise_pool", "draw_entries", "joint_inspections", "quarantine", "ingest_log", "inspector_pool"):
+    for name in ("enterprise_pool", "draw_entries", "joint_inspections", "quarantine", "ingest_log", "inspector_pool",
+                 "inspection_results", "missing_results"):
         con.execute(f"create view p_{name} as select * from read_parquet('{published / (name + '.parquet')}')")
     db = Path(warehouse) / "ssj.duckdb"
     con.execute(f"attach '{db}' as wh (read_only)")
@@ -123,6 +131,12 @@ def evaluate(truth: Path, warehouse: Path) -> dict:
                "select cert_no, is_eligible, split_part(split_part(coalesce(ineligible_reason, ''), '; ', 1), ':', 1) "
                "from p_inspector_pool",
                "select cert_no, is_eligible, coalesce(ineligible_reason, '') from t_inspectors"),
+        _score(con, "results: category, deadlines, lateness, repair date",
+               f"select agency, task_id, coalesce(enterprise_id, uscc, name), {RESULT_FACTS} from p_inspection_results",
+               f"select agency, task_id, coalesce(enterprise_id, uscc, name), {RESULT_FACTS} from t_results"),
+        _score(con, "results: missing past the deadline",
+               "select agency, task_id, coalesce(enterprise_id, uscc, name), entry_due_on from p_missing_results",
+               "select agency, task_id, coalesce(enterprise_id, uscc, name), entry_due_on from t_missing_results"),
     ]
     con.close()
     return {s.name: s.as_dict() for s in scores}

@@ -199,15 +199,6 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
     }).sort_values(["source_file", "source_row"]).reset_index(drop=True)
     _write(dt, tdir / "draw_truth.parquet")
 
-    # ---------------------------------------------------------------- quarantine + files
-    q = pd.DataFrame(land.quarantine, columns=["path", "agency", "feed", "source_row", "reason_codes"])
-    _write(q.sort_values(["path", "source_row"]).reset_index(drop=True), tdir / "quarantine_expected.parquet")
-    files = pd.DataFrame(land.files)
-    files["reasons"] = files["reasons"].map(lambda r: ",".join(f"{k}:{v}" for k, v in sorted(r.items())))
-    if "duplicate_of" not in files:
-        files["duplicate_of"] = None
-    _write(files.sort_values("path").reset_index(drop=True), tdir / "files.parquet")
-
     # ---------------------------------------------------------------- summary
     ent_err = world.ent["error"].value_counts().to_dict()
     ent_err.pop("", None)
@@ -236,10 +227,7 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
             "draw_entries_resolved": int((dt["current"] & dt["expected_enterprise_id"].notna()).sum()),
             "joint_groups": int(len(jg)), "joint_groups_joint": int((jg["kind"] == "joint").sum()),
             "joint_groups_internal": int((jg["kind"] == "internal").sum()),
-            "files": {k: int(v) for k, v in files["expected_status"].value_counts().sort_index().items()},
-            "quarantined_rows": int(len(q)),
         },
-        "files": land.files,
         "rules": {
             "enterprise_id": "USCC when known, else 'R' + reg_no",
             "name": "NFKC-folded, trimmed (full-width brackets/letters/digits in files fold to this)",
@@ -265,3 +253,17 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
         },
     }
     return summary
+
+
+def write_file_truth(land, tdir: Path) -> dict:
+    """What each landing file written so far must become (files.parquet) and the rows it must
+    quarantine (quarantine_expected.parquet); returns the summary's file counts."""
+    q = pd.DataFrame(land.quarantine, columns=["path", "agency", "feed", "source_row", "reason_codes"])
+    _write(q.sort_values(["path", "source_row"]).reset_index(drop=True), tdir / "quarantine_expected.parquet")
+    files = pd.DataFrame(land.files)
+    files["reasons"] = files["reasons"].map(lambda r: ",".join(f"{k}:{v}" for k, v in sorted(r.items())))
+    if "duplicate_of" not in files:
+        files["duplicate_of"] = None
+    _write(files.sort_values("path").reset_index(drop=True), tdir / "files.parquet")
+    return {"files": {k: int(v) for k, v in files["expected_status"].value_counts().sort_index().items()},
+            "quarantined_rows": int(len(q))}

@@ -73,6 +73,13 @@ COLUMNS = {
         "window_end": "date", "ratio_a": "double", "ratio_b": "double", "ratio_c": "double", "ratio_d": "double",
         "ratio_none": "double", "coordination": "varchar", "seed_sha256": "varchar",
     },
+    "results": {
+        "task_id": "varchar", "uscc": "varchar", "name": "varchar", "inspected_on": "date", "entered_on": "date",
+        "follow_up_done_on": "date", "follow_up_entered_on": "date", "penalty_publicity_until": "date",
+        "rectified_on": "date", "result_text": "varchar", "result_code": "varchar", "result_name": "varchar",
+        "problem_found": "boolean", "follow_up": "varchar", "follow_up_code": "varchar", "repair": "varchar",
+        "inspectors": "varchar[]", "entry_working_days": "bigint", "entry_due_on": "date", "follow_up_due_on": "date",
+    },
 }
 
 

@@ -10,7 +10,7 @@ ledger as (
 
 staged_rows as (
     {% for feed in feeds %}
-    select file_sha256, is_accepted from {{ ref('stg_' ~ feed) }}
+    select file_sha256, is_accepted from {{ feed_verdicts(feed) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),

@@ -6,7 +6,8 @@
 
     Incremental by feed (delete+insert): a build that restaged only some feeds
     (restage_feeds in the build state, e.g. a draws build) recomputes only their
-    rows. A feed's quarantine can only shrink when its staging was rebuilt under
+    rows, and those of the feeds whose verdicts follow the draw entries (results). A
+    feed's quarantine can only shrink when its staging was rebuilt under
     new rules or inputs, and such a build is a --full-refresh. -#}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feed',
           on_schema_change='fail') }}
@@ -14,7 +15,7 @@
 {%- if is_incremental() and execute -%}
     {%- set restaged = run_query("select " ~ build_state_value('restage_feeds')).columns[0].values()[0] -%}
     {%- if restaged -%}
-        {%- set feeds = restaged.split(',') -%}
+        {%- set feeds = restaged.split(',') + (feeds_following_draws() | reject('in', restaged.split(',')) | list) -%}
     {%- endif -%}
 {%- endif %}
 
@@ -31,7 +32,7 @@ with
         reason_codes,
         reason,
         raw
-    from {{ ref('stg_' ~ feed) }}
+    from {{ feed_verdicts(feed) }}
     where len(reason_codes) > 0
 ),
 {% endfor %}

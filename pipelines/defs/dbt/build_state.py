@@ -8,7 +8,7 @@ change. That is only right while nothing the pool is built from has changed, so
 every build compares two fingerprints with those of the last successful build:
 
 * ``rules``  — the dbt project (models, macros, seeds), connectors/feeds.yaml, the
-  agency registry's bytes and ``as_of``: any change re-derives everything;
+  agency registry's bytes, ``as_of`` and the working-day calendar: any change re-derives everything;
 * ``pool inputs`` — the SHA-256 of every ingested file of every feed except
   draw_list (what the pool tables are built from).
 
@@ -32,6 +32,7 @@ import dagster as dg
 import duckdb
 
 from connectors.feeds import FEED_NAMES
+from pipelines.defs.ingest.calendar import CALENDAR_ID
 from pipelines.defs.ingest.landing import load_ledger
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from pipelines.warehouse import table_exists
@@ -71,6 +72,7 @@ def rules_stamp(settings: Settings) -> str:
         h.update(path.read_bytes() if path.exists() else b"")
         h.update(b"\0")
     h.update(settings.as_of.isoformat().encode())
+    h.update(CALENDAR_ID.encode())
     return h.hexdigest()
 
 

@@ -17,7 +17,7 @@ class IngestConfig(dg.Config):
     and a file name may hold a personal number."""
 
 
-RAW_TABLES = (*FEED_NAMES, "ledger", "agencies")
+RAW_TABLES = (*FEED_NAMES, "ledger", "agencies", "calendar")
 """The raw store's tables, as the dbt sources name them (source ``raw``)."""
 
 RAW_KEYS = [dg.AssetKey(["raw", t]) for t in RAW_TABLES]

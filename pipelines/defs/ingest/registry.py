@@ -30,6 +30,13 @@ class Agency:
     region_code: str | None
     feeds: tuple[str, ...]
     lead_priority: int | None = None
+    entry_working_days: int = 20
+    follow_up_working_days: int = 20
+
+
+DEADLINE_KEYS = ("entry_working_days", "follow_up_working_days")
+"""Working days an agency has to enter a result after the inspection ended, and a follow-up's
+result after the follow-up ended (docs/contract.md §7; the policy's 20 unless the registry says)."""
 
 
 def load_registry(path: Path) -> dict[str, Agency]:
@@ -63,6 +70,12 @@ def load_registry(path: Path) -> dict[str, Agency]:
         priority = entry.get("lead_priority")
         if priority is not None and not isinstance(priority, int):
             raise RegistryError(f"{where} ({code}): lead_priority must be an integer")
+        deadlines = {}
+        for key in DEADLINE_KEYS:
+            days = entry.get(key, 20)
+            if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
+                raise RegistryError(f"{where} ({code}): {key} must be a whole number of working days, 1 to 366")
+            deadlines[key] = days
         region = entry.get("region_code")
         agencies[code] = Agency(
             code=code,
@@ -71,6 +84,7 @@ def load_registry(path: Path) -> dict[str, Agency]:
             region_code=None if region is None else str(region).strip(),
             feeds=feeds,
             lead_priority=priority,
+            **deadlines,
         )
     return agencies
 
@@ -83,6 +97,8 @@ REGISTRY_SCHEMA = pa.schema(
         pa.field("region_code", pa.string()),
         pa.field("feeds", pa.list_(pa.string())),
         pa.field("lead_priority", pa.int64()),
+        pa.field("entry_working_days", pa.int64()),
+        pa.field("follow_up_working_days", pa.int64()),
     ]
 )
 
@@ -102,6 +118,8 @@ def write_registry(warehouse: Path, agencies: dict[str, Agency]) -> Path:
             "region_code": [a.region_code for a in rows],
             "feeds": [list(a.feeds) for a in rows],
             "lead_priority": [a.lead_priority for a in rows],
+            "entry_working_days": [a.entry_working_days for a in rows],
+            "follow_up_working_days": [a.follow_up_working_days for a in rows],
         },
         schema=REGISTRY_SCHEMA,
     )

@@ -37,6 +37,10 @@ UNIQUE_KEYS = {
     "item_scope": ["agency", "item_code", "enterprise_id"],
     "plan_draws": ["agency", "task_id", "stratum", "rank"],
     "draw_records": ["agency", "task_id"],
+    "inspection_results": ["agency", "task_id", "enterprise_id", "uscc", "name"],
+    "publicity": ["agency", "task_id", "uscc", "name"],
+    "missing_results": ["agency", "task_id", "enterprise_id", "uscc", "name"],
+    "kpi": ["agency", "year", "figure"],
 }
 """The columns each mart's dbt tests hold unique (``unique`` / ``unique_combination`` in
 models/marts/*.yml; tests/unit/test_publish_order.py keeps the two in step). A table is

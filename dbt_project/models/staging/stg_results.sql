@@ -1,0 +1,151 @@
+{#- 抽查检查结果: every raw row, typed, with the row rules' verdict (docs/contract.md §7).
+
+    `result` is one of the policy's ten categories, as written there or as offices
+    abbreviate it (seeds result_vocab → result_categories, compared without punctuation
+    and white space); `follow_up` is free text, its code looked up in follow_up_vocab
+    when it is a known word. The deadlines are counted here, in the working days of
+    the official calendar (macros/working_days.sql) and the agency's registry
+    (entry_working_days, follow_up_working_days): entry_due_on from inspected_on,
+    follow_up_due_on from follow_up_done_on. A deadline the calendar cannot count
+    (a year the installed calendar has no notice for) quarantines the row
+    (outside_calendar): it is never guessed.
+
+    Whether the task drew the enterprise is decided after matching
+    (int_results__resolved, not_drawn): that verdict needs draw_entries, so `raw` is
+    kept on every row here, not only on the rejected ones. -#}
+{%- set columns = ['task_id', 'uscc', 'name', 'inspected_on', 'entered_on', 'result', 'follow_up', 'follow_up_done_on',
+                   'follow_up_entered_on', 'penalty_publicity_until', 'rectified_on', 'inspectors'] -%}
+{%- set dates = ['inspected_on', 'entered_on', 'follow_up_done_on', 'follow_up_entered_on',
+                 'penalty_publicity_until', 'rectified_on'] -%}
+
+with
+
+source as (
+    {{ ingested_rows('results') }}
+),
+
+result_words as (
+    select {{ vocabulary_word('vocab.word') }} as word, categories.code, categories.name, categories.problem_found,
+           categories.repair
+    from {{ ref('result_vocab') }} as vocab
+    inner join {{ ref('result_categories') }} as categories on categories.code = vocab.code
+),
+
+follow_up_words as (
+    select {{ vocabulary_word('word') }} as word, code, repair from {{ ref('follow_up_vocab') }}
+),
+
+cleaned as (
+    select
+        {{ staging_lineage() }},
+        {{ clean_key('source.task_id') }} as task_id,
+        {{ clean_code('source.uscc') }} as uscc,
+        {{ clean_text('source.name') }} as name,
+        {%- for d in dates %}
+        {{ clean_text('source.' ~ d) }} as {{ d }}_text,
+        {%- endfor %}
+        {{ clean_text('source.result') }} as result_text,
+        {{ clean_text('source.follow_up') }} as follow_up,
+        {{ split_keys('source.inspectors') }} as inspectors,
+        {{ extra_json('results') }} as extra
+    from source
+),
+
+typed as (
+    select
+        cleaned.*,
+        {%- for d in dates %}
+        {{ parse_date(d ~ '_text', cleaned=true) }} as {{ d }},
+        {%- endfor %}
+        result_words.code as result_code,
+        result_words.name as result_name,
+        result_words.problem_found,
+        follow_up_words.code as follow_up_code,
+        coalesce(result_words.repair, follow_up_words.repair) as repair,
+        coalesce(agencies.entry_working_days, 20) as entry_working_days,
+        coalesce(agencies.follow_up_working_days, 20) as follow_up_working_days
+    from cleaned
+    left join result_words on result_words.word = {{ vocabulary_word('cleaned.result_text') }}
+    left join follow_up_words on follow_up_words.word = {{ vocabulary_word('cleaned.follow_up') }}
+    left join {{ source('raw', 'agencies') }} as agencies on agencies.code = cleaned.agency
+),
+
+deadlines as (
+    select
+        typed.*,
+        {{ working_day_after('typed.inspected_on', 'typed.entry_working_days') }} as entry_due_on,
+        {{ working_day_after('typed.follow_up_done_on', 'typed.follow_up_working_days') }} as follow_up_due_on
+    from typed
+),
+
+{#- every text is screened for a personal ID number (the inspectors column too: an
+    office may write an inspector's 身份证号 where the 执法证号 belongs) and a control
+    character; the USCC for a control character -#}
+screened as (
+    select
+        deadlines.*,
+        {%- set texts = ['task_id', 'name', ('result', 'result_text'), 'follow_up',
+                         ('inspectors', "array_to_string(inspectors, chr(10))")] %}
+        {%- for d in dates %}{% do texts.append((d, d ~ '_text')) %}{% endfor %}
+        {{ screen_texts(texts, codes=['uscc'], json='_source._extra') }} as screening
+    from deadlines
+),
+
+checked as (
+    select
+        screened.*,
+        {%- set outside_calendar = "' working days later lies outside the working-day calendar of this installation (' || (select min(year(day)) || '–' || max(year(day)) from " ~ ref('stg_calendar') ~ ") || '), so the deadline cannot be counted; a newer chinesecalendar package brings the next year'" %}
+        {%- set date_issues = [] %}
+        {%- for d in dates %}{% do date_issues.append(issue_date(d ~ '_text', d, d)) %}{% endfor %}
+        {{ collect_issues([
+            issue_malformed('parse_error'),
+            issue_control_character('screening.control'),
+            issue_personal_id('screening.personal_id'),
+            issue_required('task_id', 'task_id'),
+            issue_required('inspected_on_text', 'inspected_on'),
+            issue_required('entered_on_text', 'entered_on'),
+            issue_required('result_text', 'result'),
+            issue('uscc is null and name is null', 'missing_required',
+                  "'uscc, name: a 统一社会信用代码 or an enterprise name is required, both are missing'"),
+            issue_uscc('uscc'),
+        ] + date_issues + [
+            issue('result_text is not null and result_code is null', 'unknown_result',
+                  "'result: ' || " ~ quoted('result_text') ~ " || ' is not a result category (expected one of the ten of the policy, e.g. 未发现问题, 未按规定公示应当公示的信息, 通过登记的住所（经营场所）无法联系, 发现问题，依法责令立即改正或者限期改正, 其他情况, or an abbreviation such as 责令改正)'"),
+            issue('entered_on < inspected_on', 'entered_before_inspected',
+                  "'entered_on: ' || " ~ quoted('entered_on') ~ " || ' is before inspected_on ' || " ~ quoted('inspected_on') ~ " || ' (a result is entered after the inspection ends)'"),
+            issue('follow_up_entered_on < follow_up_done_on', 'entered_before_follow_up',
+                  "'follow_up_entered_on: ' || " ~ quoted('follow_up_entered_on') ~ " || ' is before follow_up_done_on ' || " ~ quoted('follow_up_done_on') ~ " || ' (a follow-up is entered after it ends)'"),
+            issue('rectified_on < inspected_on', 'rectified_before_inspected',
+                  "'rectified_on: ' || " ~ quoted('rectified_on') ~ " || ' is before inspected_on ' || " ~ quoted('inspected_on') ~ " || ' (rectification follows the inspection)'"),
+            issue('inspected_on is not null and entry_due_on is null', 'outside_calendar',
+                  "'inspected_on: ' || " ~ quoted('inspected_on') ~ " || ': ' || entry_working_days || " ~ outside_calendar),
+            issue('follow_up_done_on is not null and follow_up_due_on is null', 'outside_calendar',
+                  "'follow_up_done_on: ' || " ~ quoted('follow_up_done_on') ~ " || ': ' || follow_up_working_days || " ~ outside_calendar),
+        ]) }} as outcome
+    from screened
+),
+
+final as (
+    select
+        {{ staged_text('task_id') }} as task_id,
+        {{ staged_text('uscc') }} as uscc,
+        {{ staged_text('name') }} as name,
+        {%- for d in dates %}
+        {{ d }},
+        {%- endfor %}
+        {{ staged_text('result_text') }} as result_text,
+        result_code,
+        result_name,
+        problem_found,
+        {{ staged_text('follow_up') }} as follow_up,
+        follow_up_code,
+        repair,
+        {{ staged_text('inspectors', list=true) }} as inspectors,
+        entry_working_days,
+        entry_due_on,
+        follow_up_due_on,
+        {{ staging_columns(raw_json(columns, 'results', relation='checked._source'), keep_raw=true) }}
+    from checked
+)
+
+select * from final
