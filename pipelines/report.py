@@ -10,7 +10,8 @@ renders wherever one of them is installed (Debian: ``fonts-noto-cjk``).
 
 Sections: files and rows per agency and feed; quarantine reasons; the
 enterprise pool by sector, scale and credit grade; inspectors; the agency-by-
-agency overlap heatmap; inspections saved by merging.
+agency overlap heatmap; inspections saved by merging; the six figures of 一公开
+per agency, the results' deadlines met month by month, and the repair calendar.
 """
 
 from __future__ import annotations
@@ -85,6 +86,38 @@ def table(headers: list[str], rows: list[tuple]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def results_sections(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """一公开: the six figures per agency, the deadlines met month by month, and the repair calendar."""
+    from pipelines.defs.publish.metadata import KPI_BY_AGENCY
+
+    figures = con.sql(KPI_BY_AGENCY)
+    on_time = con.execute("""
+        select agency, 100 * numerator / denominator from kpi
+        where figure = '检查结果按时公示率' and denominator > 0 order by agency""").fetchall()
+    by_month = con.execute("""
+        with due as (
+            select strftime(entry_due_on, '%Y-%m') as month, not entered_late as on_time from inspection_results
+            union all
+            select strftime(entry_due_on, '%Y-%m'), false from missing_results
+        )
+        select month, count(*) filter (where on_time), count(*) filter (where not on_time),
+               100 * count(*) filter (where on_time) / count(*)
+        from due group by month order by month""").fetchall()
+    repairs = con.execute("""
+        select coalesce(strftime(publish_until, '%Y-%m'), '无截止 no end'), count(*)
+        from publicity group by 1 order by 1""").fetchall()
+    return [
+        "<h2>一公开 Results and the six figures</h2>",
+        table(figures.columns, figures.fetchall()),
+        bar_chart("检查结果按时公示率 results entered on time, per agency (%)", [(a, v) for a, v in on_time], unit="%"),
+        bar_chart("按期录入 results entered on time, by the month they were due (%)",
+                  [(m, r) for m, _, _, r in by_month], unit="%"),
+        table(["到期月份 due in", "按时 on time", "逾期或未录入 late or missing", "按时率 % on time"],
+              [(m, a, b, f"{r:.1f}") for m, a, b, r in by_month]),
+        bar_chart("公示修复日历 results leaving the 公示, by month (repair date)", repairs),
+    ]
+
+
 def build_report(warehouse: Path) -> str:
     published = (Path(warehouse) / "published").resolve()  # once: every table from one snapshot
     if not (published / "ingest_log.parquet").exists():
@@ -111,6 +144,7 @@ def build_report(warehouse: Path) -> str:
                    inspections_saved from merge_summary order by scope""")
     totals = q("""select (select count(*) from enterprise_pool), (select count(*) from inspector_pool),
                          (select count(*) from joint_inspections), (select count(*) from quarantine)""")[0]
+    results = results_sections(con) if (published / "kpi.parquet").exists() else []
     con.close()
 
     labels = {a: n for a, n, _, _, _ in [(r[0], r[1], 0, 0, 0) for r in overlap] + [(r[2], r[3], 0, 0, 0) for r in overlap]}
@@ -136,6 +170,7 @@ def build_report(warehouse: Path) -> str:
                   [(r[0], r[6]) for r in summary]),
         table(["范围 scope", "抽取条目 entries", "组 groups", "合并条目 merged", "未合并 unmerged",
                "需检查 needed", "减少 saved"], summary),
+        *results,
     ]
     headline = (f"{totals[0]:,} 户企业 enterprises · {totals[1]:,} 名检查人员 inspectors · "
                 f"{totals[2]:,} 个联合检查组 joint groups · {totals[3]:,} 行隔离 quarantined rows")

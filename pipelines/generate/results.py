@@ -88,12 +88,12 @@ def write_results(land: Landing, draw_truth: pd.DataFrame, as_of: date, tdir: Pa
     truth, missing, files = [], [], {}
     for e in entries.itertuples(index=False):
         start, end = e.window_start, e.window_end
-        entry_due_window = working_day_after(end, DEADLINE)
+        entry_due_window, overdue_on = working_day_after(end, DEADLINE), working_day_after(end, DEADLINE + 1)
         roll = rng.random()
-        if entry_due_window is None:  # the deadline lies past the calendar: left without a result
+        if overdue_on is None:  # the deadline lies past the calendar: left without a result
             continue
-        if roll < 0.08 or (entry_due_window >= as_of and roll < 0.5):
-            if entry_due_window < as_of:
+        if roll < 0.08 or (overdue_on > as_of and roll < 0.5):
+            if overdue_on <= as_of:  # more than DEADLINE working days after the window ended
                 missing.append({"agency": e.agency, "task_id": e.task_id, "uscc": e.uscc_drawn, "name": e.name_drawn,
                                 "enterprise_id": e.expected_enterprise_id, "entry_due_on": entry_due_window})
             continue

@@ -162,3 +162,17 @@ def test_kpi_figures_have_their_numerators_and_denominators(wh):
 
 def test_no_personal_id_number_anywhere_in_the_warehouse(wh):
     assert scan_duckdb(wh / "ssj.duckdb") == []
+
+
+def test_the_report_shows_the_figures_the_deadlines_by_month_and_the_repair_calendar(wh):
+    from pipelines.report import results_sections
+
+    con = duckdb.connect(str(wh / "ssj.duckdb"), read_only=True)
+    try:
+        page = "".join(results_sections(con))
+    finally:
+        con.close()
+    assert "66.7% (4/6)" in page  # samr-350102's 检查结果按时公示率
+    # every deadline falls in March 2026: on time samr's A C E H and the tax bureau's A; B late, D missing
+    assert "<td>2026-03</td><td>5</td><td>2</td><td>71.4</td>" in page
+    assert "2027-03" in page and "2029-01" in page and "无截止 no end" in page  # B's and E's repair dates

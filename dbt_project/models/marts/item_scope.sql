@@ -1,7 +1,8 @@
 {#-
   The item → object index (docs/contract.md §6): for every current item of an
   agency, every ACTIVE enterprise of the pool in the agency's region (the
-  registry's region_code as a prefix of the enterprise's) that matches every
+  registry's region_code, without its trailing 00 pairs — macros/value_rules.sql
+  region_prefix — as a prefix of the enterprise's) that matches every
   non-blank scope column of the item. Blank = any; an item with no scope column
   takes its whole region; an agency without a region_code reaches nobody.
 
@@ -30,7 +31,7 @@ items as (
 ),
 
 agency_regions as (
-    select code as agency, region_code as region_prefix
+    select code as agency, {{ region_prefix('region_code') }} as region_prefix
     from {{ source('raw', 'agencies') }}
     where region_code is not null and region_code <> ''
 ),

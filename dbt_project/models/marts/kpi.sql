@@ -32,7 +32,7 @@ agencies as (
     select code as agency, region_code from {{ source('raw', 'agencies') }}
 ),
 
--- 抽查经营主体比例: distinct enterprises drawn / active enterprises of the agency's region
+-- 抽查经营主体比例: distinct enterprises drawn / active enterprises under the agency's region (region_prefix)
 inspected_share as (
     select
         agency_years.agency,
@@ -41,7 +41,8 @@ inspected_share as (
         (select count(distinct entries.enterprise_id) from entries
          where entries.agency = agency_years.agency and entries.year = agency_years.year) as numerator,
         (select count(*) from {{ ref('enterprise_pool') }} as pool
-         where pool.is_active and starts_with(pool.region_code, coalesce(agencies.region_code, ''))) as denominator
+         where pool.is_active
+           and starts_with(pool.region_code, coalesce({{ region_prefix('agencies.region_code') }}, ''))) as denominator
     from agency_years
     left join agencies using (agency)
 ),

@@ -1,9 +1,10 @@
 {#-
   missing_results (docs/contract.md §7): the draw entries without a result whose
-  deadline has passed on as_of — the agency's entry_working_days-th (default 20th)
-  working day after the window's end (视为未完成检查任务: the policy's §8). An entry whose
-  deadline the calendar cannot count yet (a year the installed calendar has no notice
-  for) is not listed: it is not known to be late.
+  window ended more than entry_working_days (default 20) working days before as_of —
+  as_of is on or after the next working day after the deadline entry_due_on
+  (视为未完成检查任务: the policy's §8). An entry whose deadline the calendar cannot
+  count yet (a year the installed calendar has no notice for) is not listed: it is not
+  known to be late.
 -#}
 
 with
@@ -18,7 +19,10 @@ entries as (
 ),
 
 due as (
-    select entries.*, {{ working_day_after('entries.window_end', 'entries.entry_working_days') }} as entry_due_on
+    select
+        entries.*,
+        {{ working_day_after('entries.window_end', 'entries.entry_working_days') }} as entry_due_on,
+        {{ working_day_after('entries.window_end', 'entries.entry_working_days + 1') }} as overdue_on
     from entries
 )
 
@@ -36,7 +40,7 @@ select
     due.entry_due_on,
     due.source
 from due
-where due.entry_due_on < {{ as_of() }}
+where due.overdue_on <= {{ as_of() }}
   and not exists (
       select 1 from {{ ref('int_results__resolved') }} as results
       where results.is_accepted and results.agency = due.agency and results.task_id = due.task_id

@@ -10,6 +10,8 @@ table schema, each column tagged ``ssj/class`` public / internal / personal) and
 * draw_entries     entries by match method and by flag;
 * joint_inspections / agency_overlap / merge_summary  groups by kind, the
                    agency-by-agency overlap matrix, inspections saved.
+* kpi / inspection_results / missing_results  the six figures per agency and year;
+                   results by category and how many were entered late; missing per agency.
 
 Every summary is one or two aggregate queries in DuckDB (no table is read into
 Python). The quarantine samples are the mart's own rows, whose ``raw`` and
@@ -165,6 +167,30 @@ def _merge_summary(con: duckdb.DuckDBPyConnection) -> dict:
     }
 
 
+KPI_BY_AGENCY = """
+    pivot (select agency, year, figure,
+                  case when value is null then '–' else printf('%.1f%% (%d/%d)', 100 * value, numerator, denominator) end
+                      as shown
+           from kpi)
+    on figure in ('抽查经营主体比例', '抽查事项覆盖率', '部门联合监管率', '信用规则关联应用率', '检查结果按时公示率',
+                  '发现问题处置率')
+    using any_value(shown) order by agency, year"""
+"""The six figures, one row per agency and year (docs/results.md): what `ssj report` and the kpi asset show."""
+
+
+def _kpi(con: duckdb.DuckDBPyConnection) -> dict:
+    return {"figures": _markdown(con, KPI_BY_AGENCY)}
+
+
+def _inspection_results(con: duckdb.DuckDBPyConnection) -> dict:
+    late = con.sql("select count(*) filter (where entered_late), count(*) from inspection_results").fetchall()[0]
+    return {
+        "results": dg.MetadataValue.int(int(late[1])),
+        "entered_late": dg.MetadataValue.int(int(late[0])),
+        "by_result": _by(con, "inspection_results", "result", "result"),
+    }
+
+
 SUMMARIES: dict[str, Callable[[duckdb.DuckDBPyConnection], dict]] = {
     "quarantine": _quarantine,
     "ingest_log": _ingest_log,
@@ -174,6 +200,9 @@ SUMMARIES: dict[str, Callable[[duckdb.DuckDBPyConnection], dict]] = {
     "joint_inspections": _joint_inspections,
     "agency_overlap": _agency_overlap,
     "merge_summary": _merge_summary,
+    "kpi": _kpi,
+    "inspection_results": _inspection_results,
+    "missing_results": lambda con: {"by_agency": _by(con, "missing_results", "agency", "agency")},
 }
 
 
