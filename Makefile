@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SSJ    := $(VENV)/bin/ssj
 SCALE  ?= 1m
 
-.PHONY: install run test test-fast ui bench bench-ingest clean
+.PHONY: install run test test-fast ui bench bench-ingest bench-results clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,9 @@ bench: install       ## the whole pipeline vs the floor and Dagster's start-up, 
 
 bench-ingest: install  ## ingest throughput vs DuckDB alone, 1M-enterprise registration file
 	$(PY) -m benchmarks.ingest --enterprises 1000000
+
+bench-results: install  ## results resolved, deadlines and figures computed vs DuckDB alone: make bench-results SCALE=1m
+	$(PY) -m benchmarks.results --scale $(SCALE)
 
 clean:
 	rm -rf data/warehouse data/sample .pytest_cache

@@ -14,7 +14,6 @@ import pyarrow as pa
 
 from connectors.feeds import feeds
 from pipelines.defs.ingest.raw_store import ensure_layout, ledger_dir, ledger_id, write_json_atomically, write_raw_file
-from pipelines.defs.ingest.calendar import write_calendar
 from pipelines.defs.ingest.registry import load_registry, write_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +37,6 @@ def write_raw(
     """
     ensure_layout(warehouse)
     write_registry(warehouse, load_registry(registry))
-    write_calendar(warehouse)
     columns = feeds()[feed].column_names
     body = json.dumps([rows, agency, source_file, str(mtime)], ensure_ascii=False, sort_keys=True, default=str)
     sha = hashlib.sha256(body.encode()).hexdigest()

@@ -17,6 +17,7 @@ result of every entry that has one, with its deadlines, lateness and repair date
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 import chinese_calendar
@@ -52,6 +53,7 @@ HOLIDAY_EDGES = [date(2026, 2, 12), date(2026, 2, 13), date(2026, 2, 14), date(2
 """Inspection days next to the 2026 Spring Festival and National Day (a make-up Saturday among them)."""
 
 
+@cache
 def working_day_after(start: date, n: int) -> date | None:
     """The n-th working day after ``start``, the starting day not counted; None past the calendar's years."""
     day = start

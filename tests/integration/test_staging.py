@@ -19,7 +19,7 @@ from pipelines.defs.ingest.raw_store import ledger_dir, ledger_id, write_json_at
 from tests.support import make_reg_no, make_uscc, run_dbt, write_raw
 
 MINE = ("sector_divisions credit_grade_vocab status_words item_vocab item_carrier_matches path:models/staging "
-        "quarantine ingest_log")
+        "+int_results__resolved quarantine ingest_log")  # a result's verdict follows matching it to a draw entry
 
 USCC_9 = make_uscc("91350102MA2XXXXX0"[:17])
 USCC_N = make_uscc("N2350102MA2YYYYY1"[:17])  # 农业 department: letter-led, stdnum.cn.uscc rejects it
@@ -86,7 +86,7 @@ def wh(tmp_path_factory):
             "duplicate_of": "samr-350102/draw_list/d.csv" if status == "duplicate" else None,
             "format": "csv", "encoding": "utf-8", "headers": {},
             "first_seen_at": "2026-01-02 09:00:00", "processed_at": "2026-01-02 09:00:00"})
-    run_dbt(w, "2026-06-30", "build", "--select", MINE)
+    run_dbt(w, "2026-06-30", "build", "--select", MINE, "--indirect-selection", "cautious")
     return w, shas
 
 

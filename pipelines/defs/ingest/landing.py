@@ -41,7 +41,6 @@ from .raw_store import (
     write_raw_file,
 )
 from .reader_pool import Failed, ReaderPool, describe_exception, format_bytes, parse_bytes
-from .calendar import write_calendar
 from .registry import Agency, load_registry, write_registry
 
 log = logging.getLogger(__name__)
@@ -376,7 +375,6 @@ def ingest_landing(
     registry = load_registry(agencies)
     ensure_layout(warehouse)
     write_registry(warehouse, registry)
-    write_calendar(warehouse)
     ledger = load_ledger(warehouse)
     by_path_stat = {(e["path"], e.get("bytes"), e.get("mtime_ns")): e["sha256"] for e in ledger.values()}
     ingested_sha = {e["sha256"]: e["path"] for e in ledger.values() if e["status"] == "ingested"}

@@ -195,7 +195,9 @@ def discard_partial_raw_file(warehouse: Path, feed: str, sha256: str) -> None:
 
 def ensure_layout(warehouse: Path) -> None:
     """Create the raw folders and a 0-row file per feed so dbt's globs never come up empty;
-    the whole raw store private (``make_private``); stale temporary files swept."""
+    the working-day calendar; the whole raw store private (``make_private``); stale
+    temporary files swept."""
+    from .calendar import write_calendar  # calendar.py writes through this module
     _make_private_dirs(raw_dir(warehouse))
     make_private(raw_dir(warehouse))
     sweep_stale_temp_files(warehouse)
@@ -209,6 +211,7 @@ def ensure_layout(warehouse: Path) -> None:
     placeholder = ledger_dir(warehouse) / "_empty.json"
     if not placeholder.exists():
         write_json_atomically(placeholder, {"path": None, "status": "placeholder"})
+    write_calendar(warehouse)
 
 
 def write_json_atomically(final: Path, body: dict) -> None:
