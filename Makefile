@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SSJ    := $(VENV)/bin/ssj
 SCALE  ?= 1m
 
-.PHONY: install run test test-fast ui bench bench-ingest clean
+.PHONY: install run test test-fast ui bench bench-ingest bench-draws clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,9 @@ bench: install       ## the whole pipeline vs the floor and Dagster's start-up, 
 
 bench-ingest: install  ## ingest throughput vs DuckDB alone, 1M-enterprise registration file
 	$(PY) -m benchmarks.ingest --enterprises 1000000
+
+bench-draws: install  ## the draw: 5 plans over a 1M-enterprise pool vs DuckDB's hashes and sort; enterprises coordination saves
+	$(PY) -m benchmarks.draws --enterprises 1000000
 
 clean:
 	rm -rf data/warehouse data/sample .pytest_cache
