@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SSJ    := $(VENV)/bin/ssj
 SCALE  ?= 1m
 
-.PHONY: install run test test-fast ui bench bench-ingest bench-results clean
+.PHONY: install run test test-fast ui bench bench-ingest bench-draws bench-results clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,9 @@ bench-ingest: install  ## ingest throughput vs DuckDB alone, 1M-enterprise regis
 
 bench-results: install  ## results resolved, deadlines and figures computed vs DuckDB alone: make bench-results SCALE=1m
 	$(PY) -m benchmarks.results --scale $(SCALE)
+
+bench-draws: install  ## the draw: 5 plans over a 1M-enterprise pool vs DuckDB's hashes and sort; enterprises coordination saves
+	$(PY) -m benchmarks.draws --enterprises 1000000
 
 clean:
 	rm -rf data/warehouse data/sample .pytest_cache

@@ -2,16 +2,19 @@
 
     ssj report --warehouse WH --out report.html
 
-Reads only ``<warehouse>/published/*.parquet`` (no lock, no server) and writes a
-single file — inline CSS and SVG, no script, nothing fetched — that opens
-offline in any browser. Chinese text is real text in a CJK-capable font stack
-(Noto Sans CJK / Source Han / WenQuanYi / PingFang / Microsoft YaHei), so it
-renders wherever one of them is installed (Debian: ``fonts-noto-cjk``).
+Reads ``<warehouse>/published/*.parquet`` and, for the draws it publishes, the pool
+snapshot each draw was made from (no lock, no server), and writes a single file —
+inline CSS and SVG, no script, nothing fetched — that opens offline in any browser.
+Chinese text is real text in a CJK-capable font stack (Noto Sans CJK / Source Han /
+WenQuanYi / PingFang / Microsoft YaHei), so it renders wherever one of them is
+installed (Debian: ``fonts-noto-cjk``).
 
 Sections: files and rows per agency and feed; quarantine reasons; the
 enterprise pool by sector, scale and credit grade; inspectors; the agency-by-
-agency overlap heatmap; inspections saved by merging; the six figures of 一公开
-per agency, the results' deadlines met month by month, and the repair calendar.
+agency overlap heatmap; inspections saved by merging; the drawn plans' burden
+(distinct enterprises drawn against the plans' sample sizes and against independent
+draws of the same plans, ``draw_burden``); the six figures of 一公开 per agency, the
+results' deadlines met month by month, and the repair calendar.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.defs.draws.burden import CHANCES, expected_independent
+from pipelines.defs.draws.rule import run_rule
+from pipelines.defs.publish.snapshots import snapshot_dir
+
 FONT = "'Noto Sans CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','PingFang SC','Microsoft YaHei',sans-serif"
 BAR = "#2f6db5"
 
@@ -32,22 +39,24 @@ def _e(value) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 640) -> str:
-    """Horizontal bars, one per (label, value), as inline SVG."""
+def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "", width: int = 640, digits: int = 0,
+              label_w: int = 230) -> str:
+    """Horizontal bars, one per (label, value), as inline SVG; a float shown with ``digits`` decimals."""
     if not rows:
         return f"<figure><figcaption>{_e(title)}</figcaption><p class=empty>（无数据 no data）</p></figure>"
     top = max(v for _, v in rows) or 1
-    bar_h, label_w, gap = 22, 230, 6
+    bar_h, gap = 22, 6
     height = len(rows) * (bar_h + gap) + 10
     parts = [f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="13">']
     for i, (label, value) in enumerate(rows):
         y = 5 + i * (bar_h + gap)
         w = max(1.0, (width - label_w - 90) * value / top)
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.{digits}f}"
         parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{_e(label)}</text>')
         parts.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                     f'fill="{BAR}"><title>{_e(label)}: {value:,.0f}</title></rect>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 16}">{value:,.0f}{_e(unit)}</text>')
+                     f'fill="{BAR}"><title>{_e(label)}: {shown}</title></rect>')
+        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 16}">{shown}{_e(unit)}</text>')
     parts.append("</svg>")
     return f"<figure><figcaption>{_e(title)}</figcaption>{''.join(parts)}</figure>"
 
@@ -116,6 +125,110 @@ def results_sections(con: duckdb.DuckDBPyConnection) -> list[str]:
               [(m, a, b, f"{r:.1f}") for m, a, b, r in by_month]),
         bar_chart("公示修复日历 results leaving the 公示, by month (repair date)", repairs),
     ]
+ALONE = "单独 alone · "
+ALL_PLANS = "全部已抽取计划 all drawn plans"
+
+
+def draw_burden(con: duckdb.DuckDBPyConnection, warehouse: Path) -> tuple[list[tuple], list[str]]:
+    """The drawn plans' burden: one row per coordination group (a plan without one alone), then one for
+    every drawn plan together: (group, plans, the sum of the plans' sample sizes, distinct enterprises
+    drawn, the expected distinct enterprises had each plan been drawn with a seed of its own, the
+    enterprises coordination saved); the last two None where a pool snapshot is not readable, named in
+    the second value. ``con`` has the published tables as views; no draw record: ``([], [])``.
+
+    The independent counterfactual re-runs the draw rule (draw.sql) on the pool snapshot each draw was
+    made from, with the plan's items, ratios and seed from ``draw_records``, for every plan's scope and
+    strata; from them ``expected_independent`` (pipelines/defs/draws/burden.py)."""
+    views = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
+    if not {"draw_records", "plan_draws"} <= views:
+        return [], []
+    if not con.execute("select count(*) from draw_records").fetchone()[0]:
+        return [], []
+    con.execute(f"""create or replace temp table burden_plans as
+        select agency, task_id, coalesce(coordination, '{ALONE}' || agency || ':' || task_id) as grp,
+               coordination, items, seed, seed_sha256, pool_snapshot_id,
+               list_sum(list_transform(strata, lambda s: s.sample_size))::bigint as sample_size,
+               {", ".join(f"list_filter(strata, lambda s: s.stratum = '{s}')[1].ratio as ratio_{s.lower()}"
+                          for s in ("A", "B", "C", "D", "none"))}
+        from draw_records""")
+    con.execute("create or replace temp table burden_chances "
+                "(agency varchar, task_id varchar, enterprise_id varchar, p double)")
+    missing = []
+    for (snapshot_id,) in con.execute("select distinct pool_snapshot_id from burden_plans order by 1").fetchall():
+        try:
+            folder = snapshot_dir(warehouse, snapshot_id)
+        except FileNotFoundError:
+            missing.append(snapshot_id)
+            continue
+        if not all((folder / f"{t}.parquet").exists() for t in ("enterprise_pool", "item_scope")):
+            missing.append(snapshot_id)
+            continue
+        con.execute("create or replace temp table draw_plans as select * exclude (grp, sample_size, "
+                    "pool_snapshot_id) from burden_plans where pool_snapshot_id = ?", [snapshot_id])
+        con.execute("create or replace temp view draw_pool as select enterprise_id, uscc, credit_grade "
+                    f"from read_parquet('{folder / 'enterprise_pool.parquet'}')")
+        con.execute("create or replace temp view draw_scope as select agency, item_code, enterprise_id "
+                    f"from read_parquet('{folder / 'item_scope.parquet'}')")
+        run_rule(con)
+        con.execute(f"insert into burden_chances {CHANCES}")
+    groups = con.execute("select grp, count(*), sum(sample_size), list(distinct pool_snapshot_id) from burden_plans "
+                         "group by grp order by starts_with(grp, ?), grp", [ALONE]).fetchall()
+    distinct = dict(con.execute("select p.grp, count(distinct d.enterprise_id) from plan_draws as d "
+                                "inner join burden_plans as p using (agency, task_id) group by p.grp").fetchall())
+    everyone = con.execute("select count(*), sum(sample_size), (select count(distinct enterprise_id) from plan_draws "
+                           "semi join burden_plans using (agency, task_id)) from burden_plans").fetchone()
+    expected = expected_independent(con, "plans.grp", chances="burden_chances", plans="burden_plans")
+    together = sum(expected_independent(con, "true", chances="burden_chances", plans="burden_plans").values())
+    rows = []
+    for grp, plans, samples, snapshots in groups:
+        independent = None if set(snapshots) & set(missing) else round(expected.get(grp, 0.0), 1)
+        drawn = distinct.get(grp, 0)
+        rows.append((grp, plans, int(samples), drawn, independent,
+                     None if independent is None else round(independent - drawn, 1)))
+    independent = None if missing else round(together, 1)
+    rows.append((ALL_PLANS, everyone[0], int(everyone[1]), everyone[2], independent,
+                 None if independent is None else round(independent - everyone[2], 1)))
+    return rows, missing
+
+
+def _number(value):
+    if value is None:
+        return "—"
+    return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
+
+
+def burden_section(rows: list[tuple], missing: list[str]) -> list[str]:
+    if not rows:
+        return ["<p class=empty>（尚未抽取任何计划 no plan is drawn in this warehouse: nothing to show; "
+                "<code>ssj draw</code> draws the plans）</p>"]
+    _, plans, samples, distinct, independent, saved = rows[-1]
+    totals = [("计划样本量之和 the plans' sample sizes, added up", samples)]
+    if independent is not None:
+        totals.append(("各计划独立抽取（期望）independent draws, expected distinct", independent))
+    totals.append(("实际抽取（去重）as drawn, distinct enterprises", distinct))
+    groups = [(r[0], r[5]) for r in rows[:-1] if r[1] > 1 and r[5] is not None]
+    if saved is not None:
+        groups.append((ALL_PLANS, saved))
+    parts = [
+        bar_chart(f"已抽取的 {plans} 个计划抽中的企业 enterprises drawn by the {plans} drawn plans", totals, digits=1,
+                  width=940, label_w=430),
+        bar_chart("联合抽取比独立抽取少检查的企业（期望）enterprises coordination saved against independent draws "
+                  "(expected), per coordination group", groups, digits=1, width=940, label_w=430),
+        table(["联合抽查组 coordination group", "计划 plans", "样本量之和 sample sizes, added up",
+               "实际抽取（去重）drawn, distinct", "独立抽取（期望）independent, expected", "减少 saved"],
+              [tuple(_number(v) for v in r) for r in rows]),
+        "<p>实际抽取：<code>plan_draws</code> 中的不同企业数。独立抽取：每个计划用各自的种子、在其抽取时的名录库快照上抽取时，"
+        "不同企业数的期望值 Σ (1 − Π (1 − n/N))。As drawn: the distinct enterprises of <code>plan_draws</code>. "
+        "Independent: the expected number of distinct enterprises had each plan been drawn with a seed of its own "
+        "on the pool snapshot it was drawn from (the draw rule re-run for its scope and strata; each enterprise "
+        "counts 1 − Π (1 − n/N) over the plans whose scope holds it). Plans drawn with one seed agree wherever "
+        "their scopes overlap, also across coordination groups (the last row counts that too); one visit serves "
+        "several plans only where their windows intersect (joint inspections above).</p>",
+    ]
+    if missing:
+        parts.append(f"<p class=empty>（名录库快照不可读 pool snapshot not readable: {_e(', '.join(missing))}; "
+                     "no independent counterfactual for the plans drawn from it）</p>")
+    return parts
 
 
 def build_report(warehouse: Path) -> str:
@@ -145,6 +258,7 @@ def build_report(warehouse: Path) -> str:
     totals = q("""select (select count(*) from enterprise_pool), (select count(*) from inspector_pool),
                          (select count(*) from joint_inspections), (select count(*) from quarantine)""")[0]
     results = results_sections(con) if (published / "kpi.parquet").exists() else []
+    burden, missing = draw_burden(con, warehouse)
     con.close()
 
     labels = {a: n for a, n, _, _, _ in [(r[0], r[1], 0, 0, 0) for r in overlap] + [(r[2], r[3], 0, 0, 0) for r in overlap]}
@@ -170,6 +284,8 @@ def build_report(warehouse: Path) -> str:
                   [(r[0], r[6]) for r in summary]),
         table(["范围 scope", "抽取条目 entries", "组 groups", "合并条目 merged", "未合并 unmerged",
                "需检查 needed", "减少 saved"], summary),
+        "<h2>随机抽取的检查负担 Draws: enterprises visited</h2>",
+        *burden_section(burden, missing),
         *results,
     ]
     headline = (f"{totals[0]:,} 户企业 enterprises · {totals[1]:,} 名检查人员 inspectors · "

@@ -51,3 +51,88 @@ def test_report_is_one_offline_file_with_every_chart(warehouse, tmp_path):
 def test_report_without_a_run_is_a_clear_error(tmp_path, capsys):
     assert main(["report", "--warehouse", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
     assert "ssj run" in capsys.readouterr().err
+
+
+SNAPSHOT = "20261201T000000.000000Z"
+
+
+def strata(**drawn):
+    """draw_records' strata: stratum -> (population, ratio, sample_size); the others empty, no ratio."""
+    return [{"stratum": s, "population": drawn.get(s, (0, None, 0))[0], "ratio": drawn.get(s, (0, None, 0))[1],
+             "sample_size": drawn.get(s, (0, None, 0))[2]} for s in ("A", "B", "C", "D", "none")]
+
+
+@pytest.fixture
+def drawn_warehouse(warehouse):
+    """Pool snapshot: E1-E4 graded A, E5-E8 ungraded. Agencies x and y each have one item over E1-E4, z one
+    over E5-E8. Coordination group g: x:P1 and y:P2, A at 50% (2 of 4 each), one seed: both drew E1, E2.
+    z:P3 alone, ungraded at 25% (1 of 4): E5. (plan_draws is written by hand: the report counts its rows.)"""
+    pool = warehouse / "snapshots" / SNAPSHOT
+    pool.mkdir(parents=True)
+    (pool / "_snapshot.json").write_text(f'{{"snapshot_id": "{SNAPSHOT}"}}', encoding="utf-8")
+    con = duckdb.connect()
+    con.execute(f"""copy (select 'E' || i as enterprise_id, 'U' || i as uscc,
+                                 case when i <= 4 then 'A' end as credit_grade
+                          from range(1, 9) t(i)) to '{pool / 'enterprise_pool.parquet'}' (format parquet)""")
+    con.execute(f"""copy (select case when i <= 4 then a else 'z' end as agency,
+                                 case when i <= 4 then upper(a) else 'K' end as item_code, 'E' || i as enterprise_id
+                          from range(1, 9) t(i), (values ('x'), ('y')) v(a) where i <= 4 or a = 'x')
+                    to '{pool / 'item_scope.parquet'}' (format parquet)""")
+    records = [("x", "P1", "g", ["X"], strata(A=(4, 0.5, 2))), ("y", "P2", "g", ["Y"], strata(A=(4, 0.5, 2))),
+               ("z", "P3", None, ["K"], strata(none=(4, 0.25, 1)))]
+    con.execute("""create table draw_records (agency varchar, task_id varchar, coordination varchar, items varchar[],
+        seed varchar, seed_sha256 varchar, pool_snapshot_id varchar, scope_size bigint,
+        strata struct(stratum varchar, population bigint, ratio double, sample_size bigint)[], algorithm varchar)""")
+    for agency, task, group, items, drawn in records:
+        con.execute("insert into draw_records values (?, ?, ?, ?, 's', sha256('s'), ?, 4, ?, 'ssj-prn-v1')",
+                    [agency, task, group, items, SNAPSHOT, drawn])
+    con.execute(f"copy draw_records to '{warehouse / 'published' / 'draw_records.parquet'}' (format parquet)")
+    con.execute(f"""copy (select * from (values ('x', 'P1', 'E1', 1), ('x', 'P1', 'E2', 2), ('y', 'P2', 'E1', 1),
+                                               ('y', 'P2', 'E2', 2), ('z', 'P3', 'E5', 1))
+                          t(agency, task_id, enterprise_id, rank))
+                    to '{warehouse / 'published' / 'plan_draws.parquet'}' (format parquet)""")
+    con.close()
+    return warehouse
+
+
+def test_draw_burden_against_a_hand_counted_case(drawn_warehouse):
+    from pipelines.report import ALL_PLANS, ALONE, build_report, draw_burden
+
+    con = duckdb.connect()
+    for f in (drawn_warehouse / "published").glob("*.parquet"):
+        con.execute(f"create view {f.stem} as select * from read_parquet('{f}')")
+    rows, missing = draw_burden(con, drawn_warehouse)
+    assert missing == []
+    # (group, plans, sample sizes added up, distinct drawn, independent expected, saved)
+    # g independent: each of E1-E4 missed by both plans with probability 1/2 × 1/2, drawn 3/4: 4 × 3/4 = 3
+    # P3 alone: 4 × 1/4 = 1, its sample size: nothing to save
+    assert rows == [("g", 2, 4, 2, 3.0, 1.0),
+                    (f"{ALONE}z:P3", 1, 1, 1, 1.0, 0.0),
+                    (ALL_PLANS, 3, 5, 3, 4.0, 1.0)]
+    text = build_report(drawn_warehouse)
+    assert text.count("<svg") == 10  # the two burden charts
+    figure = text[text.index("enterprises drawn by the 3 drawn plans"):]
+    assert 'the plans&#x27; sample sizes, added up: 5</title>' in figure
+    assert "independent draws, expected distinct: 4.0</title>" in figure
+    assert "as drawn, distinct enterprises: 3</title>" in figure
+    saved = figure[figure.index("coordination saved"):]
+    assert "<title>g: 1.0</title>" in saved and f"<title>{ALL_PLANS}: 1.0</title>" in saved
+    assert "z:P3: 0.0" not in saved  # a plan alone saves nothing: only in the table
+
+
+def test_draw_burden_without_its_pool_snapshot_says_so(drawn_warehouse):
+    import shutil
+
+    from pipelines.report import build_report
+
+    shutil.rmtree(drawn_warehouse / "snapshots" / SNAPSHOT)
+    text = build_report(drawn_warehouse)
+    assert f"pool snapshot not readable: {SNAPSHOT}" in text
+    assert "expected distinct" not in text and "<td>—</td>" in text
+
+
+def test_report_without_a_draw_says_so(warehouse):
+    from pipelines.report import build_report
+
+    text = build_report(warehouse)
+    assert "no plan is drawn in this warehouse" in text and text.count("<svg") == 8
