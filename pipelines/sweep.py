@@ -4,7 +4,9 @@ This is the *readable* definition. The warehouse runs the same rule set-based in
 DuckDB (dbt macro ``sweep_groups`` in ``dbt_project/macros/sweep.sql``);
 ``tests/unit/test_sweep.py`` property-tests that SQL against this module.
 
-Rule, per enterprise (only resolved entries take part):
+Rule, per enterprise (``enterprise_id`` is the group key: a resolved entry's enterprise,
+or the drawn USCC of an unresolved entry that carries a valid one — docs/contract.md §9;
+unresolved entries without a USCC take no part):
 
 * sort the entries by ``(window_start, window_end, agency, task_id)``;
 * the first entry opens a group whose common window is its own window;

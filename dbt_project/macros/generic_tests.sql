@@ -51,3 +51,12 @@ from (unpivot null_counts on {% for c in columns %}{{ adapter.quote(c) }}{{ ", "
       into name column_name value null_rows)
 where null_rows > 0
 {% endtest %}
+
+{#- Every element of a list column is one of `values` (e.g. the draw flags of
+    docs/matching.md): an unknown flag is a rule added without its documentation. -#}
+{% test flags_in_vocabulary(model, column_name, values) %}
+select flag, count(*) as n
+from (select unnest({{ adapter.quote(column_name) }}) as flag from {{ model }})
+where flag not in ({% for v in values %}'{{ v }}'{{ ", " if not loop.last }}{% endfor %})
+group by flag
+{% endtest %}

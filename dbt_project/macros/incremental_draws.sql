@@ -4,7 +4,8 @@
   A draws build redoes the draw TASKS with rows staged since the last successful
   build, and the plans drawn since (draw_tasks_to_redo): int_draw__current, int_draw__resolved and
   int_draw__entries replace those tasks' rows (delete+insert on agency, task_id).
-  Grouping is per ENTERPRISE: int_draw__groups, draw_entries and
+  Grouping is per ENTERPRISE (or per drawn USCC of unresolved entries: draw_group_key):
+  int_draw__groups, draw_entries and
   joint_inspections replace the rows of every enterprise a redone task touches —
   as the model held it before (an enterprise a redraw dropped must be regrouped
   too) and as int_draw__entries holds it now (enterprises_to_regroup) — with the
@@ -37,21 +38,34 @@ exists (select 1 from ({{ draw_tasks_to_redo() }}) as redo
                where redo.agency = {{ alias }}.agency and redo.task_id = {{ alias }}.task_id)
 {%- endmacro %}
 
-{#- Enterprises whose groups a draws build recomputes: those of the redone tasks
-    in `old` (the model's rows before this build: with agency/task_id columns, or
-    a task_keys list) and in int_draw__entries now. -#}
+{#- What grouping keys an entry by (docs/contract.md §3 and §9): its enterprise_id;
+    for an unresolved entry, the USCC it was drawn with (staging accepts only a valid
+    one), so unresolved entries naming one USCC group with each other. A resolved
+    enterprise's enterprise_id is its USCC when it has one, so no USCC can stand for
+    two keys: the pool never holds a USCC an unresolved entry carries. NULL (never
+    grouped): unresolved without a USCC. Every model of the grouping (int_draw__groups,
+    draw_entries, joint_inspections) has the two columns, so this expression is the
+    group key everywhere, the incremental deletes included. -#}
+{% macro draw_group_key(alias) -%}
+coalesce({{ alias }}.enterprise_id, {{ alias }}.uscc)
+{%- endmacro %}
+
+{#- Group keys (draw_group_key: enterprises, or the USCCs of unresolved entries) whose
+    groups a draws build recomputes: those of the redone tasks in `old` (the model's
+    rows before this build: with agency/task_id columns, or a task_keys list) and in
+    int_draw__entries now. -#}
 {% macro enterprises_to_regroup(old) -%}
-select enterprise_id from {{ ref('int_draw__entries') }} as new_entries
-    where enterprise_id is not null and {{ is_task_to_redo('new_entries') }}
+select {{ draw_group_key('new_entries') }} from {{ ref('int_draw__entries') }} as new_entries
+    where {{ draw_group_key('new_entries') }} is not null and {{ is_task_to_redo('new_entries') }}
     union
     {%- set old_columns = adapter.get_columns_in_relation(old) | map(attribute='name') | list if execute else [] %}
     {%- if 'task_keys' in old_columns %}
-    select enterprise_id from {{ old }} as old_rows
+    select {{ draw_group_key('old_rows') }} from {{ old }} as old_rows
     where list_has_any(old_rows.task_keys,
                        (select list(agency || ':' || task_id) from ({{ draw_tasks_to_redo() }})))
     {%- else %}
-    select enterprise_id from {{ old }} as old_rows
-    where enterprise_id is not null and {{ is_task_to_redo('old_rows') }}
+    select {{ draw_group_key('old_rows') }} from {{ old }} as old_rows
+    where {{ draw_group_key('old_rows') }} is not null and {{ is_task_to_redo('old_rows') }}
     {%- endif %}
 {%- endmacro %}
 
@@ -63,7 +77,7 @@ select enterprise_id from {{ ref('int_draw__entries') }} as new_entries
 {%- set target = arg_dict['target_relation'] -%}
 {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
 delete from {{ target }}
-where enterprise_id in ({{ enterprises_to_regroup(target) }})
+where {{ draw_group_key(target) }} in ({{ enterprises_to_regroup(target) }})
 {%- if config.get('regroup_tasks') %}
    or exists (select 1 from ({{ draw_tasks_to_redo() }}) as redo
               where redo.agency = {{ target }}.agency and redo.task_id = {{ target }}.task_id)

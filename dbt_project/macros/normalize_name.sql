@@ -38,3 +38,31 @@ nullif(lower(regexp_replace(
     regexp_replace(nfkc(cast({{ col }} as varchar)), '[\s\x{200B}-\x{200D}\x{2060}\x{FEFF}()\[\]【】〔〕,，、.。\-—#＃·・]+', '', 'g'),
     '^(?:中国)?(?:[^省]{2,7}省|[^区]{2,8}?自治区)?(?:[^市省区县]{2,5}市)?([^区县市省]{1,6}(?:区|县|市|旗))', '\1')), '')
 {%- endmacro %}
+
+{#
+  The parts of a normalized address (normalize_address) that the address_mismatch
+  flag compares (docs/matching.md):
+    address_district(a)  the leading district / county / banner / county-level city
+                         ('鼓楼区五四路1号' → '鼓楼区'); NULL when the address does not
+                         start with one ('五四路1号');
+    address_road(a)      the first road, street or lane after it: characters up to
+                         the first 路 / 街 / 巷 / 弄 / 大道, no digits
+                         ('鼓楼区五四路1号' → '五四路', '台江区江滨中大道8号' → '江滨中大道');
+                         NULL when there is none.
+  addresses_contradict(a, b): both addresses normalized, and their districts differ
+  AND their roads differ, each part known on both sides. A missing part never
+  contradicts; nor does a move along one road or within one district (a house number,
+  a building, a room, a road of the same name elsewhere are not compared).
+#}
+{% macro address_district(a) -%}
+nullif(regexp_extract({{ a }}, '^([^区县旗市]{1,6}?(?:区|县|旗|市))', 1), '')
+{%- endmacro %}
+
+{% macro address_road(a) -%}
+nullif(regexp_extract({{ a }}, '^(?:[^区县旗市]{1,6}?(?:区|县|旗|市))?([^0-9路街巷弄]{1,10}?(?:大道|路|街|巷|弄))', 1), '')
+{%- endmacro %}
+
+{% macro addresses_contradict(a, b) -%}
+coalesce({{ address_district(a) }} <> {{ address_district(b) }}
+         and {{ address_road(a) }} <> {{ address_road(b) }}, false)
+{%- endmacro %}

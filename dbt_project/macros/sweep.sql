@@ -8,7 +8,9 @@
   sweep_groups(relation) returns a complete query (use it as a whole model or in
   parentheses as a subquery). `relation` is any SQL relation with at least
     enterprise_id, agency, task_id, window_start (DATE), window_end (DATE),
-  unique on (enterprise_id, agency, task_id). Output: one row per input entry,
+  unique on (enterprise_id, agency, task_id); `enterprise_id` is whatever the entries
+  group by (int_draw__groups passes draw_group_key: the enterprise, else the drawn USCC
+  of an unresolved entry). Output: one row per input entry,
     enterprise_id, agency, task_id, window_start, window_end,
     sweep_rank   1-based position in the enterprise's sweep order,
     group_no     1-based group number within the enterprise, in sweep order,

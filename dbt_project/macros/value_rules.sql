@@ -497,12 +497,3 @@ end
 {% macro vocabulary_word(col) -%}
 regexp_replace({{ clean_text(col) }}, '[\s\p{P}]', '', 'g')
 {%- endmacro %}
-
-{#- The digits a GB/T 2260 region code shares with every region under it: the code
-    without its trailing 00 pairs (province 2 + city 2 + county 2 digits: 350100 福州市 →
-    3501, which 350102 鼓楼区 starts with; 350000 福建省 → 35). A region is under an
-    agency's region when it starts with this prefix; a registry code written as a
-    prefix already (3501) is kept as it is. -#}
-{% macro region_prefix(code) -%}
-regexp_replace({{ code }}, '(00)+$', '')
-{%- endmacro %}

@@ -12,9 +12,14 @@ What is measured:
   each tag column the share of true enterprises whose published value equals
   the truth (``categories`` compared as sorted lists);
 - identity links: licence → enterprise links (precision = links made that are
-  right; recall = true links made), and draw entry → enterprise resolutions;
+  right; recall = true links made), and draw entry → enterprise resolutions (with
+  the match_method, and without it);
+- draw flags: every entry's flag list, and the planted mismatches (name_mismatch,
+  address_mismatch, out_of_region) as (file, row, flag): recall = planted ones
+  flagged, precision = mismatch flags raised where one was planted;
 - merges: pairwise precision/recall over draw entries put in one joint group,
-  and exact-match counts of groups (same enterprise and the same task keys);
+  and exact-match counts of groups (same enterprise — or, for a group of
+  unresolved entries, the same drawn USCC — and the same task keys);
 - results: each entry's current result with its deadlines, lateness and repair
   date (the truth counts working days in Python, on chinese_calendar), and the
   entries missing a result past their deadline.
@@ -66,6 +71,9 @@ def _score(con: duckdb.DuckDBPyConnection, name: str, predicted_sql: str, actual
     return Score(name, tp, pred, act, [("missing", *map(str, r)) for r in wrong] + [("unexpected", *map(str, r)) for r in extra])
 
 
+MISMATCH_FLAGS = "('name_mismatch', 'address_mismatch', 'out_of_region')"
+"""The flags the generator plants rows for (docs/matching.md); every planted one must be raised."""
+
 RESULT_FACTS = ("result_code, inspected_on, entered_on, entry_due_on, entered_late, follow_up_due_on, follow_up_late, "
                 "publish_until")
 
@@ -114,6 +122,15 @@ def evaluate(truth: Path, warehouse: Path) -> dict:
                "select source_file, source_row, enterprise_id, match_method from p_draw_entries where enterprise_id is not null",
                "select source_file, source_row, expected_enterprise_id, match_method from t_draw_truth "
                "where current and accepted and expected_enterprise_id is not null"),
+        _score(con, "draw entries: entry → enterprise",
+               "select source_file, source_row, enterprise_id from p_draw_entries where enterprise_id is not null",
+               "select source_file, source_row, expected_enterprise_id from t_draw_truth "
+               "where current and accepted and expected_enterprise_id is not null"),
+        _score(con, "draw entries: planted mismatches flagged",
+               f"select source_file, source_row, flag from (select source_file, source_row, unnest(flags) as flag "
+               f"from p_draw_entries) where flag in {MISMATCH_FLAGS}",
+               f"select source_file, source_row, planted from t_draw_truth "
+               f"where current and accepted and planted in {MISMATCH_FLAGS}"),
         _score(con, "draw entries: flags",
                "select source_file, source_row, list_sort(flags)::varchar from p_draw_entries",
                "select source_file, source_row, list_sort(flags)::varchar from t_draw_truth where current and accepted"),
@@ -125,8 +142,11 @@ def evaluate(truth: Path, warehouse: Path) -> dict:
                   from t_draw_truth a join t_draw_truth b using (joint_group_key)
                   where a.current and b.current and (a.source_file, a.source_row) < (b.source_file, b.source_row)"""),
         _score(con, "merges: groups (enterprise, tasks, window, kind)",
-               "select enterprise_id, list_sort(task_keys), window_start, window_end, kind from p_joint_inspections",
-               "select enterprise_id, list_sort(task_keys), window_start, window_end, kind from t_joint_groups"),
+               "select enterprise_id, uscc, list_sort(task_keys), window_start, window_end, kind from p_joint_inspections "
+               "where enterprise_id is null union all "
+               "select enterprise_id, null, list_sort(task_keys), window_start, window_end, kind from p_joint_inspections "
+               "where enterprise_id is not null",
+               "select enterprise_id, uscc, list_sort(task_keys), window_start, window_end, kind from t_joint_groups"),
         _score(con, "inspectors: eligibility (and first reason's kind)",
                "select cert_no, is_eligible, split_part(split_part(coalesce(ineligible_reason, ''), '; ', 1), ':', 1) "
                "from p_inspector_pool",

@@ -13,6 +13,7 @@ Tables (``<out>/truth/``):
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 
 from . import names as nm
 from .truth import sweep_groups
@@ -136,7 +138,17 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
     act = pact.reindex(idx).fillna(True).to_numpy(dtype=bool).copy()
     method = np.where(d["by"] == "uscc", "uscc", "name").astype(object)
     flags = [[] for _ in range(len(d))]
-    for j in np.flatnonzero(np.isin(note, ["not_in_pool", "ambiguous_name", "name_address"]) | ~act | ~accepted):
+    # out_of_region: the enterprise's region is not under the drawing agency's (GB/T 2260:
+    # the agency's code without its trailing 00 pairs is a prefix); an agency without one never flags
+    registry = yaml.safe_load((tdir.parent / "agencies.yaml").read_text(encoding="utf-8"))["agencies"]
+    prefix = {a["code"]: re.sub(r"(00)+$", "", str(a["region_code"])) for a in registry if a.get("region_code")}
+    agency_prefix = d["agency"].map(prefix)
+    p_region = pool["region_code"].reindex(idx).fillna("").astype(str).reset_index(drop=True)
+    out_of_region = (agency_prefix.notna().to_numpy() & (idx >= 0)
+                     & ~np.array([r.startswith(p) if isinstance(p, str) else True
+                                  for r, p in zip(p_region, agency_prefix)], dtype=bool))
+    for j in np.flatnonzero(np.isin(note, ["not_in_pool", "ambiguous_name", "name_address", "former_name",
+                                           "name_mismatch", "address_mismatch"]) | ~act | ~accepted | out_of_region):
         if note[j] == "not_in_pool":
             eid[j], method[j] = None, "none"
             flags[j].append("not_in_pool")
@@ -145,24 +157,37 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
             flags[j].append("ambiguous_name")
         elif note[j] == "name_address":
             method[j] = "name_address"
+        elif note[j] == "former_name":
+            method[j] = "former_name"
+        elif note[j] in ("name_mismatch", "address_mismatch"):
+            flags[j].append(note[j])
         if eid[j] is not None and not act[j]:
             flags[j].append("inactive_enterprise")
+        if eid[j] is not None and out_of_region[j]:
+            flags[j].append("out_of_region")
         if not accepted[j]:
             eid[j], method[j] = None, None
+            flags[j] = []
+        flags[j] = sorted(flags[j])
     d["expected_enterprise_id"] = eid
     d["match_method"] = method
     d["flags"] = flags
+    # what grouping keys a row by: its enterprise, else (unresolved) the valid USCC it was drawn with
+    uscc_drawn = d["uscc"].replace("", None).str.upper().to_numpy(dtype=object)
+    d["group_key"] = [e if e is not None else (u if m == "none" else None)
+                      for e, u, m in zip(eid, uscc_drawn, method)]
     d["accepted"] = accepted
     d["current"] = accepted & ~superseded
     d["task_key"] = d["agency"] + ":" + d["task_id"]
 
-    ent_rows = d.loc[d["current"] & d["expected_enterprise_id"].notna()].drop_duplicates(["agency", "task_id", "expected_enterprise_id"])
+    ent_rows = d.loc[d["current"] & d["group_key"].notna()].drop_duplicates(["agency", "task_id", "group_key"])
     groups = []
     member = {}
     items_of = {f"{ag}:{t[0]}": t[5] for ag, ts in TASKS.items() for t in ts}
-    cnt = ent_rows["expected_enterprise_id"].map(ent_rows["expected_enterprise_id"].value_counts())
-    multi = ent_rows.loc[cnt.to_numpy() >= 2].sort_values(["expected_enterprise_id", "task_key"])
-    m_e = multi["expected_enterprise_id"].to_numpy(dtype=object)
+    resolved_keys = set(ent_rows["expected_enterprise_id"].dropna())
+    cnt = ent_rows["group_key"].map(ent_rows["group_key"].value_counts())
+    multi = ent_rows.loc[cnt.to_numpy() >= 2].sort_values(["group_key", "task_key"])
+    m_e = multi["group_key"].to_numpy(dtype=object)
     m_s = multi["window_start"].to_numpy().astype("datetime64[D]").tolist()
     m_en = multi["window_end"].to_numpy().astype("datetime64[D]").tolist()
     m_k = multi["task_key"].to_numpy(dtype=object)
@@ -173,20 +198,21 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
         for keys, ws, we in sweep_groups(entries):
             agencies = sorted({k.split(":")[0] for k in keys})
             gk = f"{e}|{'+'.join(keys)}"
-            groups.append({"group_key": gk, "enterprise_id": e, "task_keys": keys, "agencies": agencies,
+            groups.append({"group_key": gk, "enterprise_id": e if e in resolved_keys else None,
+                           "uscc": None if e in resolved_keys else e, "task_keys": keys, "agencies": agencies,
                            "agency_count": len(agencies), "kind": "joint" if len(agencies) > 1 else "internal",
                            "window_start": ws, "window_end": we, "n_entries": len(keys),
                            "items": sorted({i for k in keys for i in items_of[k]})})
             for k in keys:
                 member[(e, k)] = gk
-    jg = pd.DataFrame(groups, columns=["group_key", "enterprise_id", "task_keys", "agencies", "agency_count", "kind",
+    jg = pd.DataFrame(groups, columns=["group_key", "enterprise_id", "uscc", "task_keys", "agencies", "agency_count", "kind",
                                        "window_start", "window_end", "n_entries", "items"])
     _write(jg, tdir / "joint_groups.parquet", schema=pa.schema([
-        ("group_key", pa.string()), ("enterprise_id", pa.string()), ("task_keys", pa.list_(pa.string())),
+        ("group_key", pa.string()), ("enterprise_id", pa.string()), ("uscc", pa.string()), ("task_keys", pa.list_(pa.string())),
         ("agencies", pa.list_(pa.string())), ("agency_count", pa.int64()), ("kind", pa.string()),
         ("window_start", pa.date32()), ("window_end", pa.date32()), ("n_entries", pa.int64()), ("items", pa.list_(pa.string()))]))
     d["joint_group_key"] = [member.get((e, k)) if c else None
-                            for e, k, c in zip(d["expected_enterprise_id"], d["task_key"], d["current"])]
+                            for e, k, c in zip(d["group_key"], d["task_key"], d["current"])]
     reasons = np.select([note == "window_end_before_start", note == "agency_mismatch"], ["window_end_before_start", "agency_mismatch"], "")
     dt = pd.DataFrame({
         "source_file": d["source_file"], "source_row": d["source_row"].astype("int64"), "agency": d["agency"],
@@ -239,7 +265,9 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
             "key_supervision": list(KEY_SUPERVISION),
             "credit_grade": "latest classified_on among general rows (domain empty or 通用); 1-4 -> A-D; A类 -> A; 低/一般/较高/高风险 -> A/B/C/D",
             "inspector_eligible": "status 在岗 and cert_valid_to >= as_of; ineligible_reason 'status' before 'certificate_expired'",
-            "draw_match": "uscc when given (valid, in pool); else name (unique NFKC name, no address given); ambiguous name + matching address -> name_address; ambiguous name alone -> none + ambiguous_name",
+            "draw_match": "uscc when given (valid, in pool); else name (unique NFKC name, no address given); ambiguous name + matching address -> name_address; ambiguous name alone -> none + ambiguous_name; a renamed enterprise's earlier name -> former_name",
+            "draw_flags": "name_mismatch: USCC of the register's next enterprise with the drawn enterprise's name; address_mismatch: name-only row with an address in the other district on another road; out_of_region: enterprise region not under the agency's (registry region_code without trailing 00 pairs as prefix); inactive_enterprise; not_in_pool; ambiguous_name",
+            "unresolved_groups": "current unresolved rows drawn with a valid USCC group by that USCC (joint_groups: enterprise_id null, uscc set)",
             "joint_groups": "current accepted resolved entries, one per (agency, task, enterprise); per enterprise sort by window_start and sweep; >=2 entries; kind joint if >=2 agencies",
             "invalid_dates": "'不详', '2024-13-45', '2023-02-30', '2024年13月1日' in established_on are quarantined as invalid_date",
             "draw_agency_column": "samr-350103 file: 抽查部门 = agency code; tax-350102 file: 发起部门 = the registry's Chinese name of tax-350102 (both are the folder's agency)",
@@ -250,6 +278,11 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
             "redraw_removed": pid(planted["redraw_removed"]), "redraw_task": f"{REDRAW[0]}:{REDRAW[1]}",
             "inactive_drawn": pid(planted["inactive_drawn"]),
             "ambiguous_name_pairs": [[pid(a), pid(b)] for a, b in planted["ambiguous_pairs"]],
+            "former_name": [pid(i) for i in planted["former_name"]],
+            "name_mismatch": [pid(i) for i in planted["name_mismatch"]],
+            "address_mismatch": [pid(i) for i in planted["address_mismatch"]],
+            "out_of_region": [pid(i) for i in planted["out_of_region"]],
+            "unresolved_uscc_group": next(u for u, n in zip(dt["uscc_drawn"], dt["planted"]) if n == "not_in_pool"),
         },
     }
     return summary

@@ -345,6 +345,9 @@ def build_world(n: int, seed: int, as_of: date) -> World:
     stale = rng.random(k_up) < 0.10
     stale[0] = True
     stale[1] = False
+    # at least three renames that take effect: their earlier names are former names to draw by
+    unrenamed = np.flatnonzero((up_df["kind"] == "enterprise").to_numpy() & ~stale & ~change_name)
+    change_name[unrenamed[:max(0, 3 - int((change_name & ~stale).sum()))]] = True
     # new names for renamed enterprises, unique against every name in the world
     ridx = np.flatnonzero(change_name)
     if len(ridx):
@@ -356,6 +359,7 @@ def build_world(n: int, seed: int, as_of: date) -> World:
         up_df.iloc[ridx, up_df.columns.get_loc("name")] = nn
     new_status = np.where(up_df["status"].isin(ACTIVE_STATUSES), nm.pick(rng, ["注销", "吊销"], k_up), "存续")
     up_df["status"] = np.where(change_name & (rng.random(k_up) < 0.7), up_df["status"], new_status)
+    up_df["former_name"] = np.where(change_name, ent.loc[up, "name"].to_numpy(dtype=object), None)
     newer = rand_dates(rng, "2026-11-02", "2026-11-20", k_up)
     older = up_df["updated_at"].to_numpy() - rng.integers(30, 300, k_up).astype("timedelta64[D]")
     up_df["updated_at"] = np.where(stale, older, newer)
@@ -378,7 +382,7 @@ def build_world(n: int, seed: int, as_of: date) -> World:
     lic = build_licences(rng, pool, planted, asof)
     credit = build_credit(rng, pool)
     insp = build_inspectors(rng, n, asof)
-    draws = build_draws(rng, pool, planted, ent)
+    draws = build_draws(rng, pool, planted, ent, up_df)
     return World(n=n, seed=seed, as_of=as_of, ent=ent, updates=up_df, pool=pool, licences=lic, credit=credit,
                  inspectors=insp, draws=draws, planted=planted)
 
@@ -552,7 +556,7 @@ def build_inspectors(rng, n: int, asof) -> pd.DataFrame:
 
 
 # =========================================================================== draws
-def build_draws(rng, pool: pd.DataFrame, planted: dict, ent: pd.DataFrame) -> pd.DataFrame:
+def build_draws(rng, pool: pd.DataFrame, planted: dict, ent: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
     rows = []
     excluded = set(planted[k] for k in planted if k != "ambiguous_pairs")
     for a, b in planted["ambiguous_pairs"]:
@@ -643,6 +647,57 @@ def build_draws(rng, pool: pd.DataFrame, planted: dict, ent: pd.DataFrame) -> pd
                  "items": task_info[("samr-350102", "GL2026-03")][5], "window_start": D("2026-04-15"), "window_end": D("2026-07-15"),
                  "uscc": fake, "name": "福州市鼓楼区查无此企业贸易有限公司", "address": "", "pool_idx": -1, "by": "uscc",
                  "version": 0, "declared": None, "note": "not_in_pool"})
+    # the same unregistered USCC drawn by a second agency in an overlapping window: the two
+    # unresolved entries form one joint group keyed by the USCC (docs/contract.md §9)
+    rows.append({**rows[-1], "agency": "tax-350102", "task_id": "SW2026-01",
+                 "task_name": task_info[("tax-350102", "SW2026-01")][1], "items": task_info[("tax-350102", "SW2026-01")][5],
+                 "window_start": D("2026-04-01"), "window_end": D("2026-06-30")})
+
+    # ---- matching you can check (docs/matching.md): former names and planted mismatches, on
+    # enterprises drawn nowhere else (so no two rows of one task name one enterprise)
+    used = set(excluded) | {int(i) for f in frames for i in f["pool_idx"]}
+    k_plant = 3 if len(pool) >= 2000 else 2
+
+    def free(mask) -> list[int]:
+        return [int(i) for i in pool.index[mask.to_numpy(dtype=bool) & ~pool.index.isin(list(used))]]
+
+    def first_task(agency):
+        return TASKS[agency][0][0]
+
+    # renamed enterprises drawn by the name an earlier registration version carried
+    renamed = updates.loc[updates["former_name"].notna() & ~updates["stale"]]
+    former = [(int(i), nm_) for i, nm_ in zip(renamed["idx"], renamed["former_name"]) if int(i) not in used][:k_plant + 1]
+    planted["former_name"] = [i for i, _ in former]
+    for i, old_name in former:
+        agency = SAMR[pool.at[i, "region_code"]]
+        row(agency, first_task(agency), i, by="name", name=old_name, note="former_name")
+        used.add(i)
+    # the USCC of the neighbouring row: a row names enterprise j but carries the USCC of i,
+    # the next enterprise of the register (resolved by the USCC, to i: name_mismatch)
+    with_uscc = free(pool["is_active"] & (pool["uscc"] != "") & (pool["kind"] == "enterprise"))
+    planted["name_mismatch"] = []
+    for i, j in list(zip(with_uscc[::2], with_uscc[1::2]))[:k_plant]:
+        agency = SAMR[pool.at[i, "region_code"]]
+        row(agency, TASKS[agency][1][0], i, by="uscc", name=pool.at[j, "name"], note="name_mismatch")
+        planted["name_mismatch"].append(i)
+        used.update((i, j))
+    # a name-only row whose address lies in the other district, on another road
+    named = free(pool["is_active"] & pool["name_unique"] & (pool["address"] != "") & (pool["kind"] == "enterprise"))
+    planted["address_mismatch"] = []
+    for i in named[:k_plant]:
+        other = "350103" if pool.at[i, "region_code"] == "350102" else "350102"
+        roads = [r for r in nm.ROADS[other] if r not in pool.at[i, "address"]]
+        address = f"福州市{nm.DISTRICT[other]}{roads[int(rng.integers(0, len(roads)))]}{int(rng.integers(1, 400))}号"
+        row("eco-350100", "HB2026-02", i, by="name", address=address, note="address_mismatch")
+        planted["address_mismatch"].append(i)
+        used.add(i)
+    # enterprises of 台江 drawn by 鼓楼's market regulator and tax bureau: out_of_region
+    outside = free(pool["is_active"] & (pool["uscc"] != "") & (pool["region_code"] == "350103"))
+    planted["out_of_region"] = []
+    for i, agency in zip(outside, ["samr-350102", "tax-350102"]):
+        row(agency, first_task(agency), i, by="uscc", note="out_of_region")
+        planted["out_of_region"].append(i)
+        used.add(i)
     df = pd.concat(frames + [pd.DataFrame(rows)], ignore_index=True)
 
     # ---- the re-drawn task: a later file replaces all its earlier rows (new window, some rows dropped/added)

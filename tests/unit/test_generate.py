@@ -330,13 +330,29 @@ def test_draw_truth_and_joint_groups(gen):
     # superseded rows: exactly the earlier version of the re-drawn task
     sup = dt.loc[dt["accepted"] & ~dt["current"]]
     assert set(sup["task_key"]) == {planted["redraw_task"]} and set(sup["source_file"]) == {"wjw-350100/draw_list/wjw_draw_2026.csv"}
-    # every group: >= 2 current entries, windows intersect, stable key
-    cur = dt.loc[dt["current"] & dt["expected_enterprise_id"].notna()]
+    # every group: >= 2 current entries, windows intersect, stable key; keyed by the enterprise,
+    # or (unresolved) by the drawn USCC
+    cur = dt.loc[dt["current"]]
+    key = cur["expected_enterprise_id"].where(cur["expected_enterprise_id"].notna(),
+                                              cur["uscc_drawn"].where(cur["match_method"] == "none"))
     for g in jg.itertuples():
-        rows = cur.loc[(cur["expected_enterprise_id"] == g.enterprise_id) & cur["task_key"].isin(list(g.task_keys))]
+        assert pd.isna(g.enterprise_id) != pd.isna(g.uscc)
+        rows = cur.loc[(key == (g.uscc if pd.isna(g.enterprise_id) else g.enterprise_id))
+                       & cur["task_key"].isin(list(g.task_keys))]
         assert len(rows) == len(g.task_keys) >= 2
         assert rows["window_start"].max() == g.window_start and rows["window_end"].min() == g.window_end
         assert g.window_start <= g.window_end
+    # matching you can check: former names, planted mismatches, the unresolved USCC's group
+    for note in ("former_name", "name_mismatch", "address_mismatch", "out_of_region"):
+        ids = set(dt.loc[dt["planted"] == note, "expected_enterprise_id"])
+        assert len(ids) >= 2 and ids == set(planted[note]), note
+    assert (dt.loc[dt["planted"] == "former_name", "match_method"] == "former_name").all()
+    former = dt.loc[dt["planted"] == "former_name"]
+    assert not (pool.loc[former["expected_enterprise_id"], "name"].to_numpy() == former["name_drawn"].to_numpy()).any()
+    for note in ("name_mismatch", "address_mismatch", "out_of_region"):
+        assert all(note in f for f in dt.loc[dt["planted"] == note, "flags"]), note
+    [unresolved] = jg.loc[jg["enterprise_id"].isna()].itertuples()
+    assert unresolved.uscc == planted["unresolved_uscc_group"] and unresolved.kind == "joint"
     # name-only resolutions point at a unique pool name
     by_name = dt.loc[dt["match_method"] == "name"]
     counts = pool["name"].value_counts()

@@ -3,7 +3,9 @@
 
   The enterprise of a row is its resolved enterprise_id; an unresolved row is
   keyed by what it carries (its USCC, else its normalized name), so two rows of
-  one task naming the same unresolved enterprise are one entry too.
+  one task naming the same unresolved enterprise are one entry too. Grouping keys an
+  entry by draw_group_key (macros/incremental_draws.sql): its enterprise_id, else the
+  drawn USCC — an unresolved entry with a valid USCC still groups (docs/contract.md §9).
 
   Duplicate rows of one enterprise within a task's (current) file collapse into
   one entry:
@@ -54,9 +56,9 @@ dropped as (
         arg_min(name_normalized, source_row) as name_normalized,
         arg_min(address, source_row) as address,
         any_value(enterprise_id) as enterprise_id,
-        -- the strongest match among the rows (uscc > reg_no > name_address > name > none)
+        -- the strongest match among the rows (uscc > reg_no > name_address > name > former_name > none)
         arg_min(match_method, case match_method when 'uscc' then 1 when 'reg_no' then 2
-            when 'name_address' then 3 when 'name' then 4 else 5 end) as match_method,
+            when 'name_address' then 3 when 'name' then 4 when 'former_name' then 5 else 6 end) as match_method,
         min(window_start) as window_start,
         max(window_end) as window_end,
         list_sort(list_distinct(flatten(list(items)))) as items,

@@ -1,23 +1,42 @@
 {#-
-  Each current draw-list row resolved to an enterprise of the pool, in order:
+  Each current draw-list row resolved to an enterprise of the pool, in order
+  (docs/matching.md; docs/contract.md §9):
     1. uscc          the drawn USCC (staging has checked it) is an enterprise's USCC;
     2. reg_no        a valid 注册号 (extra column) is an enterprise's 注册号 (exactly one);
     3. name_address  normalize_name(name) + normalize_address(address) match exactly
-                     one enterprise;
-    4. name          normalize_name(name) matches exactly one enterprise;
-    5. none.
+                     one enterprise's current name and address;
+    4. name          normalize_name(name) matches exactly one enterprise's current name;
+    5. former_name   no enterprise carries the name now, and exactly one enterprise
+                     carried it on an earlier registration version
+                     (int_registration__former_names);
+    6. none.
   Name candidates never include an enterprise whose USCC differs from a USCC the
   row carries (a USCC is unique: same name, other USCC = another entity, e.g. a
   namesake in another district). Several candidates are never guessed between:
-  the row stays unresolved and is flagged ambiguous_name.
+  the row stays unresolved and is flagged ambiguous_name — a name several enterprises
+  carry now, or (when none carries it now) one several carried before. A current
+  name goes before a former one: a name an enterprise carries now is that
+  enterprise's, whoever carried it before.
 
-  Flags: not_in_pool (unresolved, no candidate at all), ambiguous_name
-  (unresolved, the name matched more than one enterprise), inactive_enterprise
-  (resolved to an enterprise with is_active = false — the agency drew a
-  注销/吊销 enterprise and needs to know; the entry still takes part in grouping).
+  Flags (a sorted list; docs/matching.md says what each one asks of a steward):
+    not_in_pool          unresolved, no candidate at all;
+    ambiguous_name       unresolved, the name matched more than one enterprise;
+    inactive_enterprise  resolved to an enterprise with is_active = false (the entry
+                         still takes part in grouping);
+    name_mismatch        resolved by uscc or reg_no, the row carries a name, and its
+                         normalized name is neither the enterprise's current name nor
+                         one of its former names;
+    address_mismatch     resolved by name or former_name while the row's address
+                         contradicts the enterprise's (macro addresses_contradict: the
+                         district and the road both differ);
+    out_of_region        resolved, and the enterprise's region_code is not under the
+                         drawing agency's region_code (agency registry; macros/regions.sql:
+                         GB/T 2260 nesting, 350102 is under 350100); an agency or an
+                         enterprise without a region_code never flags.
 
   Address matching normalizes the pool's address of the name candidates only (the
-  same normalize_address as the drawn address), not the whole pool's.
+  same normalize_address as the drawn address), not the whole pool's; so does the
+  address_mismatch flag (the resolved rows' enterprises only).
 
   Each join reads the pool table itself (only the columns it needs); one shared
   `pool` CTE made DuckDB materialize the whole 10M-row pool first.
@@ -89,6 +108,25 @@ by_name as (
     group by row_key
 ),
 
+former_candidates as (
+    -- only for the rows neither a key nor a current name resolves or finds ambiguous
+    select draws.row_key, former.enterprise_id
+    from draws
+    inner join {{ ref('int_registration__former_names') }} as former
+        on former.name_normalized = draws.name_normalized
+    inner join {{ ref('enterprise_pool') }} as pool on pool.enterprise_id = former.enterprise_id
+    where draws.name_normalized is not null
+      and (draws.uscc is null or pool.uscc is null or pool.uscc = draws.uscc)
+      and draws.row_key not in (select row_key from by_key)
+      and draws.row_key not in (select row_key from name_candidates)
+),
+
+by_former_name as (
+    select row_key, count(distinct enterprise_id) as former_count, min(enterprise_id) as former_id
+    from former_candidates
+    group by row_key
+),
+
 resolved as (
     select
         draws.*,
@@ -97,28 +135,53 @@ resolved as (
             when by_reg_no.n = 1 then by_reg_no.enterprise_id
             when by_name.name_address_count = 1 then by_name.name_address_id
             when by_name.name_count = 1 then by_name.name_id
+            when by_former_name.former_count = 1 then by_former_name.former_id
         end as enterprise_id,
         case
             when by_uscc.enterprise_id is not null then 'uscc'
             when by_reg_no.n = 1 then 'reg_no'
             when by_name.name_address_count = 1 then 'name_address'
             when by_name.name_count = 1 then 'name'
+            when by_former_name.former_count = 1 then 'former_name'
             else 'none'
         end as match_method,
-        coalesce(by_name.name_count, 0) as name_candidates  -- 0 when a key resolved the row
+        -- 0 when a key resolved the row
+        coalesce(by_name.name_count, by_former_name.former_count, 0) as name_candidates
     from draws
     left join by_uscc on by_uscc.row_key = draws.row_key
     left join by_reg_no on by_reg_no.row_key = draws.row_key
     left join by_name on by_name.row_key = draws.row_key
+    left join by_former_name on by_former_name.row_key = draws.row_key
+),
+
+checked as (
+    -- the resolved rows against their enterprise: the pool's names, address and region
+    select
+        resolved.*,
+        pool.is_active,
+        resolved.match_method in ('uscc', 'reg_no')
+            and resolved.name_normalized is not null
+            and resolved.name_normalized is distinct from pool.name_normalized
+            and not exists (select 1 from {{ ref('int_registration__former_names') }} as former
+                            where former.enterprise_id = resolved.enterprise_id
+                              and former.name_normalized = resolved.name_normalized) as name_mismatch,
+        resolved.match_method in ('name', 'former_name')
+            and {{ addresses_contradict('resolved.address_normalized', normalize_address('pool.address')) }}
+            as address_mismatch,
+        coalesce(not {{ region_is_under('pool.region_code', 'agencies.region_code') }}, false) as out_of_region
+    from resolved
+    left join {{ ref('enterprise_pool') }} as pool on pool.enterprise_id = resolved.enterprise_id
+    left join {{ source('raw', 'agencies') }} as agencies on agencies.code = resolved.agency
 )
 
 select
-    resolved.* exclude (row_key),
-    pool.is_active,
+    checked.* exclude (row_key, name_mismatch, address_mismatch, out_of_region),
     list_sort(list_filter([
-        case when resolved.match_method = 'none' and resolved.name_candidates <= 1 then 'not_in_pool' end,
-        case when resolved.match_method = 'none' and resolved.name_candidates > 1 then 'ambiguous_name' end,
-        case when pool.is_active = false then 'inactive_enterprise' end
+        case when checked.match_method = 'none' and checked.name_candidates <= 1 then 'not_in_pool' end,
+        case when checked.match_method = 'none' and checked.name_candidates > 1 then 'ambiguous_name' end,
+        case when checked.is_active = false then 'inactive_enterprise' end,
+        case when checked.name_mismatch then 'name_mismatch' end,
+        case when checked.address_mismatch then 'address_mismatch' end,
+        case when checked.out_of_region then 'out_of_region' end
     ], lambda f: f is not null)) as flags
-from resolved
-left join {{ ref('enterprise_pool') }} as pool on pool.enterprise_id = resolved.enterprise_id
+from checked

@@ -1,12 +1,9 @@
 {#-
   登记: the current version of every registered enterprise, one row per enterprise_id.
 
-  enterprise_id = the USCC where known, else 'R' || 注册号:
-    * a row with a valid USCC                      → its USCC          (id_method 'uscc')
-    * a row with only a 注册号, when some accepted registration row pairs that
-      注册号 with exactly one USCC                  → that USCC         (id_method 'reg_no_to_uscc')
-    * otherwise                                    → 'R' || 注册号      (id_method 'reg_no')
-  so an enterprise first delivered under its legacy number and later with its USCC
+  enterprise_id = the USCC where known, else 'R' || 注册号 (macros/registration_keys.sql:
+  a row with only a 注册号 takes the USCC another accepted row pairs it with, when exactly
+  one), so an enterprise first delivered under its legacy number and later with its USCC
   is one enterprise, not two.
 
   Latest version wins (docs/contract.md §2): updated_at (newest first, undated last), then
@@ -30,33 +27,7 @@
 
 with
 
-reg_no_to_uscc as (
-    select reg_no, min(uscc) as uscc
-    from {{ ref('stg_registration') }}
-    where is_accepted and enterprise_key is not null and reg_no is not null and uscc is not null
-    group by reg_no
-    having count(distinct uscc) = 1
-),
-
-keyed as (
-    -- one narrow row per accepted registration row: its enterprise and its version order
-    select
-        {{ staged_row_id('stg') }} as stg_rowid,
-        coalesce(stg.uscc, reg_no_to_uscc.uscc, 'R' || stg.reg_no) as enterprise_id,
-        case
-            when stg.uscc is not null then 'uscc'
-            when reg_no_to_uscc.uscc is not null then 'reg_no_to_uscc'
-            else 'reg_no'
-        end as id_method,
-        stg.reg_no,
-        stg.updated_at,
-        stg.file_mtime,
-        stg.source_file,
-        stg.source_row
-    from {{ ref('stg_registration') }} as stg
-    left join reg_no_to_uscc on stg.uscc is null and stg.reg_no = reg_no_to_uscc.reg_no
-    where stg.is_accepted and stg.enterprise_key is not null
-),
+{{ registration_keyed_ctes() }},
 
 versions as (
     -- per enterprise: how many versions, a reg_no seen on any of them (the latest

@@ -8,7 +8,8 @@
 with
 
 group_agencies as (
-    select distinct joint_group_id, enterprise_id, unnest(agencies) as agency
+    -- an unresolved group (no enterprise_id) counts by its drawn USCC
+    select distinct joint_group_id, coalesce(enterprise_id, uscc) as enterprise_id, unnest(agencies) as agency
     from {{ ref('joint_inspections') }}
 ),
 

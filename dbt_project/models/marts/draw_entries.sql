@@ -6,7 +6,9 @@
   source: drop (a dropped draw list's row) or plan (an enterprise `ssj draw` drew for
   a plan, int_draw__plan_entries; a task dropped as a list is the list's).
   uscc and name are as drawn (normalized by the value rules); name_normalized is
-  the matching key.
+  the matching key. match_method and flags: int_draw__resolved (docs/matching.md). An
+  unresolved entry drawn with a valid USCC groups with the other entries of that USCC
+  (draw_group_key): its joint_group_id is set, its enterprise_id stays NULL.
 
   Incremental (strategy `regroup`): a draws build replaces the rows of the redone
   tasks and of every enterprise they touch (whose joint_group_id may change).
@@ -39,10 +41,10 @@ select
     entries.task_version_count
 from {{ ref('int_draw__entries') }} as entries
 left join {{ ref('int_draw__groups') }} as groups
-    on groups.enterprise_id = entries.enterprise_id
+    on groups.group_key = {{ draw_group_key('entries') }}
     and groups.agency = entries.agency
     and groups.task_id = entries.task_id
 {%- if is_incremental() %}
-where entries.enterprise_id in ({{ enterprises_to_regroup(this) }})
+where {{ draw_group_key('entries') }} in ({{ enterprises_to_regroup(this) }})
    or {{ is_task_to_redo('entries') }}
 {%- endif %}

@@ -1,7 +1,7 @@
 {#-
   The item → object index (docs/contract.md §6): for every current item of an
   agency, every ACTIVE enterprise of the pool in the agency's region (the
-  registry's region_code, without its trailing 00 pairs — macros/value_rules.sql
+  registry's region_code, without its trailing 00 pairs — macros/regions.sql
   region_prefix — as a prefix of the enterprise's) that matches every
   non-blank scope column of the item. Blank = any; an item with no scope column
   takes its whole region; an agency without a region_code reaches nobody.

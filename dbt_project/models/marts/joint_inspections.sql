@@ -7,6 +7,9 @@
   lead_agency: the group's agency with the lowest lead_priority in the agency
   registry (an agency without a priority sorts last), ties by agency code.
   items: union of the entries' items, sorted and distinct.
+  A group of unresolved entries drawn with one valid USCC (docs/contract.md §9) has
+  enterprise_id NULL, uscc the drawn USCC and name the first member's drawn name (by
+  task key); a resolved group's uscc and name are the pool's.
   window_start / window_end: the common window (max start, min end).
 
   Incremental (strategy `regroup`): a draws build replaces the groups of every
@@ -20,30 +23,34 @@ with
 members as (
     select
         groups.joint_group_id,
+        groups.group_key,
         groups.enterprise_id,
         groups.agency,
         groups.task_key,
         groups.group_window_start,
         groups.group_window_end,
         entries.items,
+        entries.name as drawn_name,
         agencies.lead_priority
     from {{ ref('int_draw__groups') }} as groups
     inner join {{ ref('int_draw__entries') }} as entries
-        on entries.enterprise_id = groups.enterprise_id
+        on {{ draw_group_key('entries') }} = groups.group_key
         and entries.agency = groups.agency
         and entries.task_id = groups.task_id
     left join {{ source('raw', 'agencies') }} as agencies
         on agencies.code = groups.agency
     where groups.joint_group_id is not null
     {%- if is_incremental() %}
-      and groups.enterprise_id in ({{ enterprises_to_regroup(this) }})
+      and groups.group_key in ({{ enterprises_to_regroup(this) }})
     {%- endif %}
 ),
 
 aggregated as (
     select
         joint_group_id,
+        any_value(group_key) as group_key,
         any_value(enterprise_id) as enterprise_id,
+        arg_min(drawn_name, task_key) as drawn_name,
         list_sort(list(distinct agency)) as agencies,
         list_sort(list(task_key)) as task_keys,
         count(distinct agency) as agency_count,
@@ -67,8 +74,8 @@ lead as (
 select
     aggregated.joint_group_id,
     aggregated.enterprise_id,
-    pool.uscc,
-    pool.name,
+    case when aggregated.enterprise_id is null then aggregated.group_key else pool.uscc end as uscc,
+    case when aggregated.enterprise_id is null then aggregated.drawn_name else pool.name end as name,
     pool.is_active as enterprise_is_active,
     aggregated.agencies,
     aggregated.task_keys,
