@@ -213,6 +213,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(_settings(args), log_level="DEBUG" if args.verbose else "INFO")
 
 
+def read_seed(path: str) -> str:
+    """The seed in ``path`` ('-': standard input) as typed: UTF-8, one trailing line break dropped
+    (an editor adds one; any other white space is part of the seed the commitment fixed)."""
+    text = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    seed = text.decode("utf-8")
+    return seed[:-2] if seed.endswith("\r\n") else seed[:-1] if seed.endswith("\n") else seed
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     """Draw the plans of a year (or of one coordination group) and publish a snapshot with the draw."""
     import dagster as dg
@@ -220,6 +228,11 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
     from pipelines.defs.draws.store import DrawRefused, make_draw
 
+    try:
+        seed = args.seed if args.seed is not None else read_seed(args.seed_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"ssj draw: cannot read the seed from {mask_text(args.seed_file)}: {mask_text(str(exc))}", file=sys.stderr)
+        return 2
     settings = _settings(args)
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.to_env())
@@ -227,7 +240,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
     os.environ["DAGSTER_HOME"] = str(home)
     with _whole_run_lock(settings, quiet=False):
         try:
-            outcome = make_draw(settings.warehouse, args.plans_of, args.seed, args.coordination)
+            outcome = make_draw(settings.warehouse, args.plans_of, seed, args.coordination)
         except DrawRefused as exc:
             print(f"ssj draw: refused: {mask_text(str(exc))}", file=sys.stderr)
             return 2
@@ -433,7 +446,10 @@ def main(argv: list[str] | None = None) -> int:
     paths(p)
     p.add_argument("--as-of", type=date.fromisoformat, help="'today' for date rules (as for `ssj run`)")
     p.add_argument("--plans-of", type=int, required=True, metavar="YEAR", help="the plans whose window starts in YEAR")
-    p.add_argument("--seed", required=True, help="the seed the plans committed to (seed_sha256 = its SHA-256)")
+    seed = p.add_mutually_exclusive_group(required=True)
+    seed.add_argument("--seed", help="the seed the plans committed to (seed_sha256 = its SHA-256)")
+    seed.add_argument("--seed-file", metavar="FILE",
+                      help="read the seed from FILE ('-': standard input), UTF-8, one trailing line break dropped")
     p.add_argument("--coordination", help="only the plans of this coordination group (联合抽查组)")
     p.set_defaults(func=cmd_draw)
 

@@ -86,7 +86,8 @@ def test_draw_publish_verify_and_keep(tmp_path):
     assert current_snapshot_id(warehouse) == s1
 
     seed = demo_seed(2026)
-    drawn = ssj("draw", *paths, "--as-of", "2026-11-26", "--plans-of", "2026", "--seed", seed)
+    (tmp_path / "seed.txt").write_text(seed + "\n", encoding="utf-8")  # as an editor saves it
+    drawn = ssj("draw", *paths, "--as-of", "2026-11-26", "--plans-of", "2026", "--seed-file", str(tmp_path / "seed.txt"))
     assert drawn.returncode == 0, drawn.stderr[-3000:]
     s2 = current_snapshot_id(warehouse)
     assert s2 != s1
