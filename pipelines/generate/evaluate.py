@@ -77,6 +77,26 @@ MISMATCH_FLAGS = "('name_mismatch', 'address_mismatch', 'out_of_region')"
 RESULT_FACTS = ("result_code, inspected_on, entered_on, entry_due_on, entered_late, follow_up_due_on, follow_up_late, "
                 "publish_until")
 
+KPI_TRUTH = """
+    with results as (
+        select agency, year(window_start) as year,
+               count(*) filter (where not entered_late) as on_time, count(*) as n,
+               count(*) filter (where problem_found and follow_up_done) as handled,
+               count(*) filter (where problem_found) as problems
+        from t_results group by all
+    ),
+    missing as (select agency, year(window_start) as year, count(*) as n from t_missing_results group by all),
+    both_ as (
+        select agency, year, coalesce(results.on_time, 0) as on_time,
+               coalesce(results.n, 0) + coalesce(missing.n, 0) as due,
+               coalesce(results.handled, 0) as handled, coalesce(results.problems, 0) as problems
+        from results full outer join missing using (agency, year)
+    )
+    select agency, year, '检查结果按时公示率', on_time, due from both_
+    union all
+    select agency, year, '发现问题处置率', handled, problems from both_"""
+"""The two result figures of ``kpi`` (docs/results.md) counted from the truth tables."""
+
 TRUTH_TABLES = ("enterprises", "licences", "draw_truth", "joint_groups", "quarantine_expected", "files", "inspectors",
                 "results", "missing_results")
 """What ``ssj generate`` writes under ``truth/`` and ``evaluate`` compares against."""
@@ -88,7 +108,7 @@ def evaluate(truth: Path, warehouse: Path) -> dict:
     for name in TRUTH_TABLES:
         con.execute(f"create view t_{name} as select * from read_parquet('{truth / (name + '.parquet')}')")
     for name in ("enterprise_pool", "draw_entries", "joint_inspections", "quarantine", "ingest_log", "inspector_pool",
-                 "inspection_results", "missing_results"):
+                 "inspection_results", "missing_results", "kpi"):
         con.execute(f"create view p_{name} as select * from read_parquet('{published / (name + '.parquet')}')")
     db = Path(warehouse) / "ssj.duckdb"
     con.execute(f"attach '{db}' as wh (read_only)")
@@ -157,6 +177,11 @@ def evaluate(truth: Path, warehouse: Path) -> dict:
         _score(con, "results: missing past the deadline",
                "select agency, task_id, coalesce(enterprise_id, uscc, name), entry_due_on from p_missing_results",
                "select agency, task_id, coalesce(enterprise_id, uscc, name), entry_due_on from t_missing_results"),
+        _score(con, "kpi: results on time and problems handled",
+               "select agency, year, figure, numerator, denominator from p_kpi "
+               "where figure in ('检查结果按时公示率', '发现问题处置率') and agency in "
+               "(select agency from t_results union select agency from t_missing_results)",
+               KPI_TRUTH),
     ]
     con.close()
     return {s.name: s.as_dict() for s in scores}

@@ -11,7 +11,8 @@ The expected deadlines are counted here, in Python, day by day on
 ``chinese_calendar.is_workday`` — independently of the SQL that the pipeline counts
 them with (macros/working_days.sql). Truth tables: ``results.parquet`` (the current
 result of every entry that has one, with its deadlines, lateness and repair date) and
-``missing_results.parquet``.
+``missing_results.parquet``, each with the entry's window start and whether a problem was
+found and followed up: what the two result figures of ``kpi`` count.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def write_results(land: Landing, draw_truth: pd.DataFrame, as_of: date, tdir: Pa
         if roll < 0.08 or (overdue_on > as_of and roll < 0.5):
             if overdue_on <= as_of:  # more than DEADLINE working days after the window ended
                 missing.append({"agency": e.agency, "task_id": e.task_id, "uscc": e.uscc_drawn, "name": e.name_drawn,
-                                "enterprise_id": e.expected_enterprise_id, "entry_due_on": entry_due_window})
+                                "enterprise_id": e.expected_enterprise_id, "window_start": start,
+                                "entry_due_on": entry_due_window})
             continue
         span = max((min(end, as_of - timedelta(days=1)) - start).days, 0)
         inspected = start + timedelta(days=int(rng.integers(0, span + 1)))
@@ -148,7 +150,9 @@ def write_results(land: Landing, draw_truth: pd.DataFrame, as_of: date, tdir: Pa
         truth.append({"agency": e.agency, "task_id": e.task_id, "uscc": e.uscc_drawn, "name": e.name_drawn,
                       "enterprise_id": e.expected_enterprise_id, "result_code": code, "inspected_on": inspected,
                       "entered_on": entered, "entry_due_on": due, "entered_late": entered > due,
-                      "follow_up_due_on": follow_due, "follow_up_late": follow_late, "publish_until": publish_until})
+                      "follow_up_due_on": follow_due, "follow_up_late": follow_late, "publish_until": publish_until,
+                      "window_start": start, "problem_found": code in PROBLEM,
+                      "follow_up_done": row["follow_up_done_on"] is not None})
     rejected = 0
     for agency, rows in sorted(files.items()):
         reasons = [""] * len(rows)
@@ -164,7 +168,8 @@ def write_results(land: Landing, draw_truth: pd.DataFrame, as_of: date, tdir: Pa
         land.write(agency, "results", "抽查检查结果.csv", "csv", headers, columns, reasons=np.array(reasons, dtype=object),
                    note="results of the agency's draw entries (on time, late, corrected, followed up); two rejected rows")
     pd.DataFrame(truth).to_parquet(tdir / "results.parquet", index=False)
-    pd.DataFrame(missing, columns=["agency", "task_id", "uscc", "name", "enterprise_id", "entry_due_on"]).to_parquet(
+    pd.DataFrame(missing, columns=["agency", "task_id", "uscc", "name", "enterprise_id", "window_start",
+                                   "entry_due_on"]).to_parquet(
         tdir / "missing_results.parquet", index=False)
     return {"results": len(truth), "results_late": int(sum(t["entered_late"] for t in truth)),
             "missing_results": len(missing), "results_rejected": rejected}
