@@ -20,7 +20,7 @@ run: install        ## generate a small sample into data/ and run the whole pipe
 	$(SSJ) demo
 
 test: install       ## the test suite (what CI runs); "no tests collected" is a failure
-	@$(PY) -m pytest -q -n 2 --dist loadfile; code=$$?; \
+	@$(PY) -m pytest -q -n 2 --dist loadfile --durations=15; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$code
 
 test-fast: install  ## unit tests only

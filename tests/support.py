@@ -86,6 +86,19 @@ def run_dbt(warehouse: Path, as_of: str = "2026-06-30", *args: str) -> subproces
     return proc
 
 
+def warehouse_rows(warehouse: Path, sql: str) -> list[dict]:
+    """The rows of ``sql`` over the warehouse's DuckDB file (opened read-only), as dicts."""
+    import duckdb
+
+    con = duckdb.connect(str(Path(warehouse) / "ssj.duckdb"), read_only=True)
+    try:
+        cur = con.execute(sql)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
 def make_uscc(body17: str) -> str:
     """A USCC with the right GB 32100 check character for its first 17 characters."""
     from stdnum.cn.uscc import calc_check_digit

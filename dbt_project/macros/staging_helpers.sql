@@ -81,9 +81,8 @@ case when {{ relation }}.outcome.is_accepted then {{ col }}
     extra columns, the row rules' verdict, the original values. `raw` is the SQL
     expression of the original values (raw_json over `<relation>._source`); it is
     kept for rejected rows only — the quarantine shows it, and building it for the
-    accepted ones cost a third of staging's time — unless `keep_raw`: a feed whose
-    accepted rows may still be rejected downstream (results: not_drawn). -#}
-{% macro staging_columns(raw, relation='checked', keep_raw=false) -%}
+    accepted ones cost a third of staging's time. -#}
+{% macro staging_columns(raw, relation='checked') -%}
 agency,
         source_file,
         file_sha256,
@@ -92,7 +91,7 @@ agency,
         ingested_at,
         extra,
         {{ staging_outcome(relation) }},
-        {% if keep_raw %}{{ raw }}{% else %}case when not {{ relation }}.outcome.is_accepted then {{ raw }} end{% endif %} as raw
+        case when not {{ relation }}.outcome.is_accepted then {{ raw }} end as raw
 {%- endmacro %}
 
 {#- The outcome columns (part of staging_columns). -#}

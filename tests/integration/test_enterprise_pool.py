@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.defs.publish import parquet as publish
-from tests.support import make_reg_no, make_uscc, run_dbt, spy_in_order, write_raw
+from tests.support import make_reg_no, make_uscc, run_dbt, spy_in_order, write_raw, warehouse_rows
 
 pytestmark = pytest.mark.slow
 
@@ -205,13 +205,7 @@ def build(warehouse: Path, *, extra_registration: list[dict] | None = None) -> N
 
 
 def rows(warehouse: Path, sql: str) -> list[dict]:
-    con = duckdb.connect(str(warehouse / "ssj.duckdb"), read_only=True)
-    try:
-        cur = con.execute(sql)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
+    return warehouse_rows(warehouse, sql)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from tests.leak_detector import scan_duckdb, scan_text
-from tests.support import make_id_no, make_uscc, run_dbt, write_raw
+from tests.support import make_id_no, make_uscc, run_dbt, write_raw, warehouse_rows
 
 SAMR, TAX = "samr-350102", "tax-350102"
 AS_OF = "2026-11-30"
@@ -77,13 +77,7 @@ def wh(tmp_path_factory):
 
 
 def query(wh, sql):
-    con = duckdb.connect(str(wh / "ssj.duckdb"), read_only=True)
-    try:
-        cur = con.execute(sql)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
+    return warehouse_rows(wh, sql)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from stdnum.cn import uscc as std_uscc
 from stdnum.iso7064 import mod_11_10
 
 from pipelines.defs.ingest.raw_store import ledger_dir, ledger_id, write_json_atomically
-from tests.support import make_reg_no, make_uscc, run_dbt, write_raw
+from tests.support import make_reg_no, make_uscc, run_dbt, write_raw, warehouse_rows
 
 MINE = ("sector_divisions credit_grade_vocab status_words item_vocab item_carrier_matches path:models/staging "
         "+int_results__resolved quarantine ingest_log")  # a result's verdict follows matching it to a draw entry
@@ -91,13 +91,7 @@ def wh(tmp_path_factory):
 
 
 def rows(wh, sql):
-    con = duckdb.connect(str(wh[0] / "ssj.duckdb"), read_only=True)
-    try:
-        cur = con.execute(sql)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
-    finally:
-        con.close()
+    return warehouse_rows(wh[0], sql)
 
 
 def by_row(wh, table):

@@ -44,16 +44,33 @@ entries as (
     left join {{ ref('enterprise_pool') }} as pool on pool.enterprise_id = entries.enterprise_id
 ),
 
+{#- each entry under every key a result may name it by: its USCCs (as drawn, its
+    enterprise's) and its names (as drawn, its enterprise's current one), so that matching
+    is equality joins, never a comparison with every entry of a task -#}
+entry_keys as (
+    select distinct agency, task_id, entry_key, 'uscc' as kind, unnest([drawn_uscc, pool_uscc]) as key,
+           true as has_uscc
+    from entries
+    union
+    select distinct agency, task_id, entry_key, 'name' as kind, unnest([drawn_name, pool_name]) as key,
+           coalesce(drawn_uscc, pool_uscc) is not null as has_uscc
+    from entries
+),
+
 candidates as (
-    select
-        results.row_key,
-        entries.entry_key,
-        results.uscc is not null and results.uscc in (entries.drawn_uscc, entries.pool_uscc) as by_uscc
+    select results.row_key, entry_keys.entry_key, true as by_uscc
     from results
-    inner join entries on entries.agency = results.agency and entries.task_id = results.task_id
-    where (results.uscc is not null and results.uscc in (entries.drawn_uscc, entries.pool_uscc))
-       or (results.name_normalized in (entries.drawn_name, entries.pool_name)
-           and (results.uscc is null or coalesce(entries.drawn_uscc, entries.pool_uscc) is null))
+    inner join entry_keys
+        on entry_keys.kind = 'uscc' and entry_keys.agency = results.agency and entry_keys.task_id = results.task_id
+        and entry_keys.key = results.uscc
+    union all
+    select results.row_key, entry_keys.entry_key, false as by_uscc
+    from results
+    inner join entry_keys
+        on entry_keys.kind = 'name' and entry_keys.agency = results.agency and entry_keys.task_id = results.task_id
+        and entry_keys.key = results.name_normalized
+    -- a name names an entry only where no USCC can contradict it
+    where results.uscc is null or not entry_keys.has_uscc
 ),
 
 matches as (
@@ -93,6 +110,17 @@ verdicts as (
     from staged
     left join matches on matches.row_key = staged.row_key
     left join tasks on tasks.agency = staged.agency and tasks.task_id = staged.task_id
+),
+
+{#- `raw` of the rows matching rejects, read back from the raw store for them alone (staging
+    builds it for its own rejects only: building it for every row cost most of staging's time) -#}
+rejected_raw as (
+    select verdicts.row_key, {{ raw_json(results_columns(), 'results', relation='raw_rows') }} as raw
+    from verdicts
+    inner join staged on staged.row_key = verdicts.row_key
+    inner join {{ source('raw', 'results') }} as raw_rows
+        on raw_rows._file_sha256 = staged.file_sha256 and raw_rows._source_row = staged.source_row
+    where verdicts.issue is not null
 )
 
 select
@@ -103,7 +131,7 @@ select
     case when verdicts.issue is null then staged.reason
          else {{ publishable_text('verdicts.issue.message') }} end as reason,
     staged.is_accepted and verdicts.issue is null as is_accepted,
-    case when not staged.is_accepted or verdicts.issue is not null then staged.raw end as raw,
+    coalesce(staged.raw, rejected_raw.raw) as raw,
     case when staged.is_accepted and verdicts.issue is null then row_number() over (
         partition by staged.is_accepted and verdicts.issue is null, staged.agency, staged.task_id, verdicts.entry_key
         order by {{ latest_first('staged.entered_on') }}) end as version_rank,
@@ -112,3 +140,4 @@ select
         end as version_count
 from staged
 inner join verdicts on verdicts.row_key = staged.row_key
+left join rejected_raw on rejected_raw.row_key = staged.row_key

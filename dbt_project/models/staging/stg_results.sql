@@ -11,10 +11,8 @@
     (outside_calendar): it is never guessed.
 
     Whether the task drew the enterprise is decided after matching
-    (int_results__resolved, not_drawn): that verdict needs draw_entries, so `raw` is
-    kept on every row here, not only on the rejected ones. -#}
-{%- set columns = ['task_id', 'uscc', 'name', 'inspected_on', 'entered_on', 'result', 'follow_up', 'follow_up_done_on',
-                   'follow_up_entered_on', 'penalty_publicity_until', 'rectified_on', 'inspectors'] -%}
+    (int_results__resolved, not_drawn): that verdict needs draw_entries. -#}
+{%- set columns = results_columns() -%}
 {%- set dates = ['inspected_on', 'entered_on', 'follow_up_done_on', 'follow_up_entered_on',
                  'penalty_publicity_until', 'rectified_on'] -%}
 
@@ -62,8 +60,8 @@ typed as (
         result_words.problem_found,
         follow_up_words.code as follow_up_code,
         coalesce(result_words.repair, follow_up_words.repair) as repair,
-        coalesce(agencies.entry_working_days, 20) as entry_working_days,
-        coalesce(agencies.follow_up_working_days, 20) as follow_up_working_days
+        agencies.entry_working_days as entry_working_days,
+        agencies.follow_up_working_days as follow_up_working_days
     from cleaned
     left join result_words on result_words.word = {{ vocabulary_word('cleaned.result_text') }}
     left join follow_up_words on follow_up_words.word = {{ vocabulary_word('cleaned.follow_up') }}
@@ -144,7 +142,7 @@ final as (
         entry_working_days,
         entry_due_on,
         follow_up_due_on,
-        {{ staging_columns(raw_json(columns, 'results', relation='checked._source'), keep_raw=true) }}
+        {{ staging_columns(raw_json(columns, 'results', relation='checked._source')) }}
     from checked
 )
 
