@@ -4,11 +4,8 @@
   agency, for which task and items, what was found (the category in the policy's
   Chinese), when, and until when it stays published (publish_until, the repair rule of
   inspection_results; NULL = no end yet). Nothing internal: no credit grade, match
-  method, inspector or file lineage. A view: a projection of inspection_results, read when
-  it is published.
+  method, inspector or file lineage.
 -#}
-
-{{ config(materialized="view") }}
 
 select
     results.uscc,
