@@ -165,9 +165,11 @@ checked as (
             and not exists (select 1 from {{ ref('int_registration__former_names') }} as former
                             where former.enterprise_id = resolved.enterprise_id
                               and former.name_normalized = resolved.name_normalized) as name_mismatch,
-        resolved.match_method in ('name', 'former_name')
-            and {{ addresses_contradict('resolved.address_normalized', normalize_address('pool.address')) }}
-            as address_mismatch,
+        -- a CASE, not an AND: the pool's address is normalized for the name-resolved rows alone
+        -- (for every resolved row, it cost three times the rest of the resolution at 1M enterprises)
+        case when resolved.match_method in ('name', 'former_name') and resolved.address_normalized is not null
+             then {{ addresses_contradict('resolved.address_normalized', normalize_address('pool.address')) }}
+             else false end as address_mismatch,
         coalesce(not {{ region_is_under('pool.region_code', 'agencies.region_code') }}, false) as out_of_region
     from resolved
     left join {{ ref('enterprise_pool') }} as pool on pool.enterprise_id = resolved.enterprise_id

@@ -31,7 +31,9 @@ renamed as (
 carried as (
     select
         keyed.enterprise_id,
-        {{ normalize_name('keyed.name') }} as name_normalized,
+        -- names normalized after the join, for the renamed enterprises' rows alone: referring to
+        -- `renamed` keeps DuckDB from normalizing every registration row first (2.4 s of 2.5 at 1M)
+        {{ normalize_name('case when renamed.enterprise_id is not null then keyed.name end') }} as name_normalized,
         keyed.name,
         keyed.updated_at,
         {{ latest_version('keyed.updated_at') }} as version_order,
