@@ -78,7 +78,7 @@ def feeds() -> dict[str, Feed]:
 
 
 FEED_NAMES: tuple[str, ...] = ("registration", "approval", "credit_risk", "inspectors", "draw_list", "items", "plans",
-                              "results")
+                              "results", "links")
 
 
 class MissingColumns(ValueError):

@@ -11,7 +11,9 @@ installed (Debian: ``fonts-noto-cjk``).
 
 Sections: files and rows per agency and feed; quarantine reasons; the
 enterprise pool by sector, scale and credit grade; inspectors; the agency-by-
-agency overlap heatmap; inspections saved by merging; the drawn plans' burden
+agency overlap heatmap; inspections saved by merging; the draw entries' match methods
+and flags per agency and the data steward's queue (``match_review``, its size in the
+headline); the drawn plans' burden
 (distinct enterprises drawn against the plans' sample sizes and against independent
 draws of the same plans, ``draw_burden``); the six figures of 一公开 per agency, the
 results' deadlines met month by month, and the repair calendar.
@@ -127,6 +129,43 @@ def results_sections(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 ALONE = "单独 alone · "
 ALL_PLANS = "全部已抽取计划 all drawn plans"
+
+
+METHODS = ("steward", "uscc", "reg_no", "name_address", "name", "former_name", "none", "plan")
+FLAGS = ("not_in_pool", "ambiguous_name", "inactive_enterprise", "name_mismatch", "address_mismatch", "out_of_region",
+         "steward_link")
+REVIEW_REASONS = ("not_in_pool", "ambiguous_name", "name_mismatch", "address_mismatch", "out_of_region", "stale_link")
+
+
+def matching_sections(con: duckdb.DuckDBPyConnection, published: Path) -> tuple[list[str], int | None]:
+    """Matching you can check: the draw entries' match methods and flags per agency, and the data
+    steward's queue (match_review) per agency and reason; with the queue's size (None: not published)."""
+    sections: list[str] = []
+    if (published / "draw_entries.parquet").exists():
+        methods = con.execute(f"""
+            select agency, count(*), {', '.join(f"count(*) filter (where match_method = '{m}')" for m in METHODS)}
+            from draw_entries group by agency order by agency""").fetchall()
+        flags = con.execute(f"""
+            select agency, {', '.join(f"count(*) filter (where list_contains(flags, '{f}'))" for f in FLAGS)}
+            from draw_entries group by agency order by agency""").fetchall()
+        sections += [
+            "<h2>匹配 Matching draw entries to the pool</h2>",
+            table(["部门 agency", "条目 entries", *METHODS], methods),
+            table(["部门 agency", *FLAGS], flags),
+        ]
+    if not (published / "match_review.parquet").exists():
+        return sections, None
+    size = con.execute("select count(*) from match_review").fetchall()[0][0]
+    queue = con.execute(f"""
+        select agency, feed, count(*), {', '.join(f"count(*) filter (where list_contains(reasons, '{r}'))"
+                                                 for r in REVIEW_REASONS)}
+        from match_review group by agency, feed order by agency, feed""").fetchall()
+    sections += [
+        f"<h2>人工确认 The data steward's queue (match_review): {size:,} 行 rows</h2>",
+        table(["部门 agency", "数据 feed", "待确认 rows", *REVIEW_REASONS], queue) if queue
+        else '<p class="empty">无待确认 nothing to review</p>',
+    ]
+    return sections, size
 
 
 def draw_burden(con: duckdb.DuckDBPyConnection, warehouse: Path) -> tuple[list[tuple], list[str]]:
@@ -258,6 +297,7 @@ def build_report(warehouse: Path) -> str:
     totals = q("""select (select count(*) from enterprise_pool), (select count(*) from inspector_pool),
                          (select count(*) from joint_inspections), (select count(*) from quarantine)""")[0]
     results = results_sections(con) if (published / "kpi.parquet").exists() else []
+    matching, review_size = matching_sections(con, published)
     burden, missing = draw_burden(con, warehouse)
     con.close()
 
@@ -284,6 +324,7 @@ def build_report(warehouse: Path) -> str:
                   [(r[0], r[6]) for r in summary]),
         table(["范围 scope", "抽取条目 entries", "组 groups", "合并条目 merged", "未合并 unmerged",
                "需检查 needed", "减少 saved"], summary),
+        *matching,
         "<h2>随机抽取的检查负担 Draws: enterprises visited</h2>",
         *burden_section(burden, missing),
         *results,
@@ -292,6 +333,8 @@ def build_report(warehouse: Path) -> str:
                 f"{totals[2]:,} 个联合检查组 joint groups · {totals[3]:,} 行隔离 quarantined rows")
     if saved:
         headline += f" · 减少检查 {saved[6]:,} 次 inspections saved"
+    if review_size is not None:
+        headline += f" · {review_size:,} 行待人工确认 rows to review"
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>双随机 运行报告 shuangsuiji run report</title>

@@ -7,14 +7,21 @@
     staging model (quarantine, ingest_log) loop over this list. The same list as
     connectors/feeds.py FEED_NAMES. -#}
 {% macro feed_names() -%}
-{{ return(['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list', 'items', 'plans', 'results']) }}
+{{ return(['registration', 'approval', 'credit_risk', 'inspectors', 'draw_list', 'items', 'plans', 'results', 'links']) }}
 {%- endmacro %}
 
 {#- Where a feed's rows get their final verdict (reason_codes, reason, is_accepted, raw):
     its staging model, except for a feed whose accepted rows matching may still reject
-    (results: not_drawn, int_results__resolved). What quarantine and ingest_log read. -#}
+    (results: not_drawn, int_results__resolved; links: enterprise_not_in_pool,
+    int_links__checked). What quarantine and ingest_log read. -#}
 {% macro feed_verdicts(feed) -%}
-{{ return(ref('int_results__resolved') if feed == 'results' else ref('stg_' ~ feed)) }}
+{%- if feed == 'results' -%}
+{{ return(ref('int_results__resolved')) }}
+{%- elif feed == 'links' -%}
+{{ return(ref('int_links__checked')) }}
+{%- else -%}
+{{ return(ref('stg_' ~ feed)) }}
+{%- endif -%}
 {%- endmacro %}
 
 {#- The feeds whose verdicts follow the draw entries as well as their own files: redone

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .expected import build_truth, write_file_truth
-from .feeds import Landing, write_approval, write_credit, write_draws, write_inspectors, write_registration
+from .feeds import Landing, write_approval, write_credit, write_draws, write_inspectors, write_links, write_registration
 from .plans import write_items_and_plans
 from .results import write_results
 from .world import build_world
@@ -80,6 +80,8 @@ def _generate(n_enterprises: int, out: Path, seed: int, as_of: date, progress: C
     done("files: inspectors")
     draws = write_draws(land, world.draws)
     done("files: draw_list")
+    write_links(land, draws, world.pool)
+    done("files: links")
     write_items_and_plans(land, as_of)
     done("files: items, plans")
     t_files = time.perf_counter()

@@ -148,7 +148,8 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
                      & ~np.array([r.startswith(p) if isinstance(p, str) else True
                                   for r, p in zip(p_region, agency_prefix)], dtype=bool))
     for j in np.flatnonzero(np.isin(note, ["not_in_pool", "ambiguous_name", "name_address", "former_name",
-                                           "name_mismatch", "address_mismatch"]) | ~act | ~accepted | out_of_region):
+                                           "name_mismatch", "address_mismatch", "steward"])
+                            | ~act | ~accepted | out_of_region):
         if note[j] == "not_in_pool":
             eid[j], method[j] = None, "none"
             flags[j].append("not_in_pool")
@@ -159,6 +160,9 @@ def build_truth(world, land, draws: pd.DataFrame, reg_where: dict, lic_where: pd
             method[j] = "name_address"
         elif note[j] == "former_name":
             method[j] = "former_name"
+        elif note[j] == "steward":  # decided by the generated links file (feeds.write_links)
+            method[j] = "steward"
+            flags[j].append("steward_link")
         elif note[j] in ("name_mismatch", "address_mismatch"):
             flags[j].append(note[j])
         if eid[j] is not None and not act[j]:

@@ -643,3 +643,30 @@ def write_draws(land: Landing, draws: pd.DataFrame) -> pd.DataFrame:
     emit((A == "wjw-350100") & (V == 1), "wjw-350100", "wjw_adjusted.csv", "csv", "canonical", date_style=0, later_days=10,
          note="re-draws task WJ2026-01: replaces its earlier rows (later mtime; name sorts first)")
     return draws
+
+
+# =========================================================================== links
+LINK_HEADERS = ["数据类型", "部门", "任务编号", "企业名称", "统一社会信用代码", "确认主体", "确认人", "确认日期", "备注"]
+
+
+def write_links(land: Landing, draws: pd.DataFrame, pool: pd.DataFrame) -> None:
+    """A data steward's links file (docs/matching.md, "The steward's loop"): one row deciding each
+    draw row planted ambiguous for it (note ``steward``: its enterprise), and one linking the
+    unregistered USCC's row to that USCC — the pool does not hold it, so it is quarantined
+    (enterprise_not_in_pool)."""
+    rows: list[list[str]] = []
+    reasons: list[str] = []
+    for _, d in draws.loc[draws["note"] == "steward"].iterrows():
+        rows.append(["draw_list", d["agency"], d["task_id"], d["name"], "", pool.at[d["pool_idx"], "enterprise_id"],
+                     "林审核", "2026-05-06", "电话核实：地址与登记住所一致"])
+        reasons.append("")
+    for _, d in draws.loc[draws["note"] == "not_in_pool"].head(1).iterrows():
+        rows.append(["抽取名单", AGENCY_NAMES.get(d["agency"], d["agency"]), d["task_id"], d["name"], d["uscc"], d["uscc"],
+                     "林审核", "2026-05-06", "名单上的代码"])
+        reasons.append("enterprise_not_in_pool")
+    if not rows:
+        return
+    columns = [np.array([r[i] for r in rows], dtype=object) for i in range(len(LINK_HEADERS))]
+    land.write("samr-350102", "links", "人工确认.csv", "csv", LINK_HEADERS, columns,
+               reasons=np.array(reasons, dtype=object), later_days=1,
+               note="a steward's decisions: one ambiguous draw row decided, one link to an enterprise not in the pool")

@@ -638,6 +638,10 @@ def build_draws(rng, pool: pd.DataFrame, planted: dict, ent: pd.DataFrame, updat
             row("yjj-350100", "YJ2026-02", b, by="name", address=pool.at[b, "address"], note="name_address")
         else:
             row("wjw-350100", "WJ2026-02", a, by="name", address=pool.at[a, "address"], note="name_address")
+    # the first pair's other enterprise, drawn by its name alone (ambiguous) by a city bureau: a
+    # data steward's links row decides it (write_links; match_method steward, docs/matching.md)
+    if planted["ambiguous_pairs"]:
+        row("yjj-350100", "YJ2026-02", planted["ambiguous_pairs"][0][1], by="name", note="steward")
     # not in the pool: a valid USCC nobody registered
     known = set(ent["uscc"])
     body = 99999999

@@ -19,7 +19,8 @@ from pipelines.defs.ingest.raw_store import ledger_dir, ledger_id, write_json_at
 from tests.support import make_reg_no, make_uscc, run_dbt, write_raw, warehouse_rows
 
 MINE = ("sector_divisions credit_grade_vocab status_words item_vocab item_carrier_matches path:models/staging "
-        "+int_results__resolved quarantine ingest_log")  # a result's verdict follows matching it to a draw entry
+        "+int_results__resolved +int_links__checked quarantine ingest_log")
+# a result's verdict follows matching it to a draw entry, a link's the pool (feed_verdicts)
 
 USCC_9 = make_uscc("91350102MA2XXXXX0"[:17])
 USCC_N = make_uscc("N2350102MA2YYYYY1"[:17])  # 农业 department: letter-led, stdnum.cn.uscc rejects it

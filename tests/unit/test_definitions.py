@@ -37,8 +37,10 @@ def test_every_staging_model_reads_its_raw_table_the_ledger_snapshot_and_the_sql
         assert {dg.AssetKey(["raw", feed]), dg.AssetKey("stg_ledger"), dg.AssetKey("sql_sources")} <= parents
     assert dg.AssetKey(["raw", "ledger"]) in graph.get(dg.AssetKey("stg_ledger")).parent_keys
     assert dg.AssetKey("stg_ledger") in graph.get(dg.AssetKey("ingest_log")).parent_keys
-    # dbt's feed_names() is FEED_NAMES; a result's final verdict comes after matching (feed_verdicts)
-    verdicts = {dg.AssetKey("int_results__resolved" if feed == "results" else f"stg_{feed}") for feed in FEED_NAMES}
+    # dbt's feed_names() is FEED_NAMES; a result's final verdict comes after matching, a link's after
+    # the pool (feed_verdicts)
+    after = {"results": "int_results__resolved", "links": "int_links__checked"}
+    verdicts = {dg.AssetKey(after.get(feed, f"stg_{feed}")) for feed in FEED_NAMES}
     for mart in ("quarantine", "ingest_log"):
         assert verdicts <= graph.get(dg.AssetKey(mart)).parent_keys
 

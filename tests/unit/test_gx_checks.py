@@ -80,6 +80,11 @@ COLUMNS = {
         "problem_found": "boolean", "follow_up": "varchar", "follow_up_code": "varchar", "repair": "varchar",
         "inspectors": "varchar[]", "entry_working_days": "bigint", "entry_due_on": "date", "follow_up_due_on": "date",
     },
+    "links": {
+        "target_feed": "varchar", "agency_declared": "varchar", "target_agency": "varchar", "source_key": "varchar",
+        "name": "varchar", "name_normalized": "varchar", "uscc": "varchar", "enterprise_id": "varchar",
+        "decided_by": "varchar", "decided_on": "date", "note": "varchar",
+    },
 }
 
 

@@ -136,3 +136,26 @@ def test_report_without_a_draw_says_so(warehouse):
 
     text = build_report(warehouse)
     assert "no plan is drawn in this warehouse" in text and text.count("<svg") == 8
+
+
+def test_report_shows_match_methods_and_flags_per_agency_and_the_review_queue(warehouse):
+    from pipelines.report import build_report
+
+    published = warehouse / "published"
+    duckdb.sql(f"""copy (select * from (values
+        ('samr-350102', 'uscc', []::varchar[]), ('samr-350102', 'steward', ['steward_link']),
+        ('tax-350102', 'none', ['ambiguous_name']), ('tax-350102', 'name', ['address_mismatch', 'out_of_region']))
+        t(agency, match_method, flags)) to '{published / 'draw_entries'}.parquet' (format parquet)""")
+    duckdb.sql(f"""copy (select * from (values
+        ('tax-350102', 'draw_list', ['ambiguous_name']), ('tax-350102', 'draw_list', ['address_mismatch', 'out_of_region']),
+        ('samr-350102', 'draw_list', ['stale_link']))
+        t(agency, feed, reasons)) to '{published / 'match_review'}.parquet' (format parquet)""")
+    text = build_report(warehouse)
+    assert "3 行待人工确认 rows to review" in text
+    matching = text[text.index("Matching draw entries to the pool"):text.index("The data steward")]
+    # per agency: entries, then steward, uscc, reg_no, name_address, name, former_name, none, plan
+    assert "<td>samr-350102</td><td>2</td><td>1</td><td>1</td><td>0</td>" in matching
+    assert "<td>tax-350102</td><td>0</td><td>1</td><td>0</td><td>0</td><td>1</td><td>1</td><td>0</td>" in matching
+    queue = text[text.index("The data steward"):]
+    assert "match_review): 3 行 rows" in queue
+    assert "<td>tax-350102</td><td>draw_list</td><td>2</td><td>0</td><td>1</td><td>0</td><td>1</td><td>1</td><td>0</td>" in queue

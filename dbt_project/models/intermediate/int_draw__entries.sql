@@ -56,8 +56,8 @@ dropped as (
         arg_min(name_normalized, source_row) as name_normalized,
         arg_min(address, source_row) as address,
         any_value(enterprise_id) as enterprise_id,
-        -- the strongest match among the rows (uscc > reg_no > name_address > name > former_name > none)
-        arg_min(match_method, case match_method when 'uscc' then 1 when 'reg_no' then 2
+        -- the strongest match among the rows (steward > uscc > reg_no > name_address > name > former_name > none)
+        arg_min(match_method, case match_method when 'steward' then 0 when 'uscc' then 1 when 'reg_no' then 2
             when 'name_address' then 3 when 'name' then 4 when 'former_name' then 5 else 6 end) as match_method,
         min(window_start) as window_start,
         max(window_end) as window_end,

@@ -1,6 +1,11 @@
 {#-
   Each current draw-list row resolved to an enterprise of the pool, in order
   (docs/matching.md; docs/contract.md §9):
+    0. steward       a data steward's link (int_links__current, target_feed draw_list)
+                     names the row: same agency, task_id = source_key, the same
+                     normalized name (both NULL counts as the same), and the same USCC
+                     when both carry one — the link's enterprise_id, whatever the rules
+                     below would find;
     1. uscc          the drawn USCC (staging has checked it) is an enterprise's USCC;
     2. reg_no        a valid 注册号 (extra column) is an enterprise's 注册号 (exactly one);
     3. name_address  normalize_name(name) + normalize_address(address) match exactly
@@ -29,6 +34,7 @@
     address_mismatch     resolved by name or former_name while the row's address
                          contradicts the enterprise's (macro addresses_contradict: the
                          district and the road both differ);
+    steward_link         resolved by a steward's link (match_method steward);
     out_of_region        resolved, and the enterprise's region_code is not under the
                          drawing agency's region_code (agency registry; macros/regions.sql:
                          GB/T 2260 nesting, 350102 is under 350100); an agency or an
@@ -42,7 +48,8 @@
   `pool` CTE made DuckDB materialize the whole 10M-row pool first.
 
   Incremental by task, like int_draw__current: only the redone tasks' rows are
-  resolved against the pool (a full build — new pool inputs — resolves them all).
+  resolved against the pool (a full build — new pool inputs, a links file among
+  them — resolves them all).
 -#}
 -- depends_on: {{ ref('stg_draw_list') }}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['agency', 'task_id'],
@@ -58,6 +65,19 @@ draws as (
     {%- if is_incremental() %}
     where {{ is_task_to_redo('cur') }}
     {%- endif %}
+),
+
+by_link as (
+    -- a link's key is unique (int_links__current), so a row has at most one
+    select draws.row_key, any_value(links.enterprise_id) as enterprise_id
+    from draws
+    inner join {{ ref('int_links__current') }} as links
+        on links.target_feed = 'draw_list'
+        and links.agency = draws.agency
+        and links.source_key = draws.task_id
+        and links.name_normalized is not distinct from draws.name_normalized
+        and (links.uscc is null or draws.uscc is null or links.uscc = draws.uscc)
+    group by draws.row_key
 ),
 
 by_uscc as (
@@ -131,6 +151,7 @@ resolved as (
     select
         draws.*,
         case
+            when by_link.enterprise_id is not null then by_link.enterprise_id
             when by_uscc.enterprise_id is not null then by_uscc.enterprise_id
             when by_reg_no.n = 1 then by_reg_no.enterprise_id
             when by_name.name_address_count = 1 then by_name.name_address_id
@@ -138,6 +159,7 @@ resolved as (
             when by_former_name.former_count = 1 then by_former_name.former_id
         end as enterprise_id,
         case
+            when by_link.enterprise_id is not null then 'steward'
             when by_uscc.enterprise_id is not null then 'uscc'
             when by_reg_no.n = 1 then 'reg_no'
             when by_name.name_address_count = 1 then 'name_address'
@@ -148,6 +170,7 @@ resolved as (
         -- 0 when a key resolved the row
         coalesce(by_name.name_count, by_former_name.former_count, 0) as name_candidates
     from draws
+    left join by_link on by_link.row_key = draws.row_key
     left join by_uscc on by_uscc.row_key = draws.row_key
     left join by_reg_no on by_reg_no.row_key = draws.row_key
     left join by_name on by_name.row_key = draws.row_key
@@ -182,6 +205,7 @@ select
         case when checked.match_method = 'none' and checked.name_candidates <= 1 then 'not_in_pool' end,
         case when checked.match_method = 'none' and checked.name_candidates > 1 then 'ambiguous_name' end,
         case when checked.is_active = false then 'inactive_enterprise' end,
+        case when checked.match_method = 'steward' then 'steward_link' end,
         case when checked.name_mismatch then 'name_mismatch' end,
         case when checked.address_mismatch then 'address_mismatch' end,
         case when checked.out_of_region then 'out_of_region' end

@@ -2,6 +2,10 @@
   Current licences linked to an enterprise of the pool.
 
   link_method:
+    steward       a data steward's link (int_links__current, target_feed approval) names
+                  the licence: same agency, licence_no = source_key, the same normalized
+                  name (both NULL counts as the same) and the same USCC when both carry
+                  one — its enterprise_id, before every rule below
     uscc          the row's USCC is a current registration's USCC
     name_address  no USCC; (normalized name, normalized address) matches exactly one registration
     name          no USCC; normalized name matches exactly one registration
@@ -12,7 +16,7 @@
                   does not single one out (or, when none carries it now, several
                   enterprises carried it) — kept unlinked, never guessed
     none          the USCC is not in the pool, or the name matches no registration
-  enterprise_id is NULL unless link_method is uscc / name_address / name / former_name.
+  enterprise_id is NULL unless link_method is steward / uscc / name_address / name / former_name.
 
   link_flags: the matching flags of docs/matching.md that apply to a licence, on linked
   rows (a sorted list, empty when none):
@@ -21,7 +25,8 @@
     address_mismatch  linked by name or former_name while the licence's address
                       contradicts the enterprise's (macro addresses_contradict);
     out_of_region     the enterprise's region_code is not under the dropping agency's
-                      (macros/regions.sql); an agency or enterprise without one never flags.
+                      (macros/regions.sql); an agency or enterprise without one never flags;
+    steward_link      linked by a steward's link (link_method steward).
 -#}
 
 with
@@ -71,9 +76,23 @@ by_former_name as (
     group by lic.licence_no
 ),
 
+by_link as (
+    -- a link's key is unique (int_links__current), so a licence has at most one
+    select lic.licence_no, any_value(links.enterprise_id) as link_id
+    from lic
+    inner join {{ ref('int_links__current') }} as links
+        on links.target_feed = 'approval'
+        and links.agency = lic.agency
+        and links.source_key = lic.licence_no
+        and links.name_normalized is not distinct from lic.name_normalized
+        and (links.uscc is null or lic.uscc is null or links.uscc = lic.uscc)
+    group by lic.licence_no
+),
+
 resolved as (
     select
         lic.*,
+        by_link.link_id,
         reg.uscc is not null as uscc_found,
         by_name.name_address_candidates,
         by_name.name_address_ids,
@@ -85,12 +104,14 @@ resolved as (
     left join reg on lic.uscc = reg.uscc
     left join by_name on by_name.licence_no = lic.licence_no
     left join by_former_name on by_former_name.licence_no = lic.licence_no
+    left join by_link on by_link.licence_no = lic.licence_no
 ),
 
 decided as (
     select
         resolved.*,
         case
+            when link_id is not null then 'steward'
             when uscc is not null and uscc_found then 'uscc'
             when uscc is not null then 'none'
             when name_address_candidates = 1 then 'name_address'
@@ -108,6 +129,7 @@ linked as (
     select
         decided.*,
         case link_method
+            when 'steward' then link_id
             when 'uscc' then uscc
             when 'name_address' then name_address_ids[1]
             when 'name' then name_ids[1]
@@ -132,7 +154,8 @@ checked as (
                       and {{ addresses_contradict('linked.address_normalized', normalize_address('cur.address')) }}
                  then 'address_mismatch' end,
             case when not {{ region_is_under('cur.region_code', 'agencies.region_code') }}
-                 then 'out_of_region' end
+                 then 'out_of_region' end,
+            case when linked.link_method = 'steward' then 'steward_link' end
         ], lambda f: f is not null)) as link_flags
     from linked
     left join {{ ref('int_registration__current') }} as cur on cur.enterprise_id = linked.enterprise_id
@@ -145,7 +168,7 @@ select
     enterprise_id,
     link_method,
     case
-        when link_method = 'uscc' then 1
+        when link_method in ('steward', 'uscc') then 1
         when link_method = 'none' and uscc is not null then 0
         when name_address_candidates >= 1 then name_address_candidates
         else coalesce(name_candidates, former_candidates, 0)

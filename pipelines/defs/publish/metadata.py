@@ -12,6 +12,7 @@ table schema, each column tagged ``ssj/class`` public / internal / personal) and
                    agency-by-agency overlap matrix, inspections saved.
 * kpi / inspection_results / missing_results  the six figures per agency and year;
                    results by category and how many were entered late; missing per agency.
+* match_review     the steward's queue by reason and by agency and feed.
 
 Every summary is one or two aggregate queries in DuckDB (no table is read into
 Python). The quarantine samples are the mart's own rows, whose ``raw`` and
@@ -203,6 +204,10 @@ SUMMARIES: dict[str, Callable[[duckdb.DuckDBPyConnection], dict]] = {
     "kpi": _kpi,
     "inspection_results": _inspection_results,
     "missing_results": lambda con: {"by_agency": _by(con, "missing_results", "agency", "agency")},
+    "match_review": lambda con: {
+        "by_reason": _by(con, "(select unnest(reasons) as reason from match_review)", "reason", "reason"),
+        "by_agency": _by(con, "match_review", "agency || ' · ' || feed", "agency_feed"),
+    },
 }
 
 

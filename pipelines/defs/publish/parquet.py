@@ -41,6 +41,7 @@ UNIQUE_KEYS = {
     "publicity": ["agency", "task_id", "uscc", "name"],
     "missing_results": ["agency", "task_id", "enterprise_id", "uscc", "name"],
     "kpi": ["agency", "year", "figure"],
+    "match_review": ["feed", "agency", "source_key", "name", "uscc"],
 }
 """The columns each mart's dbt tests hold unique (``unique`` / ``unique_combination`` in
 models/marts/*.yml; tests/unit/test_publish_order.py keeps the two in step). A table is
