@@ -88,8 +88,9 @@ case when {{ relation }}.outcome.is_accepted then {{ col }}
     extra columns, the row rules' verdict, the original values. `raw` is the SQL
     expression of the original values (raw_json over `<relation>._source`); it is
     kept for rejected rows only — the quarantine shows it, and building it for the
-    accepted ones cost a third of staging's time. -#}
-{% macro staging_columns(raw, relation='checked') -%}
+    accepted ones cost a third of staging's time — unless `keep_raw`, for a small feed
+    whose accepted rows a later model may still reject (links: enterprise_not_in_pool). -#}
+{% macro staging_columns(raw, relation='checked', keep_raw=false) -%}
 agency,
         source_file,
         file_sha256,
@@ -98,7 +99,7 @@ agency,
         ingested_at,
         extra,
         {{ staging_outcome(relation) }},
-        case when not {{ relation }}.outcome.is_accepted then {{ raw }} end as raw
+        {% if keep_raw %}{{ raw }}{% else %}case when not {{ relation }}.outcome.is_accepted then {{ raw }} end{% endif %} as raw
 {%- endmacro %}
 
 {#- The outcome columns (part of staging_columns). -#}
