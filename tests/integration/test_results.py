@@ -21,8 +21,9 @@ SAMR, TAX = "samr-350102", "tax-350102"
 AS_OF = "2026-11-30"
 SELECT = "+inspection_results +publicity +missing_results +kpi +quarantine +ingest_log +enterprise_credit_grades"
 
-USCC = {k: make_uscc(f"91350102MA2{k * 5}0") for k in "ABCDEFH"}
-NAME = {k: f"福州{k}商贸有限公司" for k in "ABCDEFH"}
+USCC = {k: make_uscc(f"91350102MA2{k * 5}0") for k in "ABCDEFGH"}
+NAME = {k: f"福州{k}商贸有限公司" for k in "ABCDEFGH"}
+FORMER_G = "福州老G贸易行"
 ID_NO = make_id_no("35010219800101123")
 
 
@@ -35,11 +36,13 @@ def result(enterprise, inspected_on, entered_on, result_text, task_id="T-1", **k
 def wh(tmp_path_factory):
     w = tmp_path_factory.mktemp("warehouse")
     write_raw(w, "registration", [
-        {"uscc": USCC[k], "name": NAME[k], "status": "存续", "region_code": "350102"} for k in USCC
-    ], agency=SAMR, source_file=f"{SAMR}/registration/reg.csv")
+        {"uscc": USCC[k], "name": NAME[k], "status": "存续", "region_code": "350102", "updated_at": "2025-01-01"}
+        for k in USCC
+    ] + [{"uscc": USCC["G"], "name": FORMER_G, "status": "存续", "region_code": "350102", "updated_at": "2020-01-01"}],
+        agency=SAMR, source_file=f"{SAMR}/registration/reg.csv")
     write_raw(w, "draw_list", [
         {"task_id": "T-1", "task_name": "2026年第一批", "uscc": USCC[k], "items": "公示信息",
-         "window_start": "2026-01-05", "window_end": "2026-02-06"} for k in "ABCDEH"
+         "window_start": "2026-01-05", "window_end": "2026-02-06"} for k in "ABCDEGH"
     ], agency=SAMR, source_file=f"{SAMR}/draw_list/t1.csv")
     write_raw(w, "draw_list", [
         {"task_id": "TX-1", "name": NAME["A"], "window_start": "2026-01-10", "window_end": "2026-02-10"},
@@ -59,6 +62,8 @@ def wh(tmp_path_factory):
                follow_up_done_on="2026-05-08", penalty_publicity_until="2029-01-01"),
         # a problem found and not handled (no follow-up)
         result("H", "2026-02-06", "2026-02-09", "通过登记的住所(经营场所)无法联系"),
+        # named by its former name (曾用名) alone
+        {**result("G", "2026-02-06", "2026-02-09", "未发现问题"), "uscc": None, "name": FORMER_G},
         # rejected: F was not drawn in T-1; T-404 is no task of samr
         result("F", "2026-02-06", "2026-02-09", "未发现问题"),
         result("A", "2026-02-06", "2026-02-09", "未发现问题", task_id="T-404"),
@@ -106,6 +111,11 @@ def test_the_latest_version_by_entered_on_wins(results):
     assert (c["result_code"], c["result"], c["version_count"]) == ("other", "其他情况", 2)
 
 
+def test_a_result_naming_an_enterprise_by_its_former_name_finds_its_entry(results):
+    g = results[(SAMR, USCC["G"])]
+    assert (g["name"], g["result_code"], g["entered_late"]) == (NAME["G"], "no_problem", False)
+
+
 def test_publish_until_follows_the_repair_rule(results):
     assert results[(SAMR, USCC["B"])]["publish_until"] == date(2027, 3, 25)  # rectified + 6 months
     assert results[(SAMR, USCC["E"])]["publish_until"] == date(2029, 1, 1)  # the penalty's publicity end
@@ -114,7 +124,7 @@ def test_publish_until_follows_the_repair_rule(results):
 
 def test_publicity_is_the_export_without_internal_columns(wh):
     rows = query(wh, "select * from publicity order by agency, uscc")
-    assert len(rows) == 6
+    assert len(rows) == 7
     assert set(rows[0]) == {"uscc", "name", "agency", "agency_name", "task_id", "task_name", "items", "result",
                             "inspected_on", "rectified_on", "publish_until"}
     b = next(r for r in rows if r["uscc"] == USCC["B"])
@@ -130,25 +140,25 @@ def test_rejected_results_are_quarantined_with_their_reason(wh):
     rows = query(wh, "select source_row, reason_codes, reason, raw from quarantine where feed = 'results' "
                      "order by source_row")
     codes = {r["source_row"]: r["reason_codes"] for r in rows}
-    assert codes == {7: ["not_drawn"], 8: ["not_drawn"], 9: ["unknown_result"], 10: ["outside_calendar"],
-                     11: ["personal_id_in_value"]}
+    assert codes == {8: ["not_drawn"], 9: ["not_drawn"], 10: ["unknown_result"], 11: ["outside_calendar"],
+                     12: ["personal_id_in_value"]}
     reasons = {r["source_row"]: r["reason"] for r in rows}
-    assert "not drawn in task T-1" in reasons[7] and "T-404 is not a task of samr-350102" in reasons[8]
-    assert "chinesecalendar" in reasons[10]
+    assert "not drawn in task T-1" in reasons[8] and "T-404 is not a task of samr-350102" in reasons[9]
+    assert "chinesecalendar" in reasons[11]
     assert not scan_text("quarantine", " ".join(f"{r['reason']} {r['raw']}" for r in rows))
     log = query(wh, f"select rows_accepted, rows_quarantined from ingest_log where path = '{SAMR}/results/results.csv'")
-    assert log == [{"rows_accepted": 6, "rows_quarantined": 5}]
+    assert log == [{"rows_accepted": 7, "rows_quarantined": 5}]
 
 
 def test_kpi_figures_have_their_numerators_and_denominators(wh):
     rows = query(wh, f"select figure, numerator, denominator, value from kpi where agency = '{SAMR}' and year = 2026")
     got = {r["figure"]: (r["numerator"], r["denominator"]) for r in rows}
     assert got == {
-        "抽查经营主体比例": (6, 7),      # A B C D E H of the 7 active enterprises of 350102
+        "抽查经营主体比例": (7, 8),      # A B C D E G H of the 8 active enterprises of 350102
         "抽查事项覆盖率": (0, 0),        # samr has no item list here
-        "部门联合监管率": (1, 6),        # A, jointly with the tax bureau
+        "部门联合监管率": (1, 7),        # A, jointly with the tax bureau
         "信用规则关联应用率": (0, 1),    # a dropped list: no credit-grade draw to show
-        "检查结果按时公示率": (4, 6),    # A C E H on time; B late; D missing
+        "检查结果按时公示率": (5, 7),    # A C E G H on time; B late; D missing
         "发现问题处置率": (2, 3),        # B and E followed up, H not
     }
     assert next(r["value"] for r in rows if r["figure"] == "发现问题处置率") == pytest.approx(2 / 3)
@@ -166,7 +176,7 @@ def test_the_report_shows_the_figures_the_deadlines_by_month_and_the_repair_cale
         page = "".join(results_sections(con))
     finally:
         con.close()
-    assert "66.7% (4/6)" in page  # samr-350102's 检查结果按时公示率
-    # every deadline falls in March 2026: on time samr's A C E H and the tax bureau's A; B late, D missing
-    assert "<td>2026-03</td><td>5</td><td>2</td><td>71.4</td>" in page
+    assert "71.4% (5/7)" in page  # samr-350102's 检查结果按时公示率
+    # every deadline falls in March 2026: on time samr's A C E G H and the tax bureau's A; B late, D missing
+    assert "<td>2026-03</td><td>6</td><td>2</td><td>75.0</td>" in page
     assert "2027-03" in page and "2029-01" in page and "无截止 no end" in page  # B's and E's repair dates

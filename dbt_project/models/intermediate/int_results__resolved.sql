@@ -7,7 +7,8 @@
     1. by USCC: the result's USCC is the entry's USCC as drawn or its enterprise's;
     2. by name, only when the result carries no USCC or the entry has none at all
        (a USCC is unique: another USCC is another entity): the result's normalized
-       name is the entry's drawn name or its enterprise's current name.
+       name is the entry's drawn name, its enterprise's current name or one of its
+       former names (int_registration__former_names).
   USCC matches win over name matches. One entry → resolved. None → the row is
   rejected `not_drawn` (the task did not draw that enterprise, or the agency has no
   such task); several (namesakes in one task, no USCC to tell them apart) →
@@ -36,6 +37,7 @@ entries as (
         entries.agency,
         entries.task_id,
         coalesce(entries.enterprise_id, 'uscc:' || entries.uscc, 'name:' || entries.name_normalized) as entry_key,
+        entries.enterprise_id,
         entries.uscc as drawn_uscc,
         pool.uscc as pool_uscc,
         entries.name_normalized as drawn_name,
@@ -55,6 +57,12 @@ entry_keys as (
     select distinct agency, task_id, entry_key, 'name' as kind, unnest([drawn_name, pool_name]) as key,
            coalesce(drawn_uscc, pool_uscc) is not null as has_uscc
     from entries
+    union
+    -- and its enterprise's former names (曾用名), as draw lists are matched
+    select distinct entries.agency, entries.task_id, entries.entry_key, 'name' as kind, former.name_normalized as key,
+           coalesce(entries.drawn_uscc, entries.pool_uscc) is not null as has_uscc
+    from entries
+    inner join {{ ref('int_registration__former_names') }} as former on former.enterprise_id = entries.enterprise_id
 ),
 
 candidates as (
