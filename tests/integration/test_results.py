@@ -125,7 +125,7 @@ def test_publish_until_follows_the_repair_rule(results):
 def test_publicity_is_the_export_without_internal_columns(wh):
     rows = query(wh, "select * from publicity order by agency, uscc")
     assert len(rows) == 7
-    assert set(rows[0]) == {"uscc", "name", "agency", "agency_name", "task_id", "task_name", "items", "result",
+    assert set(rows[0]) == {"enterprise_id", "uscc", "name", "agency", "agency_name", "task_id", "task_name", "items", "result",
                             "inspected_on", "rectified_on", "publish_until"}
     b = next(r for r in rows if r["uscc"] == USCC["B"])
     assert b["result"] == "发现问题，依法责令立即改正或者限期改正" and b["agency_name"] == "福州市鼓楼区市场监督管理局"
@@ -143,7 +143,7 @@ def test_rejected_results_are_quarantined_with_their_reason(wh):
     assert codes == {8: ["not_drawn"], 9: ["not_drawn"], 10: ["unknown_result"], 11: ["outside_calendar"],
                      12: ["personal_id_in_value"]}
     reasons = {r["source_row"]: r["reason"] for r in rows}
-    assert "not drawn in task T-1" in reasons[8] and "T-404 is not a task of samr-350102" in reasons[9]
+    assert "not drawn in task 'T-1'" in reasons[8] and "'T-404' is not a task of samr-350102" in reasons[9]
     assert "chinesecalendar" in reasons[11]
     assert not scan_text("quarantine", " ".join(f"{r['reason']} {r['raw']}" for r in rows))
     log = query(wh, f"select rows_accepted, rows_quarantined from ingest_log where path = '{SAMR}/results/results.csv'")

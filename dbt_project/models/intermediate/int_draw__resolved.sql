@@ -73,10 +73,7 @@ by_link as (
     from draws
     inner join {{ ref('int_links__current') }} as links
         on links.target_feed = 'draw_list'
-        and links.agency = draws.agency
-        and links.source_key = draws.task_id
-        and links.name_normalized is not distinct from draws.name_normalized
-        and (links.uscc is null or draws.uscc is null or links.uscc = draws.uscc)
+        and {{ link_names_row('links', 'draws', 'task_id') }}
     group by draws.row_key
 ),
 

@@ -82,10 +82,7 @@ by_link as (
     from lic
     inner join {{ ref('int_links__current') }} as links
         on links.target_feed = 'approval'
-        and links.agency = lic.agency
-        and links.source_key = lic.licence_no
-        and links.name_normalized is not distinct from lic.name_normalized
-        and (links.uscc is null or lic.uscc is null or links.uscc = lic.uscc)
+        and {{ link_names_row('links', 'lic', 'licence_no') }}
     group by lic.licence_no
 ),
 

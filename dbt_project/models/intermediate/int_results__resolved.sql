@@ -104,15 +104,15 @@ verdicts as (
             when matches.entry_count > 1 then {
                 'code': 'ambiguous_name',
                 'message': 'name: ' || {{ quoted('staged.name') }} || ' names ' || matches.entry_count
-                    || ' enterprises drawn in task ' || staged.task_id || ' (expected the 统一社会信用代码 to tell them apart)'}
+                    || ' enterprises drawn in task ' || {{ quoted('staged.task_id') }} || ' (expected the 统一社会信用代码 to tell them apart)'}
             when matches.entry_count is null and tasks.task_id is null then {
                 'code': 'not_drawn',
-                'message': 'task_id: ' || staged.task_id || ' is not a task of ' || staged.agency
+                'message': 'task_id: ' || {{ quoted('staged.task_id') }} || ' is not a task of ' || staged.agency
                     || ' (expected the task_id of one of its draw lists or drawn plans)'}
             when matches.entry_count is null then {
                 'code': 'not_drawn',
                 'message': 'uscc, name: ' || {{ quoted("coalesce(staged.uscc, staged.name)") }}
-                    || ' was not drawn in task ' || staged.task_id || ' of ' || staged.agency
+                    || ' was not drawn in task ' || {{ quoted('staged.task_id') }} || ' of ' || staged.agency
                     || ' (a result is entered for an enterprise its task drew)'}
         end as issue
     from staged

@@ -12,9 +12,10 @@
       none → not_in_pool, ambiguous → ambiguous_name) or linked with a review flag.
     * a row a steward's link decided (match_method steward) is not in the queue: the
       decision is on record (flag steward_link), out_of_region or not.
-    * stale_link — a link in force (int_links__current) that names no current row: the
-      task's or licence's latest version no longer carries that name (and USCC). It
-      decides nothing until a row carries them again; the steward withdraws or rewrites it.
+    * stale_link — a link in force (int_links__current) that names no current row
+      (macros/links.sql): the task's or licence's latest version no longer carries that
+      name (and USCC), or the row's USCC contradicts the decision. It decides nothing until
+      a row fits it again; the steward withdraws or rewrites it.
 
   reasons: the sorted review flags. candidates: the enterprises a steward chooses from
   (sorted by enterprise_id, at most 20), each {enterprise_id, name, address, why}:
@@ -95,16 +96,10 @@ stale_links as (
     from {{ ref('int_links__current') }} as links
     where not exists (
             select 1 from {{ ref('int_draw__current') }} as draws
-            where links.target_feed = 'draw_list'
-              and draws.agency = links.agency and draws.task_id = links.source_key
-              and draws.name_normalized is not distinct from links.name_normalized
-              and (links.uscc is null or draws.uscc is null or draws.uscc = links.uscc))
+            where links.target_feed = 'draw_list' and {{ link_names_row('links', 'draws', 'task_id') }})
       and not exists (
             select 1 from {{ ref('int_licence__current') }} as lic
-            where links.target_feed = 'approval'
-              and lic.agency = links.agency and lic.licence_no = links.source_key
-              and lic.name_normalized is not distinct from links.name_normalized
-              and (links.uscc is null or lic.uscc is null or lic.uscc = links.uscc))
+            where links.target_feed = 'approval' and {{ link_names_row('links', 'lic', 'licence_no') }})
 ),
 
 review as (

@@ -8,6 +8,7 @@
 -#}
 
 select
+    results.enterprise_id,
     results.uscc,
     results.name,
     results.agency,

@@ -85,6 +85,8 @@ checked as (
                   ~ reg_no_is_valid('substr(enterprise_id, 2)') ~ '))', 'invalid_enterprise_id',
                   "'enterprise_id: ' || " ~ quoted('enterprise_id') ~ " || ' is no enterprise_id of the pool (expected a 统一社会信用代码, or R and a 注册号)'"),
             issue_date('decided_on_text', 'decided_on', 'decided_on'),
+            issue('decided_on > ' ~ as_of(), 'future_date',
+                  "'decided_on: ' || " ~ quoted('decided_on') ~ " || ' is after the run''s date ' || " ~ as_of() ~ " || ' (a decision is dated the day it was made; the latest decision wins, so a future date would pin it)'"),
         ]) }} as outcome
     from screened
 ),

@@ -38,7 +38,7 @@ UNIQUE_KEYS = {
     "plan_draws": ["agency", "task_id", "stratum", "rank"],
     "draw_records": ["agency", "task_id"],
     "inspection_results": ["agency", "task_id", "enterprise_id", "uscc", "name"],
-    "publicity": ["agency", "task_id", "uscc", "name"],
+    "publicity": ["agency", "task_id", "enterprise_id", "uscc", "name"],
     "missing_results": ["agency", "task_id", "enterprise_id", "uscc", "name"],
     "kpi": ["agency", "year", "figure"],
     "match_review": ["feed", "agency", "source_key", "name", "uscc"],
