@@ -11,3 +11,11 @@
        and _wd_due.working_no = (select _wd_start.working_no from {{ ref('stg_calendar') }} as _wd_start
                                  where _wd_start.day = {{ start }}) + {{ days }})
 {%- endmacro %}
+
+{#- An agency's deadline in working days (the registry's entry_working_days or
+    follow_up_working_days, `column`), the policy's 20 for an agency no longer in the
+    registry whose files stay in the raw store (the registry itself defaults to 20 too:
+    pipelines/defs/ingest/registry.py). -#}
+{% macro deadline_working_days(column) -%}
+coalesce({{ column }}, 20)
+{%- endmacro %}

@@ -13,7 +13,7 @@ entries as (
     select
         entries.*,
         coalesce(entries.enterprise_id, 'uscc:' || entries.uscc, 'name:' || entries.name_normalized) as entry_key,
-        coalesce(agencies.entry_working_days, 20) as entry_working_days  -- the policy's 20 for an agency since removed
+        {{ deadline_working_days('agencies.entry_working_days') }} as entry_working_days
     from {{ ref('draw_entries') }} as entries
     left join {{ source('raw', 'agencies') }} as agencies on agencies.code = entries.agency
 ),

@@ -60,9 +60,8 @@ typed as (
         result_words.problem_found,
         follow_up_words.code as follow_up_code,
         coalesce(result_words.repair, follow_up_words.repair) as repair,
-        -- the policy's 20 for an agency no longer in the registry (its files stay in the raw store)
-        coalesce(agencies.entry_working_days, 20) as entry_working_days,
-        coalesce(agencies.follow_up_working_days, 20) as follow_up_working_days
+        {{ deadline_working_days('agencies.entry_working_days') }} as entry_working_days,
+        {{ deadline_working_days('agencies.follow_up_working_days') }} as follow_up_working_days
     from cleaned
     left join result_words on result_words.word = {{ vocabulary_word('cleaned.result_text') }}
     left join follow_up_words on follow_up_words.word = {{ vocabulary_word('cleaned.follow_up') }}
