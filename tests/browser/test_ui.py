@@ -205,7 +205,8 @@ def test_report_renders_with_its_charts(ui, browser, shots, tmp_path):
     browser.set_window_size(1000, 4200)
     browser.get(out.as_uri())
     charts = browser.find_elements(By.CSS_SELECTOR, "figure svg")
-    assert len(charts) == 8
+    # every chart the page holds is drawn (the count follows the report's sections, not a constant)
+    assert len(charts) == out.read_text(encoding="utf-8").count("<svg") >= 8
     assert all(c.size["height"] > 0 and c.size["width"] > 0 for c in charts)
     assert "检查对象名录库" in browser.find_element(By.TAG_NAME, "h2").find_element(By.XPATH, "//body").text
     browser.save_screenshot(str(shots / "report.png"))
