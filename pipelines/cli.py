@@ -22,6 +22,18 @@ DAGSTER_YAML = """\
 # a run is killed, so nothing can stay locked.
 telemetry:
   enabled: false
+# Dagster's SQLite run history in its usual place under DAGSTER_HOME, with the
+# connections kept open (pipelines/run_history.py says why).
+run_storage:
+  module: pipelines.run_history
+  class: HistoryRunStorage
+  config:
+    base_dir: history
+event_log_storage:
+  module: pipelines.run_history
+  class: HistoryEventLogStorage
+  config:
+    base_dir: history/runs
 concurrency:
   runs:
     max_concurrent_runs: 4
@@ -36,7 +48,10 @@ def dagster_home(settings: Settings) -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse / ".dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    # the file is ssj's own while it starts with ssj's first line: brought up to date; one an
+    # operator wrote (PostgreSQL storage, say) is theirs and stays as it is
+    if not config.exists() or (config.read_text(encoding="utf-8").startswith(DAGSTER_YAML.splitlines()[0])
+                               and config.read_text(encoding="utf-8") != DAGSTER_YAML):
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     return home
 
@@ -89,7 +104,6 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
 
     from pipelines.defs.dbt.build_state import plan_build
     from pipelines.defs.publish.snapshots import current_snapshot_id
-    from pipelines.run_history import fast_history
 
     if not settings.landing.is_dir():
         print(f"ssj run: landing zone {settings.landing} does not exist (set --landing or SSJ_LANDING)", file=sys.stderr)
@@ -121,7 +135,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
     # unless --verbose, so the terminal shows the run's status lines and summary.
     dbt_log = home / "last-run-dbt.log"
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else log_level}}}}
-    with _whole_run_lock(settings, quiet), fast_history(), DagsterInstance.get() as instance, \
+    with _whole_run_lock(settings, quiet), DagsterInstance.get() as instance, \
             _stdout_to(None if log_level == "DEBUG" else dbt_log):
         before = current_snapshot_id(settings.warehouse)
         # two runs: ingestion first, then the build it calls for (full, or only the draw lists)

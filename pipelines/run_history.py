@@ -1,55 +1,118 @@
-"""Dagster's run history in SQLite, written without a disk flush per event.
+"""Dagster's run history in SQLite, with its connections kept open.
 
-Dagster's default instance keeps the run history (runs, event logs, asset index)
-in SQLite files under DAGSTER_HOME, in WAL mode, and opens a new connection for
-every write: each of the ~2,000 writes of a small ``ssj run`` then paid an fsync
-at COMMIT, and each close of what was the file's last connection a checkpoint of
-the WAL into the database (another fsync and a WAL file deleted and made again).
-On the project's 2-core machine that was about a third of a 300-enterprise run.
+Dagster's default instance keeps the run history (runs, event logs, the asset
+index) in SQLite files under DAGSTER_HOME and, for every write, makes a new
+SQLAlchemy engine, opens a connection, commits, closes it and throws the engine
+away. A small ``ssj run`` stores ~1,100 events (each dbt model and test is a
+materialization or a check, planned and then evaluated), and that connection
+churn — connect, configure, close, the WAL checkpoint a last close triggers —
+was about a third of the run on the project's 2-core machine.
 
-``fast_history()`` (for the duration of an ``ssj run``; only SQLite files under
-DAGSTER_HOME, never a source's database):
+The two storages here are Dagster's own SQLite storages (same files, same
+schema, same layout under DAGSTER_HOME, so `dagster-webserver`, the daemon and
+an older warehouse's history read them unchanged), except that each history
+file has one engine per process whose connections stay open in its pool:
 
-* ``PRAGMA synchronous = NORMAL`` on every SQLite connection: in WAL mode a
-  commit is then written but not flushed; the database cannot be corrupted, and a
-  power cut can lose at most the last events of the run history (never the
-  warehouse: DuckDB and the published files are flushed by their own writers);
-* one connection per history file held open meanwhile, so no other connection's
-  close is the last one and checkpoints happen only as the WAL grows
-  (``wal_autocheckpoint``) and once at the end.
+* every connection is made with ``PRAGMA synchronous = NORMAL``: in WAL mode a
+  commit is written but not flushed; the file cannot be corrupted, and a power
+  cut can lose at most the last events of the run history — never the
+  warehouse, whose DuckDB file and published files are flushed by their own
+  writers;
+* several processes (``ssj run``, the webserver, the daemon) may hold their
+  connections at once, as SQLite's WAL mode allows;
+* a process forked from one holding connections drops the inherited engines
+  without closing them (the parent still uses those file handles).
+
+``dagster.yaml`` names them (``pipelines/cli.py`` writes it); relative
+``base_dir`` values are taken under DAGSTER_HOME, so a warehouse folder can be
+moved with its history.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+
+OPEN_FILES = 8
+"""History files a process keeps engines for: the asset index, the runs file and the
+event logs of the runs it is writing or reading; the least recently used is closed."""
 
 
-@contextmanager
-def fast_history() -> Iterator[None]:
-    held: dict[str, sqlite3.Connection] = {}
+class _Engines:
+    def __init__(self) -> None:
+        self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
+        self._lock = threading.Lock()
 
-    home = Path(os.environ["DAGSTER_HOME"]).resolve()
+    def get(self, url: str) -> sa.Engine:
+        with self._lock:
+            engine = self._engines.pop(url, None)
+            if engine is None:
+                engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                                                             "check_same_thread": False})
+                sa.event.listen(engine, "connect", _configure)
+            self._engines[url] = engine
+            while len(self._engines) > OPEN_FILES:
+                self._engines.popitem(last=False)[1].dispose()
+            return engine
 
-    def on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 - SQLAlchemy's signature
-        if not isinstance(dbapi_connection, sqlite3.Connection):
-            return
-        path = next((row[2] for row in dbapi_connection.execute("pragma database_list") if row[1] == "main"), "")
-        if not path or not Path(path).resolve().is_relative_to(home):
-            return  # not the run history (an agency's SQLite source, say): left exactly as it is
-        dbapi_connection.execute("pragma synchronous = normal")
-        if path not in held:
-            held[path] = sqlite3.connect(path, check_same_thread=False)
+    def forget(self) -> None:
+        """In a forked child: the parent's connections are not ours to use or to close."""
+        for engine in self._engines.values():
+            engine.dispose(close=False)
+        self._engines.clear()
+        self._lock = threading.Lock()
 
-    sa.event.listen(sa.engine.Engine, "connect", on_connect)
-    try:
-        yield
-    finally:
-        sa.event.remove(sa.engine.Engine, "connect", on_connect)
-        for connection in held.values():
-            connection.close()
+
+def _configure(dbapi_connection, _record) -> None:  # noqa: ANN001 - SQLAlchemy's signature
+    dbapi_connection.execute("pragma synchronous = normal")
+
+
+ENGINES = _Engines()
+os.register_at_fork(after_in_child=ENGINES.forget)
+
+
+def _under_home(base_dir: str) -> str:
+    path = Path(base_dir)
+    if not path.is_absolute():
+        path = Path(os.environ["DAGSTER_HOME"]) / path
+    return str(path.resolve())
+
+
+class HistoryEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log (one file per run plus the asset index), connections kept open."""
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):  # noqa: ANN001, ANN206 - Dagster's signature
+        return cls(inst_data=inst_data, base_dir=_under_home(config_value["base_dir"]))
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[sa.Connection]:
+        with self._db_lock:
+            engine = ENGINES.get(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+
+class HistoryRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage (``runs.db``), connections kept open."""
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):  # noqa: ANN001, ANN206 - Dagster's signature
+        return cls.from_local(inst_data=inst_data, base_dir=_under_home(config_value["base_dir"]))
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        with ENGINES.get(self._conn_string).connect() as conn, conn.begin():
+            yield conn

@@ -1,28 +1,68 @@
-"""The run history's SQLite files are written without a flush per event; no other SQLite file is touched."""
+"""The run history: Dagster's own SQLite files in their usual place, written with connections kept open."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from datetime import date
 
-import sqlalchemy as sa
+import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
-from pipelines.run_history import fast_history
+from pipelines.cli import dagster_home
+from pipelines.run_history import ENGINES, HistoryEventLogStorage, HistoryRunStorage
+from pipelines.settings import Settings
 
 
-def synchronous(engine: sa.Engine) -> int:
-    with engine.connect() as c:
-        return c.exec_driver_sql("pragma synchronous").scalar()
+def settings(tmp_path) -> Settings:
+    return Settings(landing=tmp_path / "landing", warehouse=tmp_path / "wh", agencies=tmp_path / "agencies.yaml",
+                    as_of=date(2026, 11, 26))
 
 
-def test_only_files_under_dagster_home_change(tmp_path, monkeypatch):
-    home, elsewhere = tmp_path / "home", tmp_path / "agency"
-    home.mkdir(), elsewhere.mkdir()
+@dg.asset
+def one() -> int:
+    return 1
+
+
+def test_runs_are_kept_where_dagster_reads_them(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = dagster_home(settings(tmp_path))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    for folder in (home, elsewhere):
-        sqlite3.connect(folder / "x.db").execute("pragma journal_mode = wal").close()
-    with fast_history():
-        history = sa.create_engine(f"sqlite:///{home / 'x.db'}", poolclass=sa.pool.NullPool)
-        source = sa.create_engine(f"sqlite:///{elsewhere / 'x.db'}", poolclass=sa.pool.NullPool)
-        assert synchronous(history) == 1  # NORMAL
-        assert synchronous(source) == 2  # FULL, SQLite's default: untouched
-    assert synchronous(sa.create_engine(f"sqlite:///{home / 'x.db'}", poolclass=sa.pool.NullPool)) == 2
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_storage, HistoryRunStorage)
+        assert isinstance(instance.event_log_storage, HistoryEventLogStorage)
+        result = dg.materialize([one], instance=instance)
+        assert result.success
+        run_id = result.run_id
+
+    # Dagster's default storages, on the same folders, read the run and its materialization
+    runs = SqliteRunStorage.from_local(str(home / "history"))
+    assert runs.get_run_records(dg.RunsFilter(run_ids=[run_id]))[0].dagster_run.is_success
+    events = SqliteEventLogStorage(str(home / "history" / "runs"))
+    assert events.get_latest_materialization_events([dg.AssetKey("one")])[dg.AssetKey("one")].run_id == run_id
+    assert sorted(p.name for p in (home / "history" / "runs").glob("*.db")) == sorted([f"{run_id}.db", "index.db"])
+
+
+def test_history_connections_commit_without_a_flush_and_stay_open(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    sqlite3.connect(tmp_path / "runs.db").execute("pragma journal_mode = wal").close()
+    engine = ENGINES.get(url)
+    with engine.connect() as c:
+        assert c.exec_driver_sql("pragma synchronous").scalar() == 1  # NORMAL (SQLite's default is 2, FULL)
+        first = c.connection.dbapi_connection
+    with ENGINES.get(url).connect() as c:
+        assert c.connection.dbapi_connection is first  # the same connection, not a new one per write
+
+
+def test_a_moved_home_keeps_its_history(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = dagster_home(settings(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        run_id = dg.materialize([one], instance=instance).run_id
+    moved = tmp_path / "moved"
+    os.rename(tmp_path / "wh", moved)
+    monkeypatch.setenv("DAGSTER_HOME", str(moved / ".dagster"))
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(run_id).is_success
