@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.generate import generate
+from pipelines.defs.publish.snapshots import current_snapshot_id
 from pipelines.generate.evaluate import evaluate, report
 from tests.support import ROOT, run_ssj
 
@@ -97,26 +98,82 @@ def test_overlapping_runs_queue_and_ingest_every_file_once(sample, overlapped):
     assert_perfect(sample, warehouse)
 
 
-@pytest.fixture(scope="module")
-def recovered(sample, tmp_path_factory) -> Path:
-    """A run SIGKILLed at two points, then run to the end; its warehouse."""
-    warehouse = tmp_path_factory.mktemp("killed") / "warehouse"
-    published = warehouse / "published"
-    for delay in (4.0, 20.0):  # during ingestion/staging, then the marts (with this sample, on this machine)
-        proc = ssj_run_process(sample / "landing", warehouse, sample / "agencies.yaml")
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+# Where a run is SIGKILLed, each recognised by a line `ssj run -v` writes to stderr as it enters
+# or works in that phase: the kill lands in the phase named, not after a guessed sleep.
+KILL_PHASES = {
+    "ingestion": " - landing_files - STEP_START - ",
+    "between ingestion and build": "] build: ",
+    "dbt staging, models written": " - dbt_staging - ASSET_MATERIALIZATION - ",
+    "dbt marts, models written": " - dbt_marts - ASSET_MATERIALIZATION - ",
+    "publishing, tables written": " - published - published ",
+    "the snapshot switch": " - snapshot - STEP_START - ",
+}
+HELD_BACK = "samr-350102/registration/登记变更_2026-11.csv"  # a pool input: its run is a full build
+
+
+def kill_at(marker: str, landing: Path, warehouse: Path, agencies: Path, log: Path) -> list[str]:
+    """`ssj run -v` SIGKILLed (its whole process group) on the first stderr line holding ``marker``.
+    Returns the lines read; fails if the run ended without reaching the marker or was not killed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSJ_", "DAGSTER_"))}
+    cmd = [sys.executable, "-m", "pipelines.cli", "run", "-v", "--landing", str(landing), "--warehouse",
+           str(warehouse), "--agencies", str(agencies), "--as-of", AS_OF]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if marker in line:
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+        proc.stderr.close()
         proc.wait(timeout=60)
-        for f in published.glob("*.parquet") if published.exists() else []:
+    assert any(marker in line for line in lines), f"the run ended before {marker!r}:\n{''.join(lines[-30:])}"
+    assert proc.returncode == -signal.SIGKILL, proc.returncode
+    return lines
+
+
+def published_bytes(warehouse: Path) -> dict[str, str]:
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in (warehouse / "published").glob("*.parquet")}
+
+
+@pytest.fixture(scope="module")
+def recovered(sample, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A built warehouse; then, with one more registration file dropped, a run SIGKILLed in each of
+    KILL_PHASES in turn — after each kill the previous snapshot is still the one published, whole —
+    and finally a run to the end. Returns the warehouse and the phase each kill landed in."""
+    root = tmp_path_factory.mktemp("killed")
+    landing, warehouse, agencies = root / "landing", root / "warehouse", sample / "agencies.yaml"
+    shutil.copytree(sample / "landing", landing)
+    aside = root / "held-back.csv"
+    shutil.move(landing / HELD_BACK, aside)
+    first = run_ssj(landing, warehouse, agencies=agencies, as_of=AS_OF)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before_id, before = current_snapshot_id(warehouse), published_bytes(warehouse)
+    assert before_id and before
+
+    shutil.move(aside, landing / HELD_BACK)
+    landed = {}
+    for phase, marker in KILL_PHASES.items():
+        lines = kill_at(marker, landing, warehouse, agencies, root / "run.log")
+        landed[phase] = next(line for line in lines if marker in line).strip()
+        for f in (warehouse / "published").glob("*.parquet"):
             pq.read_metadata(f)  # every visible published file is a whole Parquet file
-    final = run_ssj(sample / "landing", warehouse, agencies=sample / "agencies.yaml", as_of=AS_OF)
+        if phase != "the snapshot switch":
+            # the previous outputs stay: the same snapshot, the same bytes
+            assert current_snapshot_id(warehouse) == before_id, phase
+            assert published_bytes(warehouse) == before, phase
+        else:  # killed while switching: the old snapshot or the new one, never a mix
+            assert current_snapshot_id(warehouse) is not None
+    final = run_ssj(landing, warehouse, agencies=agencies, as_of=AS_OF)
     assert final.returncode == 0, final.stdout + final.stderr
-    return warehouse
+    return warehouse, landed
 
 
 def test_killed_runs_leave_complete_outputs_and_the_next_run_recovers(sample, recovered):
-    warehouse, published = recovered, recovered / "published"
+    warehouse, landed = recovered
+    published = warehouse / "published"
+    assert list(landed) == list(KILL_PHASES)  # each kill landed in its phase
     assert_perfect(sample, warehouse)
     assert not list(published.glob(".*.tmp"))  # what a killed publish left was cleared
     again = run_ssj(sample / "landing", warehouse, agencies=sample / "agencies.yaml", as_of=AS_OF)
@@ -125,7 +182,8 @@ def test_killed_runs_leave_complete_outputs_and_the_next_run_recovers(sample, re
 
 def test_same_inputs_give_byte_identical_files_however_the_runs_went(overlapped, recovered):
     """Determinism: identical bytes for every published table, whether the inputs came in two
-    overlapping runs or through three killed ones (ingest_log alone carries wall-clock times)."""
+    overlapping runs or through runs killed in every phase (ingest_log alone carries wall-clock times)."""
+    recovered, _ = recovered
     tables = sorted(p.name for p in (recovered / "published").glob("*.parquet"))
     assert tables == sorted(p.name for p in (overlapped / "published").glob("*.parquet"))
     for name in tables:

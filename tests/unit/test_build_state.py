@@ -10,6 +10,7 @@ from pipelines.defs.dbt.build_state import (
     inputs_stamp,
     live_pool_inputs,
     plan_build,
+    record_published,
     rules_stamp,
     write_state,
 )
@@ -21,9 +22,11 @@ def settings(tmp_path, as_of=date(2026, 11, 26)) -> Settings:
     return Settings(landing=tmp_path / "landing", warehouse=tmp_path / "wh", agencies=SAMPLE_REGISTRY, as_of=as_of)
 
 
-def record_build(s: Settings) -> None:
+def record_build(s: Settings, published: bool = True) -> None:
     with duckdb.connect(str(s.duckdb_path)) as con:
         write_state(con, {"built_rules": rules_stamp(s), "pool_inputs": live_pool_inputs(s.warehouse)})
+        if published:  # the snapshot step's record, no snapshot folder: the warehouse has none
+            record_published(con, "", carried=[])
 
 
 def test_no_recorded_build_means_full(tmp_path):
@@ -56,3 +59,22 @@ def test_a_change_of_rules_or_as_of_means_full(tmp_path):
 
 def test_inputs_stamp_ignores_order_and_repeats():
     assert inputs_stamp(["b", "a", "a"]) == inputs_stamp(["a", "b"]) != inputs_stamp(["a"])
+
+
+def test_a_build_never_published_whole_means_full(tmp_path):
+    """A run killed between its dbt steps and its snapshot: the pools are built, the current
+    snapshot still holds the earlier ones; a draws build would only republish the draw tables."""
+    s = settings(tmp_path)
+    write_raw(s.warehouse, "registration", [{"name": "甲"}], agency="samr-350102")
+    record_build(s, published=False)
+    plan = plan_build(s)
+    assert plan.mode == "full" and "snapshot" in plan.reason
+    with duckdb.connect(str(s.duckdb_path)) as con:  # a draws run's snapshot, the rest carried over
+        record_published(con, "", carried=["enterprise_pool"])
+    assert plan_build(s).mode == "full"  # carried from a snapshot that did not hold this build
+    with duckdb.connect(str(s.duckdb_path)) as con:  # a full run's snapshot: every table written
+        record_published(con, "", carried=[])
+    assert plan_build(s).mode == "draws"
+    with duckdb.connect(str(s.duckdb_path)) as con:  # then a draws run carrying the rest over
+        record_published(con, "", carried=["enterprise_pool"])
+    assert plan_build(s).mode == "draws"

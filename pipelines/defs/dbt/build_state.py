@@ -13,7 +13,11 @@ every build compares two fingerprints with those of the last successful build:
   draw_list (what the pool tables are built from).
 
 A difference in either means a **full** build: every staging model, pools and
-marts, with ``--full-refresh`` for the incremental models. Otherwise a **draws**
+marts, with ``--full-refresh`` for the incremental models. So does a build whose
+tables were never all published: a run stopped (killed, or a failed publish)
+between its dbt steps and its snapshot leaves the pools built but the current
+snapshot still holding the earlier ones, and a draws build only republishes the
+draw-list tables (``published_build``, recorded by the snapshot step). Otherwise a **draws**
 build selects only ``stg_ledger``, everything downstream of ``stg_draw_list`` and what
 reads the draw store (``DRAW_STORE_SELECTION``; together ``DRAWS_SELECTION``). The fingerprints are recorded in the warehouse itself
 (table ``_ssj_build_state``), so a deleted or replaced DuckDB file can never be
@@ -34,6 +38,7 @@ import duckdb
 from connectors.feeds import FEED_NAMES
 from pipelines.defs.ingest.calendar import CALENDAR_ID
 from pipelines.defs.ingest.landing import load_ledger
+from pipelines.defs.publish.snapshots import current_snapshot_id
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from pipelines.warehouse import table_exists
 
@@ -141,6 +146,19 @@ class BuildPlan:
         return everything if self.mode == "full" else DRAWS_SELECTION
 
 
+def built(state: dict[str, str]) -> str:
+    """The build the warehouse's tables stand on: its rules and pool inputs."""
+    return f"{state.get('built_rules', '')}|{state.get('pool_inputs', '')}"
+
+
+def record_published(con: duckdb.DuckDBPyConnection, snapshot_id: str, carried: Iterable[str]) -> None:
+    """After snapshot ``snapshot_id`` was switched in: it holds the current build's tables if the run
+    published every table itself, or took the others (``carried``) from a snapshot that did."""
+    state = read_state(con)
+    whole = not list(carried) or state.get("published_build") == built(state)
+    write_state(con, {"published_build": built(state) if whole else "", "published_snapshot": snapshot_id})
+
+
 def plan_build(settings: Settings) -> BuildPlan:
     """Full or draws, for a build about to start (``ssj run``, the build sensor)."""
     state = state_of(settings.warehouse)
@@ -150,4 +168,8 @@ def plan_build(settings: Settings) -> BuildPlan:
         return BuildPlan("full", "the rules changed (dbt project, feeds.yaml, agency registry or as_of)")
     if state.get("pool_inputs") != live_pool_inputs(settings.warehouse):
         return BuildPlan("full", "new files of a feed other than draw_list (the pools, items or plans)")
+    if (state.get("published_build") != built(state)
+            or (state.get("published_snapshot") or None) != current_snapshot_id(settings.warehouse)):
+        return BuildPlan("full", "the last build's tables are not all in the current snapshot "
+                                 "(a run stopped between its build and its snapshot)")
     return BuildPlan("draws", "only draw lists are new: incremental draw-list build")

@@ -13,6 +13,7 @@ import time
 import dagster as dg
 
 from connectors.sql import mask_url
+from pipelines.defs.dbt.build_state import record_published
 from pipelines.locks import warehouse_lock
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
@@ -98,6 +99,8 @@ def snapshot(context: dg.AssetExecutionContext, settings: SsjSettings):
                 keys={t: UNIQUE_KEYS[t][0] for t in CHANGE_TABLES},
                 lineage={t: lineage_columns(t) for t in CHANGE_TABLES},
             )
+            with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
+                record_published(con, snap.manifest["snapshot_id"], snap.carried)
     except SnapshotError as exc:
         raise dg.Failure(str(exc)) from None
     manifest = snap.manifest

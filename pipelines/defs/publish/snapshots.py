@@ -150,6 +150,7 @@ class Snapshot:
     changes: dict[str, dict[str, int]]  # table -> change -> rows
     migrated: str | None  # id given to a published/ folder from before snapshots, if this run moved it
     pruned: list[str]
+    carried: tuple[str, ...] = ()  # tables the run did not write: taken from the previous snapshot
 
 
 def complete_snapshot(warehouse: Path, run_id: str, tables: Iterable[str], *, as_of: str,
@@ -170,7 +171,7 @@ def complete_snapshot(warehouse: Path, run_id: str, tables: Iterable[str], *, as
     folder.mkdir(parents=True, exist_ok=True)
     remove_stale_pending(warehouse, keep_run=run_id)
 
-    missing = []
+    missing, carried = [], []
     for table in tables:
         name = f"{table}.parquet"
         if (folder / name).exists():
@@ -179,6 +180,7 @@ def complete_snapshot(warehouse: Path, run_id: str, tables: Iterable[str], *, as
             missing.append(table)
             continue
         _link_or_copy(previous_dir / name, folder / name)
+        carried.append(table)
     if missing:
         raise SnapshotError(f"the snapshot would lack {', '.join(missing)}: neither this run nor the current "
                             "snapshot published them; run a full build (materialize every published/ asset)")
@@ -211,7 +213,7 @@ def complete_snapshot(warehouse: Path, run_id: str, tables: Iterable[str], *, as
     except OSError as exc:  # the snapshot is published; an old one left behind is removed next time
         log.warning("could not remove old snapshots: %s", exc)
         pruned = []
-    return Snapshot(final, manifest, changes, migrated, pruned)
+    return Snapshot(final, manifest, changes, migrated, pruned, tuple(carried))
 
 
 def switch_published(warehouse: Path, folder: Path) -> None:
