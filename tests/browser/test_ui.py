@@ -24,7 +24,9 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from pipelines.generate import generate
 from tests.support import ROOT
@@ -189,7 +191,8 @@ def test_asset_pages_answer_what_happened_without_sql(ui, browser, shots):
         WebDriverWait(browser, 90).until(lambda d: all(t in d.find_element(By.TAG_NAME, "body").text for t in texts))
 
     page_shows("published/quarantine", "rows_by_reason", "top_reasons_with_samples")
-    page_shows("published/enterprise_pool", "by_sector", "by_credit_grade")
+    pool_rows = pq.read_metadata(warehouse / "published" / "enterprise_pool.parquet").num_rows
+    page_shows("published/enterprise_pool", "by_sector", "by_credit_grade", f"{pool_rows:,}")  # its row count
     page_shows("published/agency_overlap", "overlap_matrix")
     time.sleep(2)
     browser.save_screenshot(str(shots / "dagster-overlap-metadata.png"))
@@ -208,5 +211,12 @@ def test_report_renders_with_its_charts(ui, browser, shots, tmp_path):
     # every chart the page holds is drawn (the count follows the report's sections, not a constant)
     assert len(charts) == out.read_text(encoding="utf-8").count("<svg") >= 8
     assert all(c.size["height"] > 0 and c.size["width"] > 0 for c in charts)
-    assert "检查对象名录库" in browser.find_element(By.TAG_NAME, "h2").find_element(By.XPATH, "//body").text
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "检查对象名录库" in body
+    # values, not only labels: an agency's Chinese name from the registry, a row count from the data
+    registry = yaml.safe_load((warehouse.parent / "gen" / "agencies.yaml").read_text(encoding="utf-8"))
+    named = [a["name"] for a in registry["agencies"] if a["name"] in body]
+    assert any("市场监督管理局" in n for n in named), body[:2000]
+    review = pq.read_metadata(warehouse / "published" / "match_review.parquet").num_rows
+    assert f"(match_review): {review} 行 rows" in body
     browser.save_screenshot(str(shots / "report.png"))
