@@ -23,8 +23,9 @@ test: install       ## the test suite (what CI runs); "no tests collected" is a 
 	@$(PY) -m pytest -q -n 2 --dist loadfile --durations=15; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$code
 
-test-fast: install  ## unit tests only
-	$(PY) -m pytest -q tests/unit
+test-fast: install  ## the quick lane: tests not marked slow/db/browser (unit, dbt unit tests), then one end-to-end run
+	$(PY) -m pytest -q -n 2 -m "not slow and not db and not browser" tests/unit tests/integration/test_dbt_unit_tests.py
+	$(PY) -m pytest -q -m "not db" tests/integration/test_ingest_e2e.py
 
 ui: install         ## the Dagster web UI on the demo warehouse
 	$(SSJ) ui --warehouse data/warehouse --landing data/sample/landing --agencies data/sample/agencies.yaml

@@ -181,7 +181,7 @@ def test_a_new_pool_file_makes_the_next_build_full(runs, tmp_path):
     from pipelines.settings import Settings
 
     copy = tmp_path / "wh"
-    shutil.copytree(warehouse, copy, ignore=shutil.ignore_patterns(".dagster", ".dbt", "published"))
+    shutil.copytree(warehouse, copy, symlinks=True, ignore=shutil.ignore_patterns(".dagster", ".dbt"))
     agencies = next(warehouse.parent.glob("sample/agencies.yaml"))
     settings = Settings(landing=tmp_path, warehouse=copy, agencies=agencies, as_of=date.fromisoformat(AS_OF))
     assert plan_build(settings).mode == "draws"
