@@ -138,44 +138,83 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _macros() -> list[str]:
+FUNCTION_CATALOG = "ssj_functions"
+"""An in-memory catalog attached to the database instance that holds the SQL macros below.
+
+Macros created there are made once per database instance (a dbt command's or a
+warehouse connection's) and are shared by every cursor of it; a temporary macro is
+per connection, and dbt-duckdb opens a cursor for every node (~280 per build). Binding
+the two macros that compile ID_RUN_RE2 takes a few milliseconds each, and creating the
+five on every cursor was the larger part of dbt-duckdb's per-node cost. A cursor finds
+them through ``search_path`` (``SEARCH_PATH``), a per-connection setting."""
+
+SEARCH_PATH = f"set search_path = 'main,{FUNCTION_CATALOG}.main'"
+
+
+def _macros(schema: str = f"{FUNCTION_CATALOG}.main") -> list[str]:
+    """The macros' DDL: in ``schema``, or temporary (``schema=None``)."""
+    create = "create or replace temp macro " if schema is None else f"create or replace macro {schema}."
     personal_columns = ", ".join(
         f"{_sql_literal(name)}: [{', '.join(_sql_literal(c) for c in feed.personal)}]::varchar[]"
         for name, feed in feeds().items())
     return [
-        f"create or replace temp macro ssj_id_run_pattern() as {_sql_literal(personal.ID_RUN_RE2)}",
-        f"create or replace temp macro ssj_personal_header_pattern() as {_sql_literal(personal_header_prefilter())}",
-        f"create or replace temp macro ssj_personal_columns(feed) as "
+        f"{create}ssj_id_run_pattern() as {_sql_literal(personal.ID_RUN_RE2)}",
+        f"{create}ssj_personal_header_pattern() as {_sql_literal(personal_header_prefilter())}",
+        f"{create}ssj_personal_columns(feed) as "
         f"coalesce(map {{{personal_columns}}}[feed], []::varchar[])",
         # Python only for the values RE2 finds a digit run in: a call into Python costs even when
         # its own prefilter finds nothing (10M registrations: 38 text columns cost ~4x staging)
-        "create or replace temp macro mask_personal(text) as "
+        f"{create}mask_personal(text) as "
         "case when regexp_matches(text, ssj_id_run_pattern()) then ssj_mask_personal_py(text) else text end",
-        "create or replace temp macro has_id_number(text) as "
+        f"{create}has_id_number(text) as "
         "coalesce(regexp_matches(text, ssj_id_run_pattern()) and ssj_has_id_number_py(text), false)",
     ]
 
 
-def create_macros(conn: duckdb.DuckDBPyConnection) -> None:
-    """The SQL macros (temporary: every connection and cursor needs its own)."""
-    for sql in _macros():
-        conn.execute(sql)
+def create_macros(conn: duckdb.DuckDBPyConnection) -> bool:
+    """The SQL macros, shared by the instance's cursors when its catalog can hold them
+    (``FUNCTION_CATALOG``; True), else temporary, for ``conn`` alone (a read-only
+    database cannot attach an in-memory one; False)."""
+    try:
+        conn.execute(f"attach if not exists ':memory:' as {FUNCTION_CATALOG}")
+    except duckdb.Error:
+        for sql in _macros(None):
+            conn.execute(sql)
+        return False
+    conn.execute(SEARCH_PATH)  # before the macros: each is bound on creation, finding those before it
+    present = {name for (name,) in conn.execute(
+        "select function_name from duckdb_functions() where database_name = ?", [FUNCTION_CATALOG]).fetchall()}
+    if present != MACRO_NAMES:
+        for sql in _macros():
+            conn.execute(sql)
+    return True
 
 
-def set_run_variables(conn: duckdb.DuckDBPyConnection) -> None:
-    """The run's values the models read at run time, not at parse time (so one parse serves every
-    warehouse and date): ``ssj_raw_dir``, the raw store beside the connection's database file, and
-    ``ssj_as_of``, the date every date rule is judged on (``SSJ_AS_OF``; today when unset)."""
+MACRO_NAMES = frozenset({"ssj_id_run_pattern", "ssj_personal_header_pattern", "ssj_personal_columns",
+                         "mask_personal", "has_id_number"})
+
+
+def run_variables_sql(conn: duckdb.DuckDBPyConnection) -> str:
+    """The statements that set the run's values the models read at run time, not at parse time
+    (so one parse serves every warehouse and date): ``ssj_raw_dir``, the raw store beside the
+    connection's database file, and ``ssj_as_of``, the date every date rule is judged on
+    (``SSJ_AS_OF``; today when unset)."""
     rows = conn.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
     database = rows[0][0] if rows else None
     raw = str(Path(database).resolve().parent / "raw") if database and database != ":memory:" else None
     as_of = date.fromisoformat(os.environ.get("SSJ_AS_OF") or date.today().isoformat())
-    conn.execute("set variable ssj_raw_dir = " + ("null" if raw is None else "'" + raw.replace("'", "''") + "'"))
-    conn.execute(f"set variable ssj_as_of = date '{as_of.isoformat()}'")
+    return ("set variable ssj_raw_dir = " + ("null" if raw is None else _sql_literal(raw))
+            + f"; set variable ssj_as_of = date '{as_of.isoformat()}'")
 
 
-def register(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the project's functions and run variables on ``conn`` (idempotent)."""
+def set_run_variables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Set the run's variables on ``conn`` (``run_variables_sql``)."""
+    conn.execute(run_variables_sql(conn))
+
+
+def register(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Create the project's functions and run variables on ``conn`` (idempotent). True when
+    the macros are shared by the instance's cursors (``create_macros``)."""
     functions = [
         ("nfkc", nfkc, ["VARCHAR"], "VARCHAR"),
         ("matches_pattern", matches_pattern, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
@@ -192,15 +231,29 @@ def register(conn: duckdb.DuckDBPyConnection) -> None:
             pass
     for name, function, parameters, returns in functions:
         conn.create_function(name, function, parameters, returns, type="arrow", null_handling="special")
-    create_macros(conn)
+    shared = create_macros(conn)
     set_run_variables(conn)
+    return shared
 
 
 class Plugin(BasePlugin):
+    """Registers the functions once per dbt command (its database instance); every node's
+    cursor then needs one statement: the search path to the shared macros and the run's
+    variables (settings and variables are per connection, as temporary macros would be)."""
+
+    _cursor_sql: str | None = None
+
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        register(conn)
+        shared = register(conn)
+        self._cursor_sql = (SEARCH_PATH + "; " if shared else "") + run_variables_sql(conn)
+        self._temporary_macros = not shared
 
     def configure_cursor(self, cursor) -> None:
-        # a cursor shares its connection's functions, not its temporary macros or variables
-        create_macros(cursor)
-        set_run_variables(cursor)
+        if self._cursor_sql is None:  # not configured through this plugin's connection
+            create_macros(cursor)
+            set_run_variables(cursor)
+            return
+        if self._temporary_macros:
+            for sql in _macros(None):
+                cursor.execute(sql)
+        cursor.execute(self._cursor_sql)

@@ -61,3 +61,35 @@ def test_unique_combination_fails_exactly_on_the_repeated_combinations(rows):
     for a, b, _ in rows:
         counts[(a, b)] = counts.get((a, b), 0) + 1
     assert failures == {k: n for k, n in counts.items() if n > 1}
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.tuples(cell, cell, cell), max_size=20))
+def test_column_rules_fails_exactly_on_the_broken_rules(rows):
+    # each rule as dbt's own test would find it: not_null, unique (NULLs ignored for one
+    # column, equal for several, as GROUP BY does), accepted_values (NULL passes)
+    con = table_t(rows)
+    sql = render_test("column_rules", model="t", not_null=["a", "b c"], unique=["a", ["b c", "d"]],
+                      accepted_values={"d": [0, 1, 2], "b c": ["3", "4"]})
+    failures = {(rule, column): n for rule, column, n in con.execute(sql).fetchall()}
+
+    def repeated(keys: list) -> int:
+        counts: dict = {}
+        for k in keys:
+            counts[k] = counts.get(k, 0) + 1
+        return sum(n for n in counts.values() if n > 1)
+
+    expected = {
+        ("not_null", "a"): sum(r[0] is None for r in rows),
+        ("not_null", "b c"): sum(r[1] is None for r in rows),
+        ("unique", "a"): repeated([r[0] for r in rows if r[0] is not None]),
+        ("unique", "b c, d"): repeated([(r[1], r[2]) for r in rows]),
+        ("accepted_values", "d"): sum(r[2] is not None and r[2] not in (0, 1, 2) for r in rows),
+        ("accepted_values", "b c"): sum(r[1] is not None and r[1] not in (3, 4) for r in rows),
+    }
+    assert failures == {k: n for k, n in expected.items() if n > 0}
+
+
+def test_column_rules_with_no_rules_passes():
+    con = table_t([(None, None, None)])
+    assert con.execute(render_test("column_rules", model="t")).fetchall() == []

@@ -36,6 +36,9 @@ def unique_keys_under_test() -> dict[str, list[list[str]]]:
             for test in model.get("data_tests", []):
                 if isinstance(test, dict) and "unique_combination" in test:
                     found.append(list(test["unique_combination"]["arguments"]["columns"]))
+                if isinstance(test, dict) and "column_rules" in test:
+                    for key in test["column_rules"]["arguments"].get("unique", []):
+                        found.append([key] if isinstance(key, str) else list(key))
             for column in model.get("columns", []):
                 if "unique" in (column.get("data_tests") or []):
                     found.append([column["name"]])

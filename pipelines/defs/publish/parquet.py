@@ -43,7 +43,7 @@ UNIQUE_KEYS = {
     "kpi": ["agency", "year", "figure"],
     "match_review": ["feed", "agency", "source_key", "name", "uscc"],
 }
-"""The columns each mart's dbt tests hold unique (``unique`` / ``unique_combination`` in
+"""The columns each mart's dbt tests hold unique (``unique`` / ``unique_combination`` / ``column_rules`` in
 models/marts/*.yml; tests/unit/test_publish_order.py keeps the two in step). A table is
 published in the order of its key alone — a total order, since the build stops before
 publishing when a test fails. Sorting on every column instead made DuckDB build sort
