@@ -84,12 +84,14 @@ candidates as (
 ),
 
 matches as (
-    -- USCC matches first: a name match counts only where no USCC matched
+    -- USCC matches first: a name match counts only where no USCC matched. The candidates
+    -- are made distinct once, so the entries are counted with count(*): where no USCC
+    -- matched, every candidate is a name match and each entry is one row
     select
         row_key,
         coalesce(min(entry_key) filter (where by_uscc), min(entry_key)) as entry_key,
-        coalesce(nullif(count(distinct entry_key) filter (where by_uscc), 0), count(distinct entry_key)) as entry_count
-    from candidates
+        coalesce(nullif(count(*) filter (where by_uscc), 0), count(*)) as entry_count
+    from (select distinct row_key, entry_key, by_uscc from candidates)
     group by row_key
 ),
 
