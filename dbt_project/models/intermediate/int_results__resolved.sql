@@ -48,18 +48,20 @@ entries as (
 
 {#- each entry under every key a result may name it by: its USCCs (as drawn, its
     enterprise's) and its names (as drawn, its enterprise's current one), so that matching
-    is equality joins, never a comparison with every entry of a task -#}
+    is equality joins, never a comparison with every entry of a task. A key may repeat
+    (a former name that is also the drawn name): matches counts distinct entries, so the
+    repeats are not removed here (removing them was a third of this model's time). -#}
 entry_keys as (
-    select distinct agency, task_id, entry_key, 'uscc' as kind, unnest([drawn_uscc, pool_uscc]) as key,
+    select agency, task_id, entry_key, 'uscc' as kind, unnest([drawn_uscc, pool_uscc]) as key,
            true as has_uscc
     from entries
-    union
-    select distinct agency, task_id, entry_key, 'name' as kind, unnest([drawn_name, pool_name]) as key,
+    union all
+    select agency, task_id, entry_key, 'name' as kind, unnest([drawn_name, pool_name]) as key,
            coalesce(drawn_uscc, pool_uscc) is not null as has_uscc
     from entries
-    union
+    union all
     -- and its enterprise's former names (曾用名), as draw lists are matched
-    select distinct entries.agency, entries.task_id, entries.entry_key, 'name' as kind, former.name_normalized as key,
+    select entries.agency, entries.task_id, entries.entry_key, 'name' as kind, former.name_normalized as key,
            coalesce(entries.drawn_uscc, entries.pool_uscc) is not null as has_uscc
     from entries
     inner join {{ ref('int_registration__former_names') }} as former on former.enterprise_id = entries.enterprise_id
@@ -82,12 +84,14 @@ candidates as (
 ),
 
 matches as (
-    -- USCC matches first: a name match counts only where no USCC matched
+    -- USCC matches first: a name match counts only where no USCC matched. The candidates
+    -- are made distinct once, so the entries are counted with count(*): where no USCC
+    -- matched, every candidate is a name match and each entry is one row
     select
         row_key,
         coalesce(min(entry_key) filter (where by_uscc), min(entry_key)) as entry_key,
-        coalesce(nullif(count(distinct entry_key) filter (where by_uscc), 0), count(distinct entry_key)) as entry_count
-    from candidates
+        coalesce(nullif(count(*) filter (where by_uscc), 0), count(*)) as entry_count
+    from (select distinct row_key, entry_key, by_uscc from candidates)
     group by row_key
 ),
 
@@ -129,6 +133,20 @@ rejected_raw as (
     inner join {{ source('raw', 'results') }} as raw_rows
         on raw_rows._file_sha256 = staged.file_sha256 and raw_rows._source_row = staged.source_row
     where verdicts.issue is not null
+),
+
+{#- the versions of each entry's accepted results, ranked on the narrow columns alone
+    (a window over the whole rows copied every column through its sort) -#}
+versions as (
+    select
+        staged.row_key,
+        row_number() over (
+            partition by staged.agency, staged.task_id, verdicts.entry_key
+            order by {{ latest_first('staged.entered_on') }}) as version_rank,
+        count(*) over (partition by staged.agency, staged.task_id, verdicts.entry_key) as version_count
+    from staged
+    inner join verdicts on verdicts.row_key = staged.row_key
+    where staged.is_accepted and verdicts.issue is null
 )
 
 select
@@ -140,12 +158,9 @@ select
          else {{ publishable_text('verdicts.issue.message') }} end as reason,
     staged.is_accepted and verdicts.issue is null as is_accepted,
     coalesce(staged.raw, rejected_raw.raw) as raw,
-    case when staged.is_accepted and verdicts.issue is null then row_number() over (
-        partition by staged.is_accepted and verdicts.issue is null, staged.agency, staged.task_id, verdicts.entry_key
-        order by {{ latest_first('staged.entered_on') }}) end as version_rank,
-    case when staged.is_accepted and verdicts.issue is null then count(*) over (
-        partition by staged.is_accepted and verdicts.issue is null, staged.agency, staged.task_id, verdicts.entry_key)
-        end as version_count
+    versions.version_rank,
+    versions.version_count
 from staged
 inner join verdicts on verdicts.row_key = staged.row_key
 left join rejected_raw on rejected_raw.row_key = staged.row_key
+left join versions on versions.row_key = staged.row_key

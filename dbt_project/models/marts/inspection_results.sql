@@ -17,7 +17,7 @@
                       other result NULL (no end).
 
   uscc and name are the enterprise's (the pool's) where the entry is resolved, else as
-  drawn.
+  drawn; agency_name is the registry's name of the agency (what publicity shows).
 -#}
 
 with
@@ -36,6 +36,7 @@ entries as (
 
 select
     results.agency,
+    agencies.name as agency_name,
     results.task_id,
     entries.task_name,
     entries.enterprise_id,
@@ -76,3 +77,4 @@ inner join entries
     and entries.task_id = results.task_id
     and entries.entry_key = results.entry_key
 left join {{ ref('enterprise_pool') }} as pool on pool.enterprise_id = entries.enterprise_id
+left join {{ source('raw', 'agencies') }} as agencies on agencies.code = results.agency

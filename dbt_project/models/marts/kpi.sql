@@ -32,6 +32,12 @@ agencies as (
     select code as agency, region_code from {{ source('raw', 'agencies') }}
 ),
 
+-- the active enterprises of each region code, counted once: an agency's denominator below
+-- sums the codes under its region (not every enterprise compared with every agency's prefix)
+active_regions as (
+    select region_code, count(*) as n from {{ ref('enterprise_pool') }} where is_active group by region_code
+),
+
 -- 抽查经营主体比例: distinct enterprises drawn / active enterprises under the agency's region (region_prefix)
 inspected_share as (
     select
@@ -40,9 +46,8 @@ inspected_share as (
         '抽查经营主体比例' as figure,
         (select count(distinct entries.enterprise_id) from entries
          where entries.agency = agency_years.agency and entries.year = agency_years.year) as numerator,
-        (select count(*) from {{ ref('enterprise_pool') }} as pool
-         where pool.is_active
-           and starts_with(pool.region_code, coalesce({{ region_prefix('agencies.region_code') }}, ''))) as denominator
+        (select coalesce(sum(regions.n), 0)::bigint from active_regions as regions
+         where starts_with(regions.region_code, coalesce({{ region_prefix('agencies.region_code') }}, ''))) as denominator
     from agency_years
     left join agencies using (agency)
 ),

@@ -5,14 +5,20 @@
   Chinese), when, and until when it stays published (publish_until, the repair rule of
   inspection_results; NULL = no end yet). Nothing internal: no credit grade, match
   method, inspector or file lineage.
+
+  A view: a projection of inspection_results (the agency's name included), read when it
+  is published. It reads that table alone, never the raw store, so a reader of the
+  warehouse needs none of the run's DuckDB variables.
 -#}
+
+{{ config(materialized='view') }}
 
 select
     results.enterprise_id,
     results.uscc,
     results.name,
     results.agency,
-    agencies.name as agency_name,
+    results.agency_name,
     results.task_id,
     results.task_name,
     results.items,
@@ -21,4 +27,3 @@ select
     results.rectified_on,
     results.publish_until
 from {{ ref('inspection_results') }} as results
-left join {{ source('raw', 'agencies') }} as agencies on agencies.code = results.agency
