@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
@@ -43,15 +44,18 @@ concurrency:
 """
 
 
+EARLIER_DAGSTER_YAML = frozenset({"3853e0ea23f5f229a1e0fce4803a70e217b93dceb92a8bde2b2cd64fc02e016b"})
+"""SHA-256 of the dagster.yaml earlier versions of ssj wrote (before the run history's own storages)."""
+
+
 def dagster_home(settings: Settings) -> Path:
     """DAGSTER_HOME if set, else ``<warehouse>/.dagster`` with the project's instance settings."""
     home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse / ".dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    # the file is ssj's own while it starts with ssj's first line: brought up to date; one an
-    # operator wrote (PostgreSQL storage, say) is theirs and stays as it is
-    if not config.exists() or (config.read_text(encoding="utf-8").startswith(DAGSTER_YAML.splitlines()[0])
-                               and config.read_text(encoding="utf-8") != DAGSTER_YAML):
+    # an earlier version of ssj's own file is brought up to date; any other (an operator's, or
+    # ssj's edited by one: PostgreSQL storage, say) is theirs and stays as it is
+    if not config.exists() or hashlib.sha256(config.read_bytes()).hexdigest() in EARLIER_DAGSTER_YAML:
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     return home
 

@@ -21,7 +21,10 @@ file has one engine per process whose connections stay open in its pool:
 * several processes (``ssj run``, the webserver, the daemon) may hold their
   connections at once, as SQLite's WAL mode allows;
 * a process forked from one holding connections drops the inherited engines
-  without closing them (the parent still uses those file handles).
+  without closing them (the parent still uses those file handles);
+* the webserver's live view of a run (Dagster's file watcher) is woken by the
+  run's write-ahead log (``<run>.db-wal``) as well as by ``<run>.db``: with
+  connections kept open, a commit reaches ``.db`` only at a checkpoint.
 
 ``dagster.yaml`` names them (``pipelines/cli.py`` writes it); relative
 ``base_dir`` values are taken under DAGSTER_HOME, so a warehouse folder can be
@@ -38,7 +41,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from watchdog.observers import Observer
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
+)
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 
@@ -83,8 +90,21 @@ os.register_at_fork(after_in_child=ENGINES.forget)
 def _under_home(base_dir: str) -> str:
     path = Path(base_dir)
     if not path.is_absolute():
+        if not os.environ.get("DAGSTER_HOME"):
+            raise ValueError(f"the run history's base_dir {base_dir!r} is relative to DAGSTER_HOME, which is not set")
         path = Path(os.environ["DAGSTER_HOME"]) / path
     return str(path.resolve())
+
+
+class _RunLogWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watcher of one run's event log, woken by its write-ahead log too."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Dagster's signature
+        super().__init__(*args, **kwargs)
+        self._patterns = [self._log_path, self._log_path + "-wal"]  # watchdog's PatternMatchingEventHandler
+
+    def on_modified(self, event) -> None:  # noqa: ANN001 - watchdog's signature
+        self._process_log()
 
 
 class HistoryEventLogStorage(SqliteEventLogStorage):
@@ -93,6 +113,13 @@ class HistoryEventLogStorage(SqliteEventLogStorage):
     @classmethod
     def from_config_value(cls, inst_data, config_value):  # noqa: ANN001, ANN206 - Dagster's signature
         return cls(inst_data=inst_data, base_dir=_under_home(config_value["base_dir"]))
+
+    def watch(self, run_id: str, cursor: str | None, callback) -> None:  # noqa: ANN001 - Dagster's signature
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = _RunLogWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sa.Connection]:

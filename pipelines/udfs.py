@@ -187,7 +187,23 @@ def create_macros(conn: duckdb.DuckDBPyConnection) -> bool:
     if present != MACRO_NAMES:
         for sql in _macros():
             conn.execute(sql)
+    refuse_shadowing(conn)
     return True
+
+
+def refuse_shadowing(conn: duckdb.DuckDBPyConnection) -> None:
+    """The search path finds ``main`` first: a macro of one of these names saved in the warehouse
+    (left by someone trying a query in the DuckDB CLI, say) would replace the masking of ID
+    numbers for every model. Such a warehouse is refused, with the statement that repairs it."""
+    names = ", ".join(_sql_literal(n) for n in sorted(MACRO_NAMES))
+    found = conn.execute(
+        f"select distinct database_name, schema_name, function_name from duckdb_functions() "
+        f"where function_name in ({names}) and database_name not in ('{FUNCTION_CATALOG}', 'temp', 'system')"
+    ).fetchall()
+    if found:
+        drops = "; ".join(f"drop macro {d}.{s}.{f}" for d, s, f in found)
+        raise RuntimeError(f"the warehouse defines its own {', '.join(f for _, _, f in found)}, which would replace "
+                           f"shuangsuiji's masking macros of the same names; remove them ({drops}) and run again")
 
 
 MACRO_NAMES = frozenset({"ssj_id_run_pattern", "ssj_personal_header_pattern", "ssj_personal_columns",

@@ -39,13 +39,9 @@ def dagster(env: dict, *args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def runs(home: Path) -> list[dg.DagsterRun]:
-    os.environ["DAGSTER_HOME"] = str(home)
-    try:
-        with dg.DagsterInstance.get() as instance:
-            return list(instance.get_runs())
-    finally:
-        del os.environ["DAGSTER_HOME"]
+def runs() -> list[dg.DagsterRun]:
+    with dg.DagsterInstance.get() as instance:
+        return list(instance.get_runs())
 
 
 def wait_for(check, seconds: float, what: str, daemon: subprocess.Popen, log: Path):
@@ -57,7 +53,7 @@ def wait_for(check, seconds: float, what: str, daemon: subprocess.Popen, log: Pa
     raise AssertionError(f"no {what} within {seconds:.0f} s; the daemon said:\n{log.read_text()[-4000:]}")
 
 
-def test_a_dropped_file_becomes_one_ingest_run(tmp_path):
+def test_a_dropped_file_becomes_one_ingest_run(tmp_path, monkeypatch):
     sample = tmp_path / "gen"
     generate(200, sample, 3, as_of=date(2026, 11, 26))
     landing = tmp_path / "landing"
@@ -66,7 +62,7 @@ def test_a_dropped_file_becomes_one_ingest_run(tmp_path):
                         as_of=date(2026, 11, 26))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SSJ_", "DAGSTER_"))}
     env.update(settings.to_env(), SSJ_QUIET_SECONDS="0", DAGSTER_HOME=str(dagster_home(settings)))
-    home = Path(env["DAGSTER_HOME"])
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])  # this process reads the same instance
 
     listed = dagster(env, "schedule", "list")
     assert "nightly_full_build" in listed.stdout and "STOPPED" in listed.stdout, listed.stdout + listed.stderr
@@ -79,31 +75,23 @@ def test_a_dropped_file_becomes_one_ingest_run(tmp_path):
                                   env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         shutil.copy(sample / "landing" / INSPECTORS, landing / INSPECTORS)
-        done = wait_for(lambda: [r for r in runs(home) if r.job_name == "ingest_job" and r.is_finished], 240,
+        done = wait_for(lambda: [r for r in runs() if r.job_name == "ingest_job" and r.is_finished], 240,
                         "finished ingest run", daemon, log)
         assert [r.status for r in done] == [dg.DagsterRunStatus.SUCCESS], log.read_text()[-4000:]
         assert done[0].tags["ssj/file"] == INSPECTORS
 
         # the same bytes again, under another name: ticks pass, no second run
         shutil.copy(landing / INSPECTORS, landing / INSPECTORS.replace(".csv", "(1).csv"))
-        os.environ["DAGSTER_HOME"] = str(home)
-        try:
-            with dg.DagsterInstance.get() as instance:
-                origin = next(s for s in instance.all_instigator_state() if s.name == SENSOR)
-                ticks_before = len(instance.get_ticks(origin.instigator_origin_id, origin.selector_id))
-        finally:
-            del os.environ["DAGSTER_HOME"]
+        with dg.DagsterInstance.get() as instance:
+            origin = next(s for s in instance.all_instigator_state() if s.name == SENSOR)
+            ticks_before = len(instance.get_ticks(origin.instigator_origin_id, origin.selector_id))
 
         def two_more_ticks() -> bool:
-            os.environ["DAGSTER_HOME"] = str(home)
-            try:
-                with dg.DagsterInstance.get() as instance:
-                    return len(instance.get_ticks(origin.instigator_origin_id, origin.selector_id)) >= ticks_before + 2
-            finally:
-                del os.environ["DAGSTER_HOME"]
+            with dg.DagsterInstance.get() as instance:
+                return len(instance.get_ticks(origin.instigator_origin_id, origin.selector_id)) >= ticks_before + 2
 
         wait_for(two_more_ticks, 120, "two more sensor ticks", daemon, log)
-        assert len([r for r in runs(home) if r.job_name == "ingest_job"]) == 1
+        assert len([r for r in runs() if r.job_name == "ingest_job"]) == 1
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:

@@ -78,3 +78,14 @@ def test_a_build_never_published_whole_means_full(tmp_path):
     with duckdb.connect(str(s.duckdb_path)) as con:  # then a draws run carrying the rest over
         record_published(con, "", carried=["enterprise_pool"])
     assert plan_build(s).mode == "draws"
+
+
+def test_a_current_snapshot_other_than_the_one_recorded_means_full(tmp_path):
+    """published/ switched by hand to another snapshot (or the warehouse copied without it)."""
+    s = settings(tmp_path)
+    write_raw(s.warehouse, "registration", [{"name": "甲"}], agency="samr-350102")
+    record_build(s)
+    with duckdb.connect(str(s.duckdb_path)) as con:
+        record_published(con, "20261201T000000.000000Z", carried=[])  # not the current one: there is none
+    plan = plan_build(s)
+    assert plan.mode == "full" and "snapshot" in plan.reason

@@ -66,3 +66,28 @@ def test_a_moved_home_keeps_its_history(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(moved / ".dagster"))
     with dg.DagsterInstance.get() as instance:
         assert instance.get_run_by_id(run_id).is_success
+
+
+def test_a_watcher_sees_events_another_process_commits(tmp_path):
+    """The webserver's live run view: Dagster's watcher wakes on the run's write-ahead log, where
+    a writer holding its connection open commits (``<run>.db`` changes only at a checkpoint)."""
+    import time
+
+    from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
+    from dagster._core.events.log import EventLogEntry
+
+    watching, writing = (HistoryEventLogStorage(base_dir=str(tmp_path)) for _ in range(2))
+    seen = []
+    writing.store_event(entry := EventLogEntry(
+        error_info=None, level=20, user_message="", run_id="r1", timestamp=time.time(),
+        dagster_event=DagsterEvent(DagsterEventType.ENGINE_EVENT.value, "j", message="first",
+                                   event_specific_data=EngineEventData())))
+    watching.watch("r1", None, lambda event, cursor: seen.append(event.dagster_event.message))
+    time.sleep(0.5)
+    writing.store_event(entry._replace(dagster_event=DagsterEvent(DagsterEventType.ENGINE_EVENT.value, "j",
+                                                                 message="second", event_specific_data=EngineEventData())))
+    deadline = time.monotonic() + 10
+    while "second" not in seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    watching.dispose()
+    assert "second" in seen

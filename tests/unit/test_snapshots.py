@@ -174,3 +174,15 @@ def test_a_published_folder_from_before_snapshots_becomes_the_first_snapshot(tmp
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_tables_of_a_build_never_published_are_not_mixed_with_the_current_snapshot(tmp_path):
+    """A run that rebuilt only some tables may take the others from the current snapshot only if
+    that snapshot holds the warehouse's build (``may_carry``); otherwise nothing is switched in."""
+    first = run(tmp_path, "r1", {"pool": pool([("a", "A", 1, "f1")]), "other": "select 1 as x"}, T0)
+    with pytest.raises(SnapshotError, match="other.*full build"):
+        run(tmp_path, "r2", {"pool": pool([("a", "A", 2, "f1")])}, T0 + timedelta(hours=1), may_carry=False)
+    assert snapshot_dir(tmp_path).name == first.manifest["snapshot_id"]
+    whole = run(tmp_path, "r3", {"pool": pool([("a", "A", 2, "f1")]), "other": "select 2 as x"},
+                T0 + timedelta(hours=2), may_carry=False)  # every table written: nothing to carry
+    assert whole.carried == () and snapshot_dir(tmp_path).name == whole.manifest["snapshot_id"]

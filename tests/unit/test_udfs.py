@@ -35,3 +35,12 @@ def test_matches_pattern_is_regexp_matches(con, pairs):
 def test_an_invalid_pattern_is_named(con):
     with pytest.raises(duckdb.Error, match=r"not a valid regular expression: '\['"):
         con.execute("select matches_pattern('b', '[')").fetchall()
+
+
+def test_a_warehouse_macro_named_like_a_masking_macro_is_refused(tmp_path):
+    """The search path finds the warehouse's own schema first: a `mask_personal` saved there would
+    replace the masking of ID numbers in every model. Such a warehouse is refused, naming the fix."""
+    con = duckdb.connect(str(tmp_path / "ssj.duckdb"))
+    con.execute("create macro main.mask_personal(text) as text")
+    with pytest.raises(RuntimeError, match=r"mask_personal.*drop macro"):
+        register(con)

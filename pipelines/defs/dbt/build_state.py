@@ -151,11 +151,18 @@ def built(state: dict[str, str]) -> str:
     return f"{state.get('built_rules', '')}|{state.get('pool_inputs', '')}"
 
 
+def last_build_published(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the current snapshot holds the tables of the warehouse's build (so a run may take
+    the tables it did not rebuild from it)."""
+    state = read_state(con)
+    return state.get("published_build") == built(state)
+
+
 def record_published(con: duckdb.DuckDBPyConnection, snapshot_id: str, carried: Iterable[str]) -> None:
     """After snapshot ``snapshot_id`` was switched in: it holds the current build's tables if the run
     published every table itself, or took the others (``carried``) from a snapshot that did."""
     state = read_state(con)
-    whole = not list(carried) or state.get("published_build") == built(state)
+    whole = not list(carried) or last_build_published(con)
     write_state(con, {"published_build": built(state) if whole else "", "published_snapshot": snapshot_id})
 
 

@@ -13,7 +13,7 @@ import time
 import dagster as dg
 
 from connectors.sql import mask_url
-from pipelines.defs.dbt.build_state import record_published
+from pipelines.defs.dbt.build_state import last_build_published, record_published
 from pipelines.locks import warehouse_lock
 from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
@@ -94,10 +94,12 @@ def snapshot(context: dg.AssetExecutionContext, settings: SsjSettings):
     s = settings.get()
     try:
         with warehouse_lock(s.warehouse):
+            with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
+                may_carry = last_build_published(con)
             snap = complete_snapshot(
                 s.warehouse, context.run_id, published_tables(), as_of=s.as_of.isoformat(),
                 keys={t: UNIQUE_KEYS[t][0] for t in CHANGE_TABLES},
-                lineage={t: lineage_columns(t) for t in CHANGE_TABLES},
+                lineage={t: lineage_columns(t) for t in CHANGE_TABLES}, may_carry=may_carry,
             )
             with open_warehouse(s.warehouse, read_only=False, lock=False) as con:
                 record_published(con, snap.manifest["snapshot_id"], snap.carried)

@@ -155,13 +155,14 @@ class Snapshot:
 
 def complete_snapshot(warehouse: Path, run_id: str, tables: Iterable[str], *, as_of: str,
                       lineage: Mapping[str, Iterable[str]], keys: Mapping[str, str],
-                      keep: int | None = None, now: datetime | None = None) -> Snapshot:
+                      keep: int | None = None, now: datetime | None = None, may_carry: bool = True) -> Snapshot:
     """Turn run ``run_id``'s pending folder into the current snapshot (see the module doc).
 
     ``tables``: every table a snapshot holds; those the run did not write are linked
     from the current snapshot. ``keys``: the key column of each table in
     CHANGE_TABLES; ``lineage``: per table, the columns whose changes alone do not
-    make a row ``changed``."""
+    make a row ``changed``. ``may_carry``: False when the current snapshot does not hold the
+    warehouse's build (build_state.last_build_published): then the run must write every table."""
     warehouse = Path(warehouse)
     keep = keep_snapshots() if keep is None else keep
     migrated = migrate_published_folder(warehouse)
@@ -181,6 +182,10 @@ def complete_snapshot(warehouse: Path, run_id: str, tables: Iterable[str], *, as
             continue
         _link_or_copy(previous_dir / name, folder / name)
         carried.append(table)
+    if carried and not may_carry:
+        raise SnapshotError(f"this run would publish {', '.join(carried)} from the current snapshot beside tables "
+                            "built after it from newer inputs (a run that built them stopped before its snapshot): "
+                            "run a full build (`ssj run`), which publishes every table")
     if missing:
         raise SnapshotError(f"the snapshot would lack {', '.join(missing)}: neither this run nor the current "
                             "snapshot published them; run a full build (materialize every published/ asset)")
