@@ -42,13 +42,7 @@ result_words as (
 ),
 
 result_values as (
-    select raw_values.raw_value, raw_values.text, result_words.code, result_words.name, result_words.problem_found,
-           result_words.repair
-    from (
-        select raw_value, {{ clean_text('raw_value') }} as text
-        from (select distinct source.result as raw_value from source)
-    ) as raw_values
-    left join result_words on result_words.word = {{ vocabulary_word('raw_values.text') }}
+    {{ vocabulary_per_value('result', 'result_words', ['code', 'name', 'problem_found', 'repair']) }}
 ),
 
 follow_up_words as (
@@ -56,12 +50,7 @@ follow_up_words as (
 ),
 
 follow_up_values as (
-    select raw_values.raw_value, raw_values.text, follow_up_words.code, follow_up_words.repair
-    from (
-        select raw_value, {{ clean_text('raw_value') }} as text
-        from (select distinct source.follow_up as raw_value from source)
-    ) as raw_values
-    left join follow_up_words on follow_up_words.word = {{ vocabulary_word('raw_values.text') }}
+    {{ vocabulary_per_value('follow_up', 'follow_up_words', ['code', 'repair']) }}
 ),
 
 typed as (
