@@ -25,7 +25,8 @@ test: install       ## the test suite (what CI runs); "no tests collected" is a 
 
 test-fast: install  ## the quick lane: tests not marked slow/db/browser (unit, dbt unit tests), then one end-to-end run
 	$(PY) -m pytest -q -n 2 -m "not slow and not db and not browser" tests/unit tests/integration/test_dbt_unit_tests.py
-	$(PY) -m pytest -q -m "not db" tests/integration/test_ingest_e2e.py
+	$(PY) -m pytest -q -m "not db" tests/integration/test_ingest_e2e.py \
+	  --deselect tests/integration/test_ingest_e2e.py::test_files_read_by_worker_processes_give_the_same_decisions_and_raw_files
 
 ui: install         ## the Dagster web UI on the demo warehouse
 	$(SSJ) ui --warehouse data/warehouse --landing data/sample/landing --agencies data/sample/agencies.yaml

@@ -380,6 +380,7 @@ def materialize_with_check(wh: Path) -> dg.ExecuteInProcessResult:
     )
 
 
+@pytest.mark.slow
 def test_asset_check_passes_on_good_data(warehouse):
     result = materialize_with_check(warehouse(registration=[registration_row(U1), registration_row(U3)]))
     assert result.success
@@ -423,6 +424,7 @@ def test_one_blocking_check_per_feed_on_its_staging_asset():
     )
 
 
+@pytest.mark.slow
 def test_checks_run_in_warm_worker_processes(warehouse):
     """The checks validate in worker processes (GX imported there, off the Dagster process),
     the same ones for every check until shut down, with the same results as in this process."""
@@ -441,6 +443,7 @@ def test_checks_run_in_warm_worker_processes(warehouse):
     assert gx_workers._WORKER is None
 
 
+@pytest.mark.slow
 def test_rows_split_across_workers_give_the_one_process_summary(warehouse):
     """Rowid ranges validated side by side add up to exactly what one pass over all rows says:
     counts, verdicts, the first unexpected values in row order, uniqueness across the ranges."""
@@ -476,6 +479,7 @@ def test_tallies_merge_like_one_pass():
     assert a.outcome().success  # 4 of 8 unexpected: within mostly=0.5, whatever one range said
 
 
+@pytest.mark.slow
 def test_a_failure_in_the_worker_says_what_failed(tmp_path):
     duckdb.connect(str(tmp_path / "ssj.duckdb")).close()
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from pipelines.defs.dbt.in_process import InProcessDbt
 from pipelines.settings import DBT_PROJECT_DIR
 
@@ -24,6 +26,7 @@ def test_a_failing_command_exits_non_zero_with_its_error_as_a_log_line(tmp_path)
     assert errors and any("dbt_project.yml" in e for e in errors), errors
 
 
+@pytest.mark.slow
 def test_the_environment_given_applies_to_the_command_only(tmp_path):
     before = dict(os.environ)
     code, lines = run(["list", "--resource-type", "seed", "--project-dir", str(DBT_PROJECT_DIR),

@@ -368,6 +368,7 @@ print(len(report.decisions), dict(report.counts()))
 """
 
 
+@pytest.mark.slow
 def test_many_files_under_a_low_open_file_limit_are_all_decided(tmp_path):
     import subprocess
     import sys

@@ -9,6 +9,7 @@ from functools import cache
 
 import duckdb
 import jinja2
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ version = st.tuples(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(version, max_size=40, unique_by=lambda v: (v[3], v[4])))
 def test_the_window_and_the_aggregate_pick_the_same_latest_row(rows):

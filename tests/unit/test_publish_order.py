@@ -62,6 +62,7 @@ row = st.tuples(st.one_of(st.none(), st.sampled_from(["a", "b", "b2", "c", "甲"
                 st.one_of(st.none(), st.text(alphabet="xyz", max_size=3)))
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(rows=st.lists(row, min_size=0, max_size=60), cells=st.integers(3, 40), not_null=st.booleans())
 def test_a_table_written_whole_or_in_key_ranges_equals_duckdbs_sorted_copy(tmp_path_factory, rows, cells, not_null):

@@ -13,6 +13,7 @@ from functools import cache
 
 import duckdb
 import jinja2
+import pytest
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,12 +81,14 @@ def entry_sets(draw, max_size=40):
 # ------------------------------------------------------------ the SQL == reference
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(entry_sets())
 def test_sql_sweep_equals_reference(entries):
     assert run_sql(entries) == reference(entries)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(entry_sets(), st.randoms(use_true_random=False))
 def test_result_does_not_depend_on_input_order(entries, rnd):

@@ -172,6 +172,7 @@ def test_clean_text_and_code_agree_with_reference(text):
     assert ev("clean_code", text) == _clean_code_reference(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet="0123456789０１２３,.-/年月日元万人 \u3000是否YNx%％", max_size=14))
 def test_parsers_on_cleaned_text_equal_parsers_on_raw_text(text):
@@ -205,6 +206,7 @@ def test_parse_money(text, wan):
     assert got == pytest.approx(wan) if wan is not None else got is None
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(r"\A[0-9]{1,17}(?:\.[0-9]{1,8})?\Z"))
 def test_parse_money_bare_numbers_are_their_value(text):
@@ -274,6 +276,7 @@ def json_expr(macro: str, value, *args) -> object:
     return con().execute(f"select {expr}", [value]).fetchone()[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(ids, ids, filler)
 def test_mask_personal_json_masks_personal_values_whole_and_runs_elsewhere(number, other, note):
