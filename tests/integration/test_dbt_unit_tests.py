@@ -7,6 +7,7 @@ they run: against an empty warehouse whose tables dbt creates with `--empty`.
 
 from __future__ import annotations
 
+import json
 import re
 
 from pipelines.defs.ingest.raw_store import ensure_layout
@@ -21,4 +22,8 @@ def test_every_dbt_unit_test_passes(tmp_path):
     run_dbt(tmp_path, "2026-06-30", "build", "--empty", "--exclude-resource-type", "unit_test",
             "--exclude", "test_type:data", "--target-path", target)
     proc = run_dbt(tmp_path, "2026-06-30", "test", "--select", "test_type:unit", "--target-path", target)
-    assert re.search(r"PASS=[1-9]", proc.stdout), proc.stdout[-2000:]  # the unit tests ran (a failure raises)
+    defined = len(json.loads((tmp_path / "_dbt_target" / "manifest.json").read_text(encoding="utf-8"))["unit_tests"])
+    # every unit test the project defines ran and passed (a failure raises in run_dbt): one
+    # "k of N PASS" line each, N the number of unit tests (the summary's TOTAL counts hooks too)
+    passed = re.findall(r"\b\d+ of (\d+) PASS ", proc.stdout)
+    assert defined > 0 and len(passed) == defined and {int(n) for n in passed} == {defined}, proc.stdout[-2000:]

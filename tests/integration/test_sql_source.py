@@ -281,9 +281,16 @@ def test_failed_write_leaves_watermark_unchanged(roster, tmp_path, monkeypatch):
     assert len(ledger) == 2 and sum(e["rows_read"] for e in ledger) == 6
     assert {e["sha256"] for e in ledger} == {p.stem for p in _raw_files(wh)}
 
-    # 4. The same extract retried gives the same sha (a retry overwrites, never duplicates).
-    sha = ss.extract_sha256(src, "2025-01-03T09:00:00", "2025-03-02T08:00:00", 2, "x")
-    assert sha == ss.extract_sha256(src, "2025-01-03T09:00:00", "2025-03-02T08:00:00", 2, "x")
+    # 4. An extract's sha is its identity: the same extract retried gives the same sha (a retry
+    # overwrites, never duplicates); another window, row count, content or source, another sha.
+    window = ("2025-01-03T09:00:00", "2025-03-02T08:00:00")
+    sha = ss.extract_sha256(src, *window, 2, "x")
+    assert sha == ss.extract_sha256(_source(table), *window, 2, "x")
+    others = {ss.extract_sha256(src, "2025-01-03T09:00:01", window[1], 2, "x"),
+              ss.extract_sha256(src, window[0], "2025-03-02T08:00:01", 2, "x"),
+              ss.extract_sha256(src, *window, 3, "x"), ss.extract_sha256(src, *window, 2, "y"),
+              ss.extract_sha256(_source(table, name="roster-2"), *window, 2, "x")}
+    assert len(others) == 5 and sha not in others
 
 
 def test_down_source_fails_clearly_while_others_proceed(roster, tmp_path, monkeypatch, caplog):
