@@ -47,7 +47,9 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorageWatchdog,
 )
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+
+BUSY_TIMEOUT_SECONDS = 30
+"""How long a write waits for another process's (Dagster's own SQLite storages wait as long)."""
 
 OPEN_FILES = 8
 """History files a process keeps engines for: the asset index, the runs file and the
@@ -63,7 +65,7 @@ class _Engines:
         with self._lock:
             engine = self._engines.pop(url, None)
             if engine is None:
-                engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS,
                                                              "check_same_thread": False})
                 sa.event.listen(engine, "connect", _configure)
             self._engines[url] = engine

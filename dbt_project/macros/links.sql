@@ -13,3 +13,15 @@
         and ({{ row }}.uscc is null or {{ link }}.enterprise_id = {{ row }}.uscc
              or starts_with({{ link }}.enterprise_id, 'R'))
 {%- endmacro %}
+
+{#- The steward's decision for each row of `rows` that one names (link_names_row): its
+    `row_id` and the linked `enterprise_id` as `as_name`. A link's key is unique
+    (int_links__current), so a row has at most one. -#}
+{% macro steward_links(rows, row_id, feed, key_column, as_name) -%}
+    select {{ rows }}.{{ row_id }}, any_value(links.enterprise_id) as {{ as_name }}
+    from {{ rows }}
+    inner join {{ ref('int_links__current') }} as links
+        on links.target_feed = '{{ feed }}'
+        and {{ link_names_row('links', rows, key_column) }}
+    group by {{ rows }}.{{ row_id }}
+{%- endmacro %}

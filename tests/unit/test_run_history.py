@@ -73,8 +73,9 @@ def test_a_watcher_sees_events_another_process_commits(tmp_path):
     a writer holding its connection open commits (``<run>.db`` changes only at a checkpoint)."""
     import time
 
-    from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
-    from dagster._core.events.log import EventLogEntry
+    from dagster._core.events import EngineEventData  # an engine event's payload: Dagster exports no public one
+
+    EventLogEntry, DagsterEvent, DagsterEventType = dg.EventLogEntry, dg.DagsterEvent, dg.DagsterEventType
 
     watching, writing = (HistoryEventLogStorage(base_dir=str(tmp_path)) for _ in range(2))
     seen = []

@@ -68,13 +68,7 @@ draws as (
 ),
 
 by_link as (
-    -- a link's key is unique (int_links__current), so a row has at most one
-    select draws.row_key, any_value(links.enterprise_id) as enterprise_id
-    from draws
-    inner join {{ ref('int_links__current') }} as links
-        on links.target_feed = 'draw_list'
-        and {{ link_names_row('links', 'draws', 'task_id') }}
-    group by draws.row_key
+    {{ steward_links('draws', 'row_key', 'draw_list', 'task_id', 'enterprise_id') }}
 ),
 
 by_uscc as (

@@ -77,13 +77,7 @@ by_former_name as (
 ),
 
 by_link as (
-    -- a link's key is unique (int_links__current), so a licence has at most one
-    select lic.licence_no, any_value(links.enterprise_id) as link_id
-    from lic
-    inner join {{ ref('int_links__current') }} as links
-        on links.target_feed = 'approval'
-        and {{ link_names_row('links', 'lic', 'licence_no') }}
-    group by lic.licence_no
+    {{ steward_links('lic', 'licence_no', 'approval', 'licence_no', 'link_id') }}
 ),
 
 resolved as (
