@@ -77,9 +77,13 @@ def load_registry(path: Path) -> dict[str, Agency]:
                 raise RegistryError(f"{where} ({code}): {key} must be a whole number of working days, 1 to 366")
             deadlines[key] = days
         region = entry.get("region_code")
+        name = str(entry.get("name", "")).strip()
+        namesake = next((a.code for a in agencies.values() if name and a.name == name), None)
+        if namesake:  # the publicity export and the report name agencies: two alike could not be told apart
+            raise RegistryError(f"{where} ({code}): name {name!r} is {namesake}'s too; each agency needs its own name")
         agencies[code] = Agency(
             code=code,
-            name=str(entry.get("name", "")).strip(),
+            name=name,
             kind=kind,
             region_code=None if region is None else str(region).strip(),
             feeds=feeds,
