@@ -168,6 +168,15 @@ select
     where accepted.is_accepted and accepted.{{ key[-1] }} is not null
 {%- endmacro %}
 
+{#- Where a current version (version_rank = 1) comes from: its file and row, the
+    columns every int_*__current model ends with (a `relation.` prefix to qualify them). -#}
+{% macro version_lineage(prefix='') -%}
+{{ prefix }}source_file,
+    {{ prefix }}file_sha256,
+    {{ prefix }}source_row,
+    {{ prefix }}file_mtime
+{%- endmacro %}
+
 {#- A staging row's own id, to read a whole row back after picking it on narrow
     columns: the rowid of the staging table, 8 bytes against (file_sha256,
     source_row)'s 64-character text (carried through 10M registrations' aggregate:
