@@ -34,7 +34,8 @@
 {% endfor -%}
 {%- endmacro %}
 
-{#- The joins of the values_per_value lookups back onto `source`, on the raw value. -#}
+{#- The joins of the values_per_value lookups back onto `source`, on the raw value, in
+    the order of `specs`. -#}
 {% macro per_value_joins(specs) -%}
 {%- for spec in specs %}
     left join {{ spec[0] }}_values on {{ spec[0] }}_values.raw_value = source.{{ spec[0] }}
