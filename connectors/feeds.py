@@ -96,6 +96,20 @@ class HeaderMap:
     def describe(self) -> dict[str, str]:
         return dict(self.original)
 
+    def extra_keys(self) -> list[tuple[int, str]]:
+        """(position, JSON key) of each extra column, by position: its header, numbered
+        ``_2``, ``_3`` … where an earlier extra column has the same key."""
+        seen: set[str] = set()
+        out: list[tuple[int, str]] = []
+        for pos in sorted(self.extras):
+            base = self.extras[pos]
+            key, i = base, 2
+            while key in seen:
+                key, i = f"{base}_{i}", i + 1
+            seen.add(key)
+            out.append((pos, key))
+        return out
+
 
 def map_headers(feed: Feed, headers: list[str]) -> HeaderMap:
     """Map a file's header row onto ``feed``; raise MissingColumns if a required one is absent.

@@ -445,7 +445,7 @@ class SqlExtract:
         feed_cols = self.feed.column_names
         by_canonical = {name: pos for pos, name in self.header_map.canonical.items()}
         canon_pos = [by_canonical.get(c) for c in feed_cols]
-        extras = _extra_keys(self.header_map)
+        extras = self.header_map.extra_keys()
         wm_pos = self._wm_pos
         since_value = self._since_value
         exclude = self._exclude
@@ -533,19 +533,6 @@ class SqlExtract:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def _extra_keys(hm: HeaderMap) -> list[tuple[int, str]]:
-    seen: set[str] = set()
-    out: list[tuple[int, str]] = []
-    for pos in sorted(hm.extras):
-        base = hm.extras[pos]
-        key, i = base, 2
-        while key in seen:
-            key, i = f"{base}_{i}", i + 1
-        seen.add(key)
-        out.append((pos, key))
-    return out
 
 
 def _extra_array(text_cols: list[list[str | None]], extras: list[tuple[int, str]], n: int) -> pa.Array:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -28,15 +28,7 @@ def open_warehouse(warehouse: Path, *, read_only: bool = True, lock: bool = True
     path = Path(warehouse) / "ssj.duckdb"
     if read_only and not path.exists():
         raise FileNotFoundError(f"{path} does not exist yet: run `ssj run` first")
-    if lock:
-        with warehouse_lock(warehouse):
-            con = _connect(path, read_only)
-            try:
-                register(con)
-                yield con
-            finally:
-                con.close()
-    else:
+    with warehouse_lock(warehouse) if lock else nullcontext():
         con = _connect(path, read_only)
         try:
             register(con)

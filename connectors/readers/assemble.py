@@ -84,16 +84,9 @@ class Assembler:
         self.canonical_pos: list[int | None] = [by_name.get(c) for c in feed.column_names]
         self.blank_positions = {p for p in range(len(headers)) if _is_blank_header(headers[p])}
         # extra columns: (position, unique JSON key, key already JSON-encoded, omit when empty)
-        self.extras: list[tuple[int, str, str, bool]] = []
-        seen: set[str] = set()
-        for pos in sorted(hm.extras):
-            base = hm.extras[pos]
-            key, i = base, 2
-            while key in seen:
-                key, i = f"{base}_{i}", i + 1
-            seen.add(key)
-            self.extras.append((pos, key, _json_str(key), pos in self.blank_positions))
-        self.extra_keys = seen
+        self.extras: list[tuple[int, str, str, bool]] = [
+            (pos, key, _json_str(key), pos in self.blank_positions) for pos, key in hm.extra_keys()]
+        self.extra_keys = {key for _, key, _, _ in self.extras}
         self.next_row = 1
 
     # -- partial tables: canonical columns + _extra + _parse_error (no _source_row yet)

@@ -85,12 +85,13 @@ case when {{ relation }}.outcome.is_accepted then {{ col }}
 {%- endmacro %}
 
 {#- The columns every staging model ends with, in this order: lineage, the
-    extra columns, the row rules' verdict, the original values. `raw` is the SQL
-    expression of the original values (raw_json over `<relation>._source`); it is
+    extra columns, the row rules' verdict, the original values. `raw` is the JSON of
+    the feed's original values (raw_json of `columns` over `<relation>._source`); it is
     kept for rejected rows only — the quarantine shows it, and building it for the
     accepted ones cost a third of staging's time — unless `keep_raw`, for a small feed
     whose accepted rows a later model may still reject (links: enterprise_not_in_pool). -#}
-{% macro staging_columns(raw, relation='checked', keep_raw=false) -%}
+{% macro staging_columns(feed, columns, relation='checked', keep_raw=false) -%}
+{%- set raw = raw_json(columns, feed, relation=relation ~ '._source') -%}
 agency,
         source_file,
         file_sha256,
@@ -165,6 +166,15 @@ select
         ) as version_rank
     from {{ relation }} as accepted
     where accepted.is_accepted and accepted.{{ key[-1] }} is not null
+{%- endmacro %}
+
+{#- Where a current version (version_rank = 1) comes from: its file and row, the
+    columns every int_*__current model ends with (a `relation.` prefix to qualify them). -#}
+{% macro version_lineage(prefix='') -%}
+{{ prefix }}source_file,
+    {{ prefix }}file_sha256,
+    {{ prefix }}source_row,
+    {{ prefix }}file_mtime
 {%- endmacro %}
 
 {#- A staging row's own id, to read a whole row back after picking it on narrow

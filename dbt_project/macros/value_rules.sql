@@ -474,6 +474,12 @@ is not a date (expected 2024-03-05, 2024/3/5, 2024.3.5, 20240305 or 2024年3月5
          "'" ~ column ~ ": ' || " ~ quoted(code) ~ " || ' is not a valid 注册号 (expected 15 digits whose last is the ISO 7064 MOD 11,10 check digit)'") }}
 {%- endmacro %}
 
+{#- An enterprise is named by its 统一社会信用代码 or its name: a row with neither is missing one. -#}
+{% macro issue_uscc_or_name(code='uscc', name='name') -%}
+{{ issue(code ~ ' is null and ' ~ name ~ ' is null', 'missing_required',
+         "'" ~ code ~ ", " ~ name ~ ": a 统一社会信用代码 or an enterprise name is required, both are missing'") }}
+{%- endmacro %}
+
 {#- Only the masked number ever appears in the message (mask_personal_value: it is masked whole). -#}
 {% macro issue_id_no(code, column='id_no') -%}
 {{ issue(code ~ ' is not null and not ' ~ id_no_is_valid(code), 'invalid_id_no',

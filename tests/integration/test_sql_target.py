@@ -354,23 +354,34 @@ def test_a_reader_transaction_keeps_reading_one_snapshot_across_a_publish(target
         reader.dispose()
 
 
+def write_snapshot(root, run: str, hour: int, files: dict[str, str], *, tables: list[str], keys: dict[str, str]):
+    """Snapshot ``run`` of ``tables`` under ``root``, completed ``hour`` hours into 2026-12-01: ``files``
+    (table -> SQL) written as its Parquet files; a table without one keeps the previous snapshot's."""
+    from pipelines.defs.publish.snapshots import complete_snapshot, start_pending
+
+    folder, _ = start_pending(root, run)
+    for table, sql in files.items():
+        duckdb.sql(f"copy ({sql}) to '{folder / (table + '.parquet')}' (format parquet)")
+    return complete_snapshot(root, run, tables, as_of="2026-11-30", keys=keys, lineage={},
+                             now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC) + dt.timedelta(hours=hour))
+
+
+def pool_snapshot(root, run: str, hour: int, sql: str):
+    """A snapshot of the one keyed table enterprise_pool, its rows the result of ``sql``."""
+    return write_snapshot(root, run, hour, {"enterprise_pool": sql}, tables=["enterprise_pool"],
+                          keys={"enterprise_pool": "enterprise_id"})
+
+
 def test_a_snapshot_is_published_from_its_files_and_unchanged_tables_are_not_loaded_again(target, tmp_path):
     """publish_snapshot reads the snapshot's Parquet files; a table with the bytes of the snapshot the
     database holds is left as it is (a row only the target has survives), the others are replaced."""
-    from datetime import UTC, datetime, timedelta
-
-    from pipelines.defs.publish.snapshots import complete_snapshot, start_pending
     from pipelines.defs.publish.sql_target import publish_snapshot
 
     backend, url, schema, engine, qn = target
 
-    def snapshot(run: str, hour: int, tables: dict[str, str]):
-        folder, _ = start_pending(tmp_path, run)
-        for table, sql in tables.items():
-            duckdb.sql(f"copy ({sql}) to '{folder / (table + '.parquet')}' (format parquet)")
-        return complete_snapshot(tmp_path, run, ["joint_inspections", "merge_summary"], as_of="2026-11-30",
-                                 keys={"joint_inspections": "joint_group_id"}, lineage={},
-                                 now=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(hours=hour))
+    def snapshot(run: str, hour: int, files: dict[str, str]):
+        return write_snapshot(tmp_path, run, hour, files, tables=["joint_inspections", "merge_summary"],
+                              keys={"joint_inspections": "joint_group_id"})
 
     groups = "select 'G' || i as joint_group_id, 'E' || i as enterprise_id from range({}) t(i)"
     summary = "select 'all' as scope, {} as groups"
@@ -399,21 +410,11 @@ def test_a_keyed_table_gets_only_its_changed_rows_and_ends_exactly_as_the_snapsh
     """Against the snapshot the target holds, a table with a primary key gets the delta: a changed
     row, a gone row and a new row end exactly as in the new snapshot, a row equal in both is not
     written again (PostgreSQL: its xmin stays), and a change of most rows replaces the table whole."""
-    from datetime import UTC, datetime, timedelta
-
-    from pipelines.defs.publish.snapshots import complete_snapshot, start_pending
     from pipelines.defs.publish.sql_target import publish_snapshot
 
     backend, url, schema, engine, qn = target
     pool = ("select 'E' || lpad(i::varchar, 4, '0') as enterprise_id, '9135' || i as uscc, "
             "case when i = 1 then '{name}' else '企业' || i end as name from range({lo}, {hi}) t(i)")
-
-    def snapshot(run: str, hour: int, sql: str):
-        folder, _ = start_pending(tmp_path, run)
-        duckdb.sql(f"copy ({sql}) to '{folder / 'enterprise_pool.parquet'}' (format parquet)")
-        return complete_snapshot(tmp_path, run, ["enterprise_pool"], as_of="2026-11-30",
-                                 keys={"enterprise_pool": "enterprise_id"}, lineage={},
-                                 now=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(hours=hour))
 
     def target_rows() -> list[tuple]:
         with engine.connect() as c:
@@ -424,16 +425,16 @@ def test_a_keyed_table_gets_only_its_changed_rows_and_ends_exactly_as_the_snapsh
             return c.execute(sa.text(f"select xmin::text from {qn('enterprise_pool')} where enterprise_id = :k"),
                              {"k": key}).scalar()
 
-    publish_snapshot(snapshot("r1", 1, pool.format(name="旧名", lo=1, hi=101)).folder, url, schema=schema, retry=FAST)
+    publish_snapshot(pool_snapshot(tmp_path, "r1", 1, pool.format(name="旧名", lo=1, hi=101)).folder, url, schema=schema, retry=FAST)
     before = xmin("E0050") if backend == "postgresql" else None
     # row 1 renamed, row 2 gone, row 101 new, rows 3-100 the same
-    second = snapshot("r2", 2, pool.format(name="新名", lo=1, hi=102) + " where i <> 2")
+    second = pool_snapshot(tmp_path, "r2", 2, pool.format(name="新名", lo=1, hi=102) + " where i <> 2")
     assert publish_snapshot(second.folder, url, schema=schema, retry=FAST)["enterprise_pool"] == 100
     assert target_rows() == sorted(duckdb.sql(pool.format(name="新名", lo=1, hi=102) + " where i <> 2").fetchall())
     if backend == "postgresql":
         assert xmin("E0050") == before  # not rewritten
         assert xmin("E0001") != before
-    third = snapshot("r3", 3, pool.format(name="新名", lo=60, hi=200))  # most rows new: replaced whole
+    third = pool_snapshot(tmp_path, "r3", 3, pool.format(name="新名", lo=60, hi=200))  # most rows new: replaced whole
     publish_snapshot(third.folder, url, schema=schema, retry=FAST)
     assert target_rows() == sorted(duckdb.sql(pool.format(name="新名", lo=60, hi=200)).fetchall())
     with engine.connect() as c:
@@ -443,25 +444,15 @@ def test_a_keyed_table_gets_only_its_changed_rows_and_ends_exactly_as_the_snapsh
 def test_a_delta_that_does_not_fit_the_targets_rows_fills_the_tables_whole(target, tmp_path):
     """A key the target holds although its snapshot does not (a row added by hand): the delta's
     insert breaks the primary key, and the publish fills every table whole instead of failing."""
-    from datetime import UTC, datetime, timedelta
-
-    from pipelines.defs.publish.snapshots import complete_snapshot, start_pending
     from pipelines.defs.publish.sql_target import publish_snapshot
 
     backend, url, schema, engine, qn = target
     pool = "select 'E' || lpad(i::varchar, 4, '0') as enterprise_id, '企业' || i as name from range(1, {hi}) t(i)"
 
-    def snapshot(run: str, hour: int, sql: str):
-        folder, _ = start_pending(tmp_path, run)
-        duckdb.sql(f"copy ({sql}) to '{folder / 'enterprise_pool.parquet'}' (format parquet)")
-        return complete_snapshot(tmp_path, run, ["enterprise_pool"], as_of="2026-11-30",
-                                 keys={"enterprise_pool": "enterprise_id"}, lineage={},
-                                 now=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(hours=hour))
-
-    publish_snapshot(snapshot("r1", 1, pool.format(hi=101)).folder, url, schema=schema, retry=FAST)
+    publish_snapshot(pool_snapshot(tmp_path, "r1", 1, pool.format(hi=101)).folder, url, schema=schema, retry=FAST)
     with engine.begin() as c:
         c.execute(sa.text(f"insert into {qn('enterprise_pool')} (enterprise_id, name) values ('E0101', '手工')"))
-    publish_snapshot(snapshot("r2", 2, pool.format(hi=102)).folder, url, schema=schema, retry=FAST)
+    publish_snapshot(pool_snapshot(tmp_path, "r2", 2, pool.format(hi=102)).folder, url, schema=schema, retry=FAST)
     with engine.connect() as c:
         rows = sorted(c.execute(sa.text(f"select enterprise_id, name from {qn('enterprise_pool')}")).fetchall())
     assert rows == sorted(duckdb.sql(pool.format(hi=102)).fetchall())

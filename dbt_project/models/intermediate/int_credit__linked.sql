@@ -27,9 +27,6 @@ select
     cr.name,
     cr.version_count,
     cr.agency,
-    cr.source_file,
-    cr.file_sha256,
-    cr.source_row,
-    cr.file_mtime
+    {{ version_lineage('cr.') }}
 from cr
 left join reg on cr.uscc = reg.uscc

@@ -32,9 +32,6 @@ select
     status,
     updated_at,
     version_count,
-    source_file,
-    file_sha256,
-    source_row,
-    file_mtime
+    {{ version_lineage() }}
 from ranked
 where version_rank = 1

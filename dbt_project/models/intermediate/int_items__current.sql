@@ -1,9 +1,9 @@
 {#-
   抽查事项清单: the current version of every item, one row per (agency, item_code).
 
-  The agency is the folder's (an agency drops only its own items). Latest version
-  wins (docs/contract.md §2): items carry no date of their own, so the later file
-  (file_mtime), then source_file, then source_row.
+  An item list is the folder agency's own. Items carry no date of their own: the
+  latest version is the later file's, then the later row's (ranked_versions,
+  docs/contract.md §2).
 -#}
 
 with
@@ -26,9 +26,6 @@ select
     carrier,
     coalesce(key_supervision_only, false) as key_supervision_only,
     version_count,
-    source_file,
-    file_sha256,
-    source_row,
-    file_mtime
+    {{ version_lineage() }}
 from ranked
 where version_rank = 1

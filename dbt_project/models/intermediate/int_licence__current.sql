@@ -37,9 +37,6 @@ select
     end as invalid_reason,
     version_count,
     agency,
-    source_file,
-    file_sha256,
-    source_row,
-    file_mtime
+    {{ version_lineage() }}
 from ranked
 where version_rank = 1

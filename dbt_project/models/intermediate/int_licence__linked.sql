@@ -190,8 +190,5 @@ select
     invalid_reason,
     version_count,
     agency,
-    source_file,
-    file_sha256,
-    source_row,
-    file_mtime
+    {{ version_lineage() }}
 from checked

@@ -40,9 +40,6 @@ select
     note,
     version_count,
     agency as steward_agency,
-    source_file,
-    file_sha256,
-    source_row,
-    file_mtime
+    {{ version_lineage() }}
 from ranked
 where version_rank = 1

@@ -2,9 +2,9 @@
   年度抽查工作计划: the current version of every plan, one row per (agency, task_id):
   what a draw reads.
 
-  The agency is the folder's (an agency drops only its own plans). Latest version
-  wins (docs/contract.md §2): plans carry no date of their own, so the later file
-  (file_mtime), then source_file, then source_row.
+  A plan is the folder agency's own, and undated: its latest version (ranked_versions,
+  docs/contract.md §2) is that of the later file (file_mtime, then source_file), then
+  of the later source_row.
 -#}
 
 with
@@ -28,9 +28,6 @@ select
     coordination,
     seed_sha256,
     version_count,
-    source_file,
-    file_sha256,
-    source_row,
-    file_mtime
+    {{ version_lineage() }}
 from ranked
 where version_rank = 1

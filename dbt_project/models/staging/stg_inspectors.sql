@@ -13,19 +13,12 @@ source as (
 
 cleaned as (
     select
-        {{ staging_lineage() }},
-        {{ clean_key('source.cert_no') }} as cert_no,
-        {{ clean_text('source.name') }} as name,
-        {{ clean_code('source.id_no') }} as id_no,
-        {{ clean_text('source.agency_name') }} as agency_name,
-        {{ clean_text('source.unit') }} as unit,
-        {{ clean_code('source.region_code') }} as region_code,
-        {{ split_list('source.qualifications') }} as qualifications_raw,
-        {{ split_list('source.specialties') }} as specialties_raw,
-        {{ clean_text('source.cert_valid_to') }} as cert_valid_to_text,
-        {{ clean_text('source.status') }} as status,
-        {{ clean_text('source.updated_at') }} as updated_at_text,
-        {{ extra_json('inspectors') }} as extra
+        {{ cleaned_columns('inspectors', [
+            ('cert_no', 'key'), ('name', 'text'), ('id_no', 'code'), ('agency_name', 'text'), ('unit', 'text'),
+            ('region_code', 'code'), ('qualifications', 'list', 'qualifications_raw'),
+            ('specialties', 'list', 'specialties_raw'), ('cert_valid_to', 'text', 'cert_valid_to_text'),
+            ('status', 'text'), ('updated_at', 'text', 'updated_at_text'),
+        ]) }}
     from source
 ),
 
@@ -39,50 +32,31 @@ typed as (
     from cleaned
 ),
 
-{#- every text is screened for a personal ID number and a control character; every
-    code, and the columns outside the contract, for a control character -#}
-screened as (
-    select
-        typed.*,
-        {{ screen_texts(['name', 'agency_name', 'unit',
-                         ('qualifications', "array_to_string(qualifications_raw, chr(10))"),
-                         ('specialties', "array_to_string(specialties_raw, chr(10))"),
-                         ('cert_valid_to', 'cert_valid_to_text'), 'status', ('updated_at', 'updated_at_text'), 'cert_no'],
-                        codes=['id_no', 'region_code'], json='_source._extra') }} as screening
-    from typed
-),
-
-checked as (
-    select
-        screened.*,
-        {{ collect_issues([
-            issue_malformed('parse_error'),
-            issue_control_character('screening.control'),
-            issue_personal_id('screening.personal_id'),
-            issue_required('cert_no', 'cert_no'),
-            issue_required('name', 'name'),
-            issue_required('agency_name', 'agency_name'),
-            issue_id_no('id_no'),
-            issue_date('cert_valid_to_text', 'cert_valid_to', 'cert_valid_to'),
-            issue_date('updated_at_text', 'updated_at', 'updated_at'),
-        ]) }} as outcome
-    from screened
-),
+{{ screened_and_checked('typed',
+    texts=['name', 'agency_name', 'unit',
+           ('qualifications', "array_to_string(qualifications_raw, chr(10))"),
+           ('specialties', "array_to_string(specialties_raw, chr(10))"),
+           ('cert_valid_to', 'cert_valid_to_text'), 'status', ('updated_at', 'updated_at_text'), 'cert_no'],
+    codes=['id_no', 'region_code'],
+    issues=[
+        issue_required('cert_no', 'cert_no'),
+        issue_required('name', 'name'),
+        issue_required('agency_name', 'agency_name'),
+        issue_id_no('id_no'),
+        issue_date('cert_valid_to_text', 'cert_valid_to', 'cert_valid_to'),
+        issue_date('updated_at_text', 'updated_at', 'updated_at'),
+    ]) }},
 
 final as (
     select
-        {{ staged_text('cert_no') }} as cert_no,
-        {{ staged_text('name') }} as name,
+        {{ staged_texts(['cert_no', 'name']) }},
         id_no_masked,
-        {{ staged_text('agency_name') }} as agency_name,
-        {{ staged_text('unit') }} as unit,
-        {{ staged_text('region_code') }} as region_code,
-        {{ staged_text('qualifications_raw', list=true) }} as qualifications_raw,
-        {{ staged_text('specialties_raw', list=true) }} as specialties_raw,
+        {{ staged_texts(['agency_name', 'unit', 'region_code']) }},
+        {{ staged_texts(['qualifications_raw', 'specialties_raw'], list=true) }},
         cert_valid_to,
-        {{ staged_text('status') }} as status,
+        {{ staged_texts(['status']) }},
         updated_at,
-        {{ staging_columns(raw_json(columns, 'inspectors', relation='checked._source')) }}
+        {{ staging_columns('inspectors', columns) }}
     from checked
 )
 

@@ -17,8 +17,7 @@ source as (
 ),
 
 sector_divisions as (
-    select map(list(division order by division), list(sector order by division)) as division_map
-    from {{ ref('sector_divisions') }}
+    {{ sector_division_map() }}
 ),
 
 {#- seed item_vocab, one lookup per column: a word or a value itself (lower-cased) → the value;
@@ -42,18 +41,12 @@ vocab as (
 
 cleaned as (
     select
-        {{ staging_lineage() }},
-        {{ clean_key('source.item_code') }} as item_code,
-        {{ clean_text('source.item_name') }} as item_name,
-        {{ clean_text('source.category') }} as category,
-        {{ clean_text('source.basis') }} as basis,
-        {{ clean_text('source.method') }} as method,
-        {{ split_list('source.sectors') }} as sectors_raw,
-        {{ split_list('source.categories') }} as categories_raw,
-        {{ split_list('source.entity_kinds') }} as entity_kinds_raw,
-        {{ clean_text('source.carrier') }} as carrier_raw,
-        {{ clean_text('source.key_supervision_only') }} as key_supervision_only_text,
-        {{ extra_json('items') }} as extra
+        {{ cleaned_columns('items', [
+            ('item_code', 'key'), ('item_name', 'text'), ('category', 'text'), ('basis', 'text'), ('method', 'text'),
+            ('sectors', 'list', 'sectors_raw'), ('categories', 'list', 'categories_raw'),
+            ('entity_kinds', 'list', 'entity_kinds_raw'), ('carrier', 'text', 'carrier_raw'),
+            ('key_supervision_only', 'text', 'key_supervision_only_text'),
+        ]) }}
     from source
 ),
 
@@ -87,59 +80,40 @@ scoped as (
     from typed
 ),
 
-{#- every text is screened for a personal ID number and a control character, and
-    the columns outside the contract for a control character -#}
-screened as (
-    select
-        scoped.*,
-        {{ screen_texts(['item_name', 'category', 'basis', 'method',
-                         ('sectors', "array_to_string(sectors_raw, chr(10))"),
-                         ('categories', "array_to_string(categories_raw, chr(10))"),
-                         ('entity_kinds', "array_to_string(entity_kinds_raw, chr(10))"),
-                         ('carrier', 'carrier_raw'), ('key_supervision_only', 'key_supervision_only_text'),
-                         'item_code'],
-                        json='_source._extra') }} as screening
-    from scoped
-),
-
-checked as (
-    select
-        screened.*,
-        {{ collect_issues([
-            issue_malformed('parse_error'),
-            issue_control_character('screening.control'),
-            issue_personal_id('screening.personal_id'),
-            issue_required('item_code', 'item_code'),
-            issue_required('item_name', 'item_name'),
-            issue('category is not null and category_value is null', 'invalid_item_category',
-                  "'category: ' || " ~ quoted('category') ~ " || ' is not an item category (expected 一般检查事项 or 重点检查事项; see seed item_vocab)'"),
-            issue('len(sectors_unknown) > 0', 'invalid_scope',
-                  "'sectors: ' || " ~ quoted("array_to_string(sectors_unknown, ', ')") ~ " || ' not a GB/T 4754 section letter or division code (expected e.g. F, 52 or F52)'"),
-            issue('len(categories_unknown) > 0', 'invalid_scope',
-                  "'categories: ' || " ~ quoted("array_to_string(categories_unknown, ', ')") ~ " || ' not a category of the enterprise pool (expected ' || categories_values || ' or a Chinese name of seed item_vocab)'"),
-            issue('len(entity_kinds_unknown) > 0', 'invalid_scope',
-                  "'entity_kinds: ' || " ~ quoted("array_to_string(entity_kinds_unknown, ', ')") ~ " || ' not an entity kind of the enterprise pool (expected ' || entity_kinds_values || ' or a Chinese name of seed item_vocab)'"),
-            issue('carrier_raw is not null and carrier is null', 'invalid_scope',
-                  "'carrier: ' || " ~ quoted('carrier_raw') ~ " || ' is not a carrier (expected ' || carrier_values || ' or 线上, 线下, 线上线下)'"),
-            issue_bool('key_supervision_only_text', 'key_supervision_only', 'key_supervision_only'),
-        ]) }} as outcome
-    from screened
-),
+{{ screened_and_checked('scoped',
+    texts=['item_name', 'category', 'basis', 'method',
+           ('sectors', "array_to_string(sectors_raw, chr(10))"),
+           ('categories', "array_to_string(categories_raw, chr(10))"),
+           ('entity_kinds', "array_to_string(entity_kinds_raw, chr(10))"),
+           ('carrier', 'carrier_raw'), ('key_supervision_only', 'key_supervision_only_text'),
+           'item_code'],
+    issues=[
+        issue_required('item_code', 'item_code'),
+        issue_required('item_name', 'item_name'),
+        issue('category is not null and category_value is null', 'invalid_item_category',
+              "'category: ' || " ~ quoted('category') ~ " || ' is not an item category (expected 一般检查事项 or 重点检查事项; see seed item_vocab)'"),
+        issue('len(sectors_unknown) > 0', 'invalid_scope',
+              "'sectors: ' || " ~ quoted("array_to_string(sectors_unknown, ', ')") ~ " || ' not a GB/T 4754 section letter or division code (expected e.g. F, 52 or F52)'"),
+        issue('len(categories_unknown) > 0', 'invalid_scope',
+              "'categories: ' || " ~ quoted("array_to_string(categories_unknown, ', ')") ~ " || ' not a category of the enterprise pool (expected ' || categories_values || ' or a Chinese name of seed item_vocab)'"),
+        issue('len(entity_kinds_unknown) > 0', 'invalid_scope',
+              "'entity_kinds: ' || " ~ quoted("array_to_string(entity_kinds_unknown, ', ')") ~ " || ' not an entity kind of the enterprise pool (expected ' || entity_kinds_values || ' or a Chinese name of seed item_vocab)'"),
+        issue('carrier_raw is not null and carrier is null', 'invalid_scope',
+              "'carrier: ' || " ~ quoted('carrier_raw') ~ " || ' is not a carrier (expected ' || carrier_values || ' or 线上, 线下, 线上线下)'"),
+        issue_bool('key_supervision_only_text', 'key_supervision_only', 'key_supervision_only'),
+    ]) }},
 
 final as (
     select
-        {{ staged_text('item_code') }} as item_code,
-        {{ staged_text('item_name') }} as item_name,
-        {{ staged_text('category') }} as category,
+        {{ staged_texts(['item_code', 'item_name', 'category']) }},
         category_value = 'key' as key_item,
-        {{ staged_text('basis') }} as basis,
-        {{ staged_text('method') }} as method,
+        {{ staged_texts(['basis', 'method']) }},
         sectors,
         categories,
         entity_kinds,
         carrier,
         key_supervision_only,
-        {{ staging_columns(raw_json(columns, 'items', relation='checked._source')) }}
+        {{ staging_columns('items', columns) }}
     from checked
 )
 

@@ -24,17 +24,11 @@ agencies as (
 
 cleaned as (
     select
-        {{ staging_lineage() }},
-        {{ clean_text('source.target_feed') }} as target_feed_text,
-        {{ clean_text('source.agency') }} as target_agency_text,
-        {{ clean_key('source.source_key') }} as source_key,
-        {{ clean_text('source.name') }} as name,
-        {{ clean_code('source.uscc') }} as uscc,
-        {{ clean_code('source.enterprise_id') }} as enterprise_id,
-        {{ clean_text('source.decided_by') }} as decided_by,
-        {{ clean_text('source.decided_on') }} as decided_on_text,
-        {{ clean_text('source.note') }} as note,
-        {{ extra_json('links') }} as extra
+        {{ cleaned_columns('links', [
+            ('target_feed', 'text', 'target_feed_text'), ('agency', 'text', 'target_agency_text'),
+            ('source_key', 'key'), ('name', 'text'), ('uscc', 'code'), ('enterprise_id', 'code'),
+            ('decided_by', 'text'), ('decided_on', 'text', 'decided_on_text'), ('note', 'text'),
+        ]) }}
     from source
 ),
 
@@ -52,59 +46,41 @@ typed as (
     left join agencies as by_name on by_name.name = cleaned.target_agency_text
 ),
 
-{#- every text is screened for a personal ID number and a control character; every
-    code, and the columns outside the contract, for a control character -#}
-screened as (
-    select
-        typed.*,
-        {{ screen_texts([('target_feed', 'target_feed_text'), ('agency', 'target_agency_text'), 'source_key', 'name',
-                         'decided_by', ('decided_on', 'decided_on_text'), 'note'],
-                        codes=['uscc', 'enterprise_id'], json='_source._extra') }} as screening
-    from typed
-),
-
-checked as (
-    select
-        screened.*,
-        {{ collect_issues([
-            issue_malformed('parse_error'),
-            issue_control_character('screening.control'),
-            issue_personal_id('screening.personal_id'),
-            issue_required('target_feed_text', 'target_feed'),
-            issue_required('target_agency_text', 'agency'),
-            issue_required('source_key', 'source_key'),
-            issue_required('enterprise_id', 'enterprise_id'),
-            issue('uscc is null and name is null', 'missing_required',
-                  "'uscc, name: the name or the 统一社会信用代码 of the rows decided is required, both are missing'"),
-            issue('target_feed_text is not null and target_feed is null', 'invalid_target_feed',
-                  "'target_feed: ' || " ~ quoted('target_feed_text') ~ " || ' is not a feed a link decides (expected draw_list / 抽取名单 or approval / 行政许可)'"),
-            issue('target_agency_text is not null and target_agency is null', 'unknown_agency',
-                  "'agency: ' || " ~ quoted('target_agency_text') ~ " || ' is not an agency of the registry (expected its code or its name)'"),
-            issue_uscc('uscc'),
-            issue('enterprise_id is not null and not (' ~ uscc_is_valid('enterprise_id') ~ " or (enterprise_id like 'R%' and "
-                  ~ reg_no_is_valid('substr(enterprise_id, 2)') ~ '))', 'invalid_enterprise_id',
-                  "'enterprise_id: ' || " ~ quoted('enterprise_id') ~ " || ' is no enterprise_id of the pool (expected a 统一社会信用代码, or R and a 注册号)'"),
-            issue_date('decided_on_text', 'decided_on', 'decided_on'),
-            issue('decided_on > ' ~ as_of(), 'future_date',
-                  "'decided_on: ' || " ~ quoted('decided_on') ~ " || ' is after the run''s date ' || " ~ as_of() ~ " || ' (a decision is dated the day it was made; the latest decision wins, so a future date would pin it)'"),
-        ]) }} as outcome
-    from screened
-),
+{{ screened_and_checked('typed',
+    texts=[('target_feed', 'target_feed_text'), ('agency', 'target_agency_text'), 'source_key', 'name',
+           'decided_by', ('decided_on', 'decided_on_text'), 'note'],
+    codes=['uscc', 'enterprise_id'],
+    issues=[
+        issue_required('target_feed_text', 'target_feed'),
+        issue_required('target_agency_text', 'agency'),
+        issue_required('source_key', 'source_key'),
+        issue_required('enterprise_id', 'enterprise_id'),
+        issue('uscc is null and name is null', 'missing_required',
+              "'uscc, name: the name or the 统一社会信用代码 of the rows decided is required, both are missing'"),
+        issue('target_feed_text is not null and target_feed is null', 'invalid_target_feed',
+              "'target_feed: ' || " ~ quoted('target_feed_text') ~ " || ' is not a feed a link decides (expected draw_list / 抽取名单 or approval / 行政许可)'"),
+        issue('target_agency_text is not null and target_agency is null', 'unknown_agency',
+              "'agency: ' || " ~ quoted('target_agency_text') ~ " || ' is not an agency of the registry (expected its code or its name)'"),
+        issue_uscc('uscc'),
+        issue('enterprise_id is not null and not (' ~ uscc_is_valid('enterprise_id') ~ " or (enterprise_id like 'R%' and "
+              ~ reg_no_is_valid('substr(enterprise_id, 2)') ~ '))', 'invalid_enterprise_id',
+              "'enterprise_id: ' || " ~ quoted('enterprise_id') ~ " || ' is no enterprise_id of the pool (expected a 统一社会信用代码, or R and a 注册号)'"),
+        issue_date('decided_on_text', 'decided_on', 'decided_on'),
+        issue('decided_on > ' ~ as_of(), 'future_date',
+              "'decided_on: ' || " ~ quoted('decided_on') ~ " || ' is after the run''s date ' || " ~ as_of() ~ " || ' (a decision is dated the day it was made; the latest decision wins, so a future date would pin it)'"),
+    ]) }},
 
 final as (
     select
         target_feed,
         {{ staged_text('target_agency_text') }} as agency_declared,
         target_agency,
-        {{ staged_text('source_key') }} as source_key,
-        {{ staged_text('name') }} as name,
+        {{ staged_texts(['source_key', 'name']) }},
         {{ normalize_name(staged_text('name')) }} as name_normalized,
-        {{ staged_text('uscc') }} as uscc,
-        {{ staged_text('enterprise_id') }} as enterprise_id,
-        {{ staged_text('decided_by') }} as decided_by,
+        {{ staged_texts(['uscc', 'enterprise_id', 'decided_by']) }},
         decided_on,
-        {{ staged_text('note') }} as note,
-        {{ staging_columns(raw_json(columns, 'links', relation='checked._source'), keep_raw=true) }}
+        {{ staged_texts(['note']) }},
+        {{ staging_columns('links', columns, keep_raw=true) }}
     from checked
 )
 

@@ -53,19 +53,12 @@ follow_up_values as (
     {{ vocabulary_per_value('follow_up', 'follow_up_words', ['code', 'repair']) }}
 ),
 
+{%- set cleaned = [('task_id', 'key'), ('uscc', 'code'), ('name', 'text')] %}
+{%- for d in dates %}{% do cleaned.append(d ~ '_value.text as ' ~ d ~ '_text') %}{% endfor %}
 typed as (
     select
-        {{ staging_lineage() }},
-        {{ clean_key('source.task_id') }} as task_id,
-        {{ clean_code('source.uscc') }} as uscc,
-        {{ clean_text('source.name') }} as name,
-        {%- for d in dates %}
-        {{ d }}_value.text as {{ d }}_text,
-        {%- endfor %}
-        result_value.text as result_text,
-        follow_up_value.text as follow_up,
-        {{ split_keys('source.inspectors') }} as inspectors,
-        {{ extra_json('results') }} as extra,
+        {{ cleaned_columns('results', cleaned + ['result_value.text as result_text', 'follow_up_value.text as follow_up',
+                                                 ('inspectors', 'keys')]) }},
         {%- for d in dates %}
         {{ d }}_value.parsed as {{ d }},
         {%- endfor %}
@@ -96,73 +89,59 @@ deadlines as materialized (
     from typed
 ),
 
-{#- every text is screened for a personal ID number (the inspectors column too: an
-    office may write an inspector's 身份证号 where the 执法证号 belongs) and a control
-    character; the USCC for a control character -#}
-screened as (
-    select
-        deadlines.*,
-        {%- set texts = ['task_id', 'name', ('result', 'result_text'), 'follow_up',
-                         ('inspectors', "array_to_string(inspectors, chr(10))")] %}
-        {%- for d in dates %}{% do texts.append((d, d ~ '_text')) %}{% endfor %}
-        {{ screen_texts(texts, codes=['uscc'], json='_source._extra') }} as screening
-    from deadlines
-),
-
-checked as (
-    select
-        screened.*,
-        {%- set outside_calendar = "' working days later lies outside the working-day calendar of this installation (' || (select min(year(day)) || '–' || max(year(day)) from " ~ ref('stg_calendar') ~ ") || '), so the deadline cannot be counted; a newer chinesecalendar package brings the next year'" %}
-        {%- set date_issues = [] %}
-        {%- for d in dates %}{% do date_issues.append(issue_date(d ~ '_text', d, d)) %}{% endfor %}
-        {{ collect_issues([
-            issue_malformed('parse_error'),
-            issue_control_character('screening.control'),
-            issue_personal_id('screening.personal_id'),
-            issue_required('task_id', 'task_id'),
-            issue_required('inspected_on_text', 'inspected_on'),
-            issue_required('entered_on_text', 'entered_on'),
-            issue_required('result_text', 'result'),
-            issue('uscc is null and name is null', 'missing_required',
-                  "'uscc, name: a 统一社会信用代码 or an enterprise name is required, both are missing'"),
-            issue_uscc('uscc'),
-        ] + date_issues + [
-            issue('result_text is not null and result_code is null', 'unknown_result',
-                  "'result: ' || " ~ quoted('result_text') ~ " || ' is not a result category (expected one of the ten of the policy, e.g. 未发现问题, 未按规定公示应当公示的信息, 通过登记的住所（经营场所）无法联系, 发现问题，依法责令立即改正或者限期改正, 其他情况, or an abbreviation such as 责令改正)'"),
-            issue('entered_on < inspected_on', 'entered_before_inspected',
-                  "'entered_on: ' || " ~ quoted('entered_on') ~ " || ' is before inspected_on ' || " ~ quoted('inspected_on') ~ " || ' (a result is entered after the inspection ends)'"),
-            issue('follow_up_entered_on < follow_up_done_on', 'entered_before_follow_up',
-                  "'follow_up_entered_on: ' || " ~ quoted('follow_up_entered_on') ~ " || ' is before follow_up_done_on ' || " ~ quoted('follow_up_done_on') ~ " || ' (a follow-up is entered after it ends)'"),
-            issue('rectified_on < inspected_on', 'rectified_before_inspected',
-                  "'rectified_on: ' || " ~ quoted('rectified_on') ~ " || ' is before inspected_on ' || " ~ quoted('inspected_on') ~ " || ' (rectification follows the inspection)'"),
-            issue('inspected_on is not null and entry_due_on is null', 'outside_calendar',
-                  "'inspected_on: ' || " ~ quoted('inspected_on') ~ " || ': ' || entry_working_days || " ~ outside_calendar),
-            issue('follow_up_done_on is not null and follow_up_due_on is null', 'outside_calendar',
-                  "'follow_up_done_on: ' || " ~ quoted('follow_up_done_on') ~ " || ': ' || follow_up_working_days || " ~ outside_calendar),
-        ]) }} as outcome
-    from screened
-),
+{#- the inspectors column is screened for a personal ID number too: an office may write
+    an inspector's 身份证号 where the 执法证号 belongs -#}
+{%- set texts = ['task_id', 'name', ('result', 'result_text'), 'follow_up',
+                 ('inspectors', "array_to_string(inspectors, chr(10))")] %}
+{%- set date_issues = [] %}
+{%- for d in dates %}
+    {%- do texts.append((d, d ~ '_text')) %}
+    {%- do date_issues.append(issue_date(d ~ '_text', d, d)) %}
+{%- endfor %}
+{%- set outside_calendar = "' working days later lies outside the working-day calendar of this installation (' || (select min(year(day)) || '–' || max(year(day)) from " ~ ref('stg_calendar') ~ ") || '), so the deadline cannot be counted; a newer chinesecalendar package brings the next year'" %}
+{{ screened_and_checked('deadlines',
+    texts=texts,
+    codes=['uscc'],
+    issues=[
+        issue_required('task_id', 'task_id'),
+        issue_required('inspected_on_text', 'inspected_on'),
+        issue_required('entered_on_text', 'entered_on'),
+        issue_required('result_text', 'result'),
+        issue_uscc_or_name(),
+        issue_uscc('uscc'),
+    ] + date_issues + [
+        issue('result_text is not null and result_code is null', 'unknown_result',
+              "'result: ' || " ~ quoted('result_text') ~ " || ' is not a result category (expected one of the ten of the policy, e.g. 未发现问题, 未按规定公示应当公示的信息, 通过登记的住所（经营场所）无法联系, 发现问题，依法责令立即改正或者限期改正, 其他情况, or an abbreviation such as 责令改正)'"),
+        issue('entered_on < inspected_on', 'entered_before_inspected',
+              "'entered_on: ' || " ~ quoted('entered_on') ~ " || ' is before inspected_on ' || " ~ quoted('inspected_on') ~ " || ' (a result is entered after the inspection ends)'"),
+        issue('follow_up_entered_on < follow_up_done_on', 'entered_before_follow_up',
+              "'follow_up_entered_on: ' || " ~ quoted('follow_up_entered_on') ~ " || ' is before follow_up_done_on ' || " ~ quoted('follow_up_done_on') ~ " || ' (a follow-up is entered after it ends)'"),
+        issue('rectified_on < inspected_on', 'rectified_before_inspected',
+              "'rectified_on: ' || " ~ quoted('rectified_on') ~ " || ' is before inspected_on ' || " ~ quoted('inspected_on') ~ " || ' (rectification follows the inspection)'"),
+        issue('inspected_on is not null and entry_due_on is null', 'outside_calendar',
+              "'inspected_on: ' || " ~ quoted('inspected_on') ~ " || ': ' || entry_working_days || " ~ outside_calendar),
+        issue('follow_up_done_on is not null and follow_up_due_on is null', 'outside_calendar',
+              "'follow_up_done_on: ' || " ~ quoted('follow_up_done_on') ~ " || ': ' || follow_up_working_days || " ~ outside_calendar),
+    ]) }},
 
 final as (
     select
-        {{ staged_text('task_id') }} as task_id,
-        {{ staged_text('uscc') }} as uscc,
-        {{ staged_text('name') }} as name,
+        {{ staged_texts(['task_id', 'uscc', 'name']) }},
         {%- for d in dates %}
         {{ d }},
         {%- endfor %}
-        {{ staged_text('result_text') }} as result_text,
+        {{ staged_texts(['result_text']) }},
         result_code,
         result_name,
         problem_found,
-        {{ staged_text('follow_up') }} as follow_up,
+        {{ staged_texts(['follow_up']) }},
         follow_up_code,
         repair,
-        {{ staged_text('inspectors', list=true) }} as inspectors,
+        {{ staged_texts(['inspectors'], list=true) }},
         entry_working_days,
         entry_due_on,
         follow_up_due_on,
-        {{ staging_columns(raw_json(columns, 'results', relation='checked._source')) }}
+        {{ staging_columns('results', columns) }}
     from checked
 )
 

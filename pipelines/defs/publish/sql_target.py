@@ -210,15 +210,16 @@ def _pg_type(c: ColumnSpec) -> str:
     }[c.kind]
 
 
+def _export_expr(c: ColumnSpec, **by_kind: str) -> str:
+    """The DuckDB expression a target reads column ``c`` as: JSON as its text, a blob as hex, in
+    every target; ``by_kind`` (kind -> expression over ``{col}``) the target's own, ``other`` the rest."""
+    exprs = {"json": "to_json({col})::VARCHAR", "blob": "hex({col})", **by_kind}
+    return exprs.get(c.kind, exprs["other"]).format(col=_duck_ident(c.name))
+
+
 def _pg_export_expr(c: ColumnSpec) -> str:
-    col = _duck_ident(c.name)
-    if c.kind == "json":
-        return f"to_json({col})::VARCHAR"
-    if c.kind == "blob":
-        return f"hex({col})"
-    if c.kind == "timestamptz":
-        return f"strftime(timezone('UTC', {col}), '%Y-%m-%d %H:%M:%S.%f') || '+00'"
-    return f"{col}::VARCHAR"
+    return _export_expr(c, timestamptz="strftime(timezone('UTC', {col}), '%Y-%m-%d %H:%M:%S.%f') || '+00'",
+                        other="{col}::VARCHAR")
 
 
 def _short_name(name: str) -> str:
@@ -355,16 +356,7 @@ def _my_type(c: ColumnSpec, keyed: bool) -> str:
 
 
 def _my_export_expr(c: ColumnSpec) -> str:
-    col = _duck_ident(c.name)
-    if c.kind == "json":
-        return f"to_json({col})::VARCHAR"
-    if c.kind == "blob":
-        return f"hex({col})"
-    if c.kind == "timestamptz":
-        return f"timezone('UTC', {col})"
-    if c.kind == "bignum":
-        return f"{col}::DECIMAL(38,0)"
-    return col
+    return _export_expr(c, timestamptz="timezone('UTC', {col})", bignum="{col}::DECIMAL(38,0)", other="{col}")
 
 
 def _rows(reader: pa.RecordBatchReader) -> Iterator[list[tuple]]:
