@@ -1,0 +1,117 @@
+{#-
+  What differs between the engines (docs/engines.md): each macro here is called
+  through adapter.dispatch, with a duckdb__ and a spark__ implementation. The
+  DuckDB ones render exactly the SQL the project ran before there was a second
+  engine; the Spark ones the same meaning in Spark SQL.
+-#}
+
+{#- Before every dbt command (on-run-start): the draw store (macros/draw_store.sql).
+    Spark runs one statement per call: each runs here, and the hook itself is empty.
+    The raw store's tables (the source `raw`) are made by pipelines/engine.py before
+    dbt starts, as DuckDB's come from its variables. -#}
+{% macro ssj_run_start() -%}
+{{ return(adapter.dispatch('ssj_run_start')()) }}
+{%- endmacro %}
+
+{% macro duckdb__ssj_run_start() -%}
+{{ draw_store_ddl() }}
+{%- endmacro %}
+
+{% macro spark__ssj_run_start() -%}
+{%- if execute -%}
+{%- for sql in spark_draw_store_ddl() -%}
+{%- do run_query(sql) -%}
+{%- endfor -%}
+{%- endif -%}
+{%- endmacro %}
+
+{#- The draw store on Spark: draw_store_ddl's tables, their columns as they are now
+    (no store older than the Spark engine needs its columns added). -#}
+{% macro spark_draw_store_ddl() -%}
+{{ return([
+    "create database if not exists draws",
+    "create table if not exists draws.plan_draws (
+        agency string not null, task_id string not null, enterprise_id string not null, uscc string,
+        stratum string not null, u double not null, rank bigint not null) using parquet",
+    "create table if not exists draws.draw_records (
+        agency string not null, task_id string not null, coordination string, items array<string> not null,
+        seed string not null, seed_sha256 string not null, pool_snapshot_id string not null,
+        scope_size bigint not null,
+        strata array<struct<stratum: string, population: bigint, ratio: double, sample_size: bigint>> not null,
+        algorithm string not null, task_name string, window_start date, window_end date, draw_no bigint)
+        using parquet",
+]) }}
+{%- endmacro %}
+
+{#- The run's "today" (macros/run_values.sql): DuckDB's variable ssj_as_of; on Spark
+    the session setting ssj.as_of, substituted by Spark when the statement runs. -#}
+{% macro duckdb__as_of() -%}
+    getvariable('ssj_as_of')
+{%- endmacro %}
+
+{% macro spark__as_of() -%}
+    date '${ssj.as_of}'
+{%- endmacro %}
+
+{#- A column type as the project writes it (DuckDB's names: varchar, integer …) in
+    Spark SQL: Spark's VARCHAR needs a length, and the project's texts have none. -#}
+{% macro spark_type(type) -%}
+{%- set t = type | trim | lower -%}
+{%- set names = {'varchar': 'string', 'text': 'string', 'integer': 'int', 'int4': 'int', 'int8': 'bigint',
+                 'float8': 'double', 'float4': 'float', 'bool': 'boolean', 'varchar[]': 'array<string>'} -%}
+{{ return(names.get(t, t)) }}
+{%- endmacro %}
+
+{#- A value of a seed's CSV as a Spark SQL literal: NULL, or the text quoted with
+    Spark's escapes (dbt-spark's session method pastes a value between quotes as it
+    is: a quote or backslash in a CSV would end or change it, an empty cell would
+    become 'None'). -#}
+{% macro spark_seed_literal(value) -%}
+{%- if value is none -%}
+null
+{%- else -%}
+'{{ (value | string) | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endif -%}
+{%- endmacro %}
+
+{#- dbt-spark's seed table and rows, with the project's column types in Spark's names
+    and the values as literals (spark_seed_literal). -#}
+{% macro spark__create_csv_table(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set quote_seed_column = model['config'].get('quote_columns', None) -%}
+  {% set sql %}
+    create table {{ this.render() }} (
+        {%- for col_name in agate_table.column_names -%}
+            {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
+            {%- set type = spark_type(column_override.get(col_name, inferred_type)) -%}
+            {{ adapter.quote_seed_column(col_name | string, quote_seed_column) }} {{ type }} {%- if not loop.last -%}, {%- endif -%}
+        {%- endfor -%}
+    )
+    {{ file_format_clause() }}
+    {{ location_clause() }}
+    {{ comment_clause() }}
+  {% endset %}
+  {% call statement('_') -%}
+    {{ sql }}
+  {%- endcall %}
+  {{ return(sql) }}
+{% endmacro %}
+
+{% macro spark__load_csv_rows(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set statements = [] -%}
+  {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+    {%- set sql -%}
+      insert into {{ this.render() }} values
+      {% for row in chunk -%}
+        ({%- for col_name in agate_table.column_names -%}
+          {%- set type = spark_type(column_override.get(col_name, adapter.convert_type(agate_table, loop.index0))) -%}
+          cast({{ spark_seed_literal(row[loop.index0]) }} as {{ type }}){{ "," if not loop.last }}
+        {%- endfor -%}){{ "," if not loop.last }}
+      {% endfor -%}
+    {%- endset -%}
+    {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+    {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+  {%- endfor -%}
+  {{ return(statements[0] if statements else '') }}
+{% endmacro %}

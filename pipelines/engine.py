@@ -1,0 +1,279 @@
+"""The engine that runs the dbt models: DuckDB (the default, embedded) or Spark.
+
+``SSJ_ENGINE`` chooses it (``duckdb`` or ``spark``; docs/engines.md). The same dbt
+project runs on both — dbt's target is the engine's name (dbt_project/profiles.yml),
+and the SQL that differs between them is in ``adapter.dispatch`` macros — and the
+same inputs give the same rows. Everything on the Python side that depends on the
+engine asks this module: which dbt target to run, how to reach the tables the
+models built, which tables there are, and a table's rows (as Arrow).
+
+Spark runs through dbt-spark's ``session`` method: dbt runs in this process and
+uses the SparkSession this module opens (``spark_session``) — local by default
+(``local[2]``), the master or Spark Connect server of ``SSJ_SPARK_MASTER`` /
+``SPARK_REMOTE`` otherwise. The session carries what DuckDB gets from
+pipelines/udfs.py: the run's values (``ssj.raw_dir``, ``ssj.as_of``: session
+settings the models read through Spark's ``${…}`` substitution, at run time) and
+the Python functions the models call (``nfkc``, ``mask_personal`` …), as Arrow
+UDFs over the very same functions. pyspark is the optional ``spark`` extra
+(``make install-spark``); nothing imports it unless the Spark engine is used.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+ENGINES = ("duckdb", "spark")
+DEFAULT = "duckdb"
+SCHEMA = "main"
+"""The schema (Spark: database) every model, seed and snapshot table is built in."""
+
+
+class EngineError(RuntimeError):
+    """The engine asked for cannot be used here; the message says what to do."""
+
+
+def engine_name(environ: dict | None = None) -> str:
+    """``SSJ_ENGINE`` (``duckdb`` when unset or empty); anything else is refused."""
+    name = ((environ if environ is not None else os.environ).get("SSJ_ENGINE") or DEFAULT).strip().lower()
+    if name not in ENGINES:
+        raise EngineError(f"SSJ_ENGINE={name!r} is not an engine; use one of {', '.join(ENGINES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One engine as the Python side sees it."""
+
+    name: str
+
+    @property
+    def dbt_target(self) -> str:
+        """The output of profiles.yml dbt runs on (its name is the engine's)."""
+        return self.name
+
+    def dbt_env(self, warehouse: Path, as_of: date | str | None = None) -> dict[str, str]:
+        """The environment a dbt command needs for this engine and warehouse."""
+        env = {"SSJ_ENGINE": self.name, "SSJ_WAREHOUSE": str(Path(warehouse).resolve())}
+        if as_of is not None:
+            env["SSJ_AS_OF"] = str(as_of)
+        return env
+
+    def prepare(self, warehouse: Path, as_of: date | str | None = None) -> None:
+        """Make the engine ready for a dbt command on ``warehouse`` in this process (Spark:
+        the session dbt-spark's ``session`` method picks up, with the run's values and the
+        project's functions). DuckDB needs nothing: its dbt plugin does it per connection."""
+        if self.name == "spark":
+            spark_session(warehouse, as_of)
+            prepare_spark_raw(warehouse)
+
+    def tables(self, warehouse: Path) -> list[str]:
+        """The tables and views of the models' schema, sorted."""
+        if self.name == "spark":
+            session = spark_session(warehouse)
+            return sorted(t.name for t in session.catalog.listTables(SCHEMA))
+        from pipelines.warehouse import open_warehouse
+
+        with open_warehouse(warehouse, lock=False) as con:
+            return sorted(r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]).fetchall())
+
+    def read_table(self, warehouse: Path, name: str) -> pa.Table:
+        """Every row of one table of the models' schema, as Arrow."""
+        if self.name == "spark":
+            return spark_session(warehouse).table(f"{SCHEMA}.{name}").toArrow()
+        from pipelines.warehouse import open_warehouse
+
+        with open_warehouse(warehouse, lock=False) as con:
+            return con.execute(f'select * from {SCHEMA}."{name}"').fetch_arrow_table()
+
+
+def current(environ: dict | None = None) -> Engine:
+    """The engine ``SSJ_ENGINE`` names."""
+    return Engine(engine_name(environ))
+
+
+# ------------------------------------------------------------------ Spark
+
+
+def spark_available() -> bool:
+    """Whether pyspark and dbt-spark are installed (the ``spark`` extra)."""
+    try:
+        import dbt.adapters.spark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def spark_dir(warehouse: Path) -> Path:
+    """Where a local Spark keeps the warehouse's tables and their catalog (a Hive
+    metastore in Derby): ``<warehouse>/spark``, beside ``ssj.duckdb``."""
+    return Path(warehouse).resolve() / "spark"
+
+
+def spark_settings(warehouse: Path) -> dict[str, str]:
+    """The settings of the local session (``spark_session``). Small on purpose: a
+    machine's cores are shared with ingestion and dbt's own threads."""
+    home = spark_dir(warehouse)
+    return {
+        "spark.master": os.environ.get("SSJ_SPARK_MASTER", "local[2]"),
+        "spark.app.name": "shuangsuiji",
+        "spark.driver.memory": os.environ.get("SSJ_SPARK_MEMORY", "1g"),
+        "spark.sql.shuffle.partitions": os.environ.get("SSJ_SPARK_PARTITIONS", "2"),
+        "spark.ui.enabled": "false",
+        "spark.sql.warehouse.dir": str(home / "tables"),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
+        # DuckDB's TIMESTAMP is a wall-clock time without a zone: so is Spark's TIMESTAMP_NTZ
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.log.level": "ERROR",
+    }
+
+
+_SESSION: dict[str, object] = {}
+
+
+def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSession":
+    """The process's SparkSession for ``warehouse``: opened on first use (local Spark,
+    ``spark_settings``) with the project's functions registered, then given the run's
+    values: ``ssj.raw_dir`` (``<warehouse>/raw``) and ``ssj.as_of`` (``as_of``, else
+    ``SSJ_AS_OF``, else today). dbt-spark's ``session`` method finds it through
+    ``SparkSession.builder.getOrCreate()``. One JVM serves the process: a second
+    warehouse in the same process is refused (its catalog is another Derby database)."""
+    if not spark_available():
+        raise EngineError("SSJ_ENGINE=spark needs pyspark and dbt-spark: `make install-spark` "
+                          "(pip install -c requirements.lock -e '.[spark]')")
+    from pyspark.sql import SparkSession
+
+    warehouse = Path(warehouse).resolve()
+    opened = _SESSION.get("warehouse")
+    if opened is not None and opened != warehouse:
+        raise EngineError(f"this process's Spark session serves {opened}; {warehouse} needs a process of its own")
+    session = _SESSION.get("session")
+    if session is None:
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the UDFs' workers: this interpreter
+        spark_dir(warehouse).mkdir(parents=True, exist_ok=True)
+        builder = SparkSession.builder.enableHiveSupport()
+        settings = spark_settings(warehouse)
+        if os.environ.get("SPARK_REMOTE"):  # Spark Connect: the server owns its master and catalog
+            settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.") and k != "spark.sql.warehouse.dir"}
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        register_functions(session)
+        session.sql(f"create database if not exists {SCHEMA}")
+        _SESSION.update(session=session, warehouse=warehouse)
+    as_of = date.fromisoformat(str(as_of or os.environ.get("SSJ_AS_OF") or date.today().isoformat()))
+    session.conf.set("ssj.raw_dir", str(warehouse / "raw"))
+    session.conf.set("ssj.as_of", as_of.isoformat())
+    return session
+
+
+def stop_spark() -> None:
+    """Stop the process's Spark session (its JVM stays for the process's life)."""
+    session = _SESSION.pop("session", None)
+    _SESSION.pop("warehouse", None)
+    if session is not None:
+        session.stop()
+
+
+def register_functions(session: "SparkSession") -> None:
+    """The functions pipelines/udfs.py gives DuckDB, on ``session``: the same Python
+    (Arrow) functions, as vectorised UDFs, under the same names. ``mask_personal`` and
+    ``has_id_number`` — SQL macros on DuckDB, calling Python only for the values RE2
+    finds a digit run in — are the Python functions themselves here: they make the
+    same RE2 scan (pyarrow's) before calling Python on a value."""
+    from pyspark.sql.functions import ArrowUDFType, arrow_udf
+    from pyspark.sql.types import BooleanType, StringType
+
+    from pipelines import udfs
+
+    for name, function, returns in [
+        ("nfkc", udfs.nfkc, StringType()),
+        ("matches_pattern", udfs.matches_pattern, BooleanType()),
+        ("mask_personal", udfs.mask_personal, StringType()),
+        ("mask_personal_value", udfs.mask_personal_value, StringType()),
+        ("has_id_number", udfs.has_id_number, BooleanType()),
+        ("is_personal_header", udfs.is_personal_header, BooleanType()),
+        ("is_code_header", udfs.is_code_header, BooleanType()),
+    ]:
+        session.udf.register(name, arrow_udf(function, returns, ArrowUDFType.SCALAR))
+
+
+# ------------------------------------------------------------------ the raw store on Spark
+
+RAW_SCHEMA = "raw"
+"""The schema (Spark: database) of the dbt source ``raw``: one table per raw-store folder."""
+
+LEDGER_COLUMNS = {
+    "path": "string", "agency": "string", "feed": "string", "sha256": "string", "bytes": "bigint",
+    "mtime_ns": "bigint", "mtime": "timestamp", "status": "string", "rows_read": "bigint", "error_code": "string",
+    "error": "string", "duplicate_of": "string", "format": "string", "encoding": "string", "headers": "string",
+    "first_seen_at": "timestamp", "processed_at": "timestamp",
+}
+"""The ledger entries' columns, as the DuckDB source ``raw.ledger`` reads them (models/staging/__sources.yml);
+``headers`` (DuckDB: JSON) is its JSON text."""
+
+
+def _spark_type(field: pa.Field) -> str:
+    if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+        return "string"
+    if pa.types.is_int64(field.type):
+        return "bigint"
+    if pa.types.is_timestamp(field.type) and field.type.tz is None:
+        return "timestamp_ntz"
+    raise EngineError(f"the raw store's column {field.name} has a type ({field.type}) with no Spark twin here")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def spark_raw_ddl(warehouse: Path) -> list[str]:
+    """The statements that make the raw store the source ``raw`` on Spark: one external
+    table per folder, over the files in place (never copied), dropped and made again at
+    every build — what DuckDB's ``read_parquet`` / ``read_json`` globs do in
+    __sources.yml. A feed's table has the feed's schema (``raw_schema``) whatever files
+    hold: a column a file lacks reads as NULL, as with ``union_by_name``. Spark leaves
+    out files whose names start with ``_`` or ``.`` (a feed's ``_empty.parquet``, the
+    ledger's placeholder, an ingestion's temporary file): the schema given here is what
+    keeps an empty feed readable."""
+    from connectors.feeds import FEED_NAMES
+    from pipelines.defs.ingest.raw_store import ledger_dir, raw_dir, raw_schema
+
+    raw = raw_dir(Path(warehouse).resolve())
+    statements = [f"create database if not exists {RAW_SCHEMA}"]
+
+    def table(name: str, columns: str | None, using: str, location: Path, **options: str) -> None:
+        opts = ", ".join(f"{k} {_quote(v)}" for k, v in options.items())
+        statements.append(f"drop table if exists {RAW_SCHEMA}.{name}")
+        statements.append(f"create table {RAW_SCHEMA}.{name} {f'({columns}) ' if columns else ''}using {using}"
+                          f"{f' options ({opts})' if opts else ''} location {_quote(str(location))}")
+
+    for feed in FEED_NAMES:
+        columns = ", ".join(f"`{f.name}` {_spark_type(f)}" for f in raw_schema(feed))
+        table(feed, columns, "parquet", raw / feed, pathGlobFilter="*.parquet")
+    table("ledger", ", ".join(f"`{c}` {t.replace('timestamp', 'timestamp_ntz')}" for c, t in LEDGER_COLUMNS.items()),
+          "json", ledger_dir(raw.parent), pathGlobFilter="*.json", multiLine="true",
+          timestampNTZFormat="yyyy-MM-dd[ ][\'T\']HH:mm:ss[.SSSSSS]")
+    table("agencies", None, "parquet", raw / "_registry" / "agencies.parquet")
+    table("calendar", None, "parquet", raw / "_calendar" / "working_days.parquet")
+    return statements
+
+
+def prepare_spark_raw(warehouse: Path) -> None:
+    """Run ``spark_raw_ddl`` on the process's session."""
+    session = spark_session(warehouse)
+    for sql in spark_raw_ddl(warehouse):
+        session.sql(sql)
