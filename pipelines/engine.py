@@ -20,10 +20,14 @@ UDFs over the very same functions. pyspark is the optional ``spark`` extra
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,7 +98,7 @@ class Engine:
         from pipelines.warehouse import open_warehouse
 
         with open_warehouse(warehouse, lock=False) as con:
-            return con.execute(f'select * from {SCHEMA}."{name}"').fetch_arrow_table()
+            return con.execute(f'select * from {SCHEMA}."{name}"').to_arrow_table()
 
 
 def current(environ: dict | None = None) -> Engine:
@@ -131,6 +135,7 @@ def spark_settings(warehouse: Path) -> dict[str, str]:
         "spark.driver.memory": os.environ.get("SSJ_SPARK_MEMORY", "1g"),
         "spark.sql.shuffle.partitions": os.environ.get("SSJ_SPARK_PARTITIONS", "2"),
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(home / "tables"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
@@ -277,3 +282,62 @@ def prepare_spark_raw(warehouse: Path) -> None:
     session = spark_session(warehouse)
     for sql in spark_raw_ddl(warehouse):
         session.sql(sql)
+
+
+# ------------------------------------------------------------------ the same rows on both
+
+def _plain(value):
+    """A value as both engines' Arrow rows give it, in one form: integral decimals and
+    integers alike (DuckDB's SUM of integers is a HUGEINT, Spark's a BIGINT), floats to
+    15 significant digits, dates and times as ISO text, maps as sorted pairs."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else format(value.normalize(), "f")
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else format(value, ".15g")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):  # an Arrow map
+            return {str(k): _plain(v) for k, v in value}
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _row_text(row: dict, names: list[str]) -> str:
+    return json.dumps({n: _plain(row[n]) for n in names}, ensure_ascii=False, sort_keys=True)
+
+
+def row_hashes(table: pa.Table) -> Counter[str]:
+    """Each distinct row's SHA-256 (its values by column name, ``_plain``) → how many times
+    it occurs: what two engines' tables must share to hold the same rows, in any order."""
+    names = table.column_names
+    return Counter(hashlib.sha256(_row_text(row, names).encode()).hexdigest() for row in table.to_pylist())
+
+
+def table_differences(left: pa.Table, right: pa.Table, *, names=("duckdb", "spark"), show: int = 3) -> list[str]:
+    """What differs between two engines' copies of one table: its columns, its row count,
+    and a few of the rows one holds more often than the other, each once (empty: the same rows)."""
+    a, b = names
+    if sorted(left.column_names) != sorted(right.column_names):
+        return [f"columns differ: {a} {left.column_names}, {b} {right.column_names}"]
+    found = []
+    if left.num_rows != right.num_rows:
+        found.append(f"{a} has {left.num_rows} rows, {b} {right.num_rows}")
+    lh, rh = row_hashes(left), row_hashes(right)
+    for table, extra, label in ((left, lh - rh, a), (right, rh - lh, b)):
+        shown: set[str] = set()
+        for row in table.to_pylist():
+            text = _row_text(row, table.column_names)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            if len(shown) < show and digest in extra and digest not in shown:
+                found.append(f"only in {label}: {text}")
+                shown.add(digest)
+    return found

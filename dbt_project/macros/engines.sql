@@ -115,3 +115,41 @@ null
   {%- endfor -%}
   {{ return(statements[0] if statements else '') }}
 {% endmacro %}
+
+{#- column_rules (macros/generic_tests.sql) in Spark SQL: the same rules and failing rows;
+    UNPIVOT's own syntax, LEFT SEMI JOIN, Spark's string escapes. -#}
+{% macro spark__column_rules_sql(model, not_null, unique, accepted_values) %}
+select rule, column_name, failing_rows
+from (
+    select cast(null as string) as rule, cast(null as string) as column_name, cast(0 as bigint) as failing_rows where false
+{%- if not_null %}
+    union all
+    select 'not_null', column_name, failing_rows
+    from (select
+        {%- for c in not_null %} count(*) - count({{ adapter.quote(c) }}) as {{ adapter.quote(c) }}{{ "," if not loop.last }}{% endfor %}
+        from {{ model }})
+        unpivot (failing_rows for column_name in ({% for c in not_null %}{{ adapter.quote(c) }}{{ ", " if not loop.last }}{% endfor %}))
+{%- endif %}
+{%- for key in unique %}
+    {%- set cols = [key] if key is string else key %}
+    {%- set quoted = [] %}{% for c in cols %}{% set _ = quoted.append(adapter.quote(c)) %}{% endfor %}
+    union all
+    select 'unique', '{{ cols | join(", ") }}', coalesce(sum(n), 0)
+    {%- if cols | length == 1 %}
+    from (select count(*) as n from {{ model }} where {{ quoted[0] }} is not null
+          group by {{ quoted[0] }} having count(*) > 1)
+    {%- else %}
+    from (select count(*) as n from {{ model }} as rows
+          left semi join (select hash({{ quoted | join(", ") }}) as h from {{ model }} group by 1 having count(*) > 1) as repeated
+              on hash({{ quoted | join(", ") }}) = repeated.h
+          group by {{ quoted | join(", ") }} having count(*) > 1)
+    {%- endif %}
+{%- endfor %}
+{%- for c, values in (accepted_values or {}).items() %}
+    union all
+    select 'accepted_values', '{{ c }}', count(*) from {{ model }}
+    where {{ adapter.quote(c) }} not in ({% for v in values %}{{ spark_seed_literal(v) }}{{ ", " if not loop.last }}{% endfor %})
+{%- endfor %}
+)
+where failing_rows > 0
+{% endmacro %}
