@@ -153,3 +153,21 @@ from (
 )
 where failing_rows > 0
 {% endmacro %}
+
+{#- The value rules' dispatch (macros/value_rules.sql) on an engine with no twin of a
+    rule in macros/spark_value_rules.sql: an error naming the rule, never DuckDB's SQL
+    run on another engine. (dbt resolves every adapter.dispatch when it parses, for
+    DuckDB too: these are what it finds there.) -#}
+{% macro no_engine_twin(rule) -%}
+{{ exceptions.raise_compiler_error(rule ~ ": no formulation for the " ~ target.type ~ " engine yet (docs/engines.md)") }}
+{%- endmacro %}
+{% macro default__clean_text(col) %}{{ no_engine_twin('clean_text') }}{% endmacro %}
+{% macro default__clean_code(col) %}{{ no_engine_twin('clean_code') }}{% endmacro %}
+{% macro default__clean_key(col, folded=false) %}{{ no_engine_twin('clean_key') }}{% endmacro %}
+{% macro default__parse_date(col, open_ended=false, cleaned=false) %}{{ no_engine_twin('parse_date') }}{% endmacro %}
+{% macro default__parse_money(col, cleaned=false) %}{{ no_engine_twin('parse_money') }}{% endmacro %}
+{% macro default__parse_int(col, cleaned=false) %}{{ no_engine_twin('parse_int') }}{% endmacro %}
+{% macro default__parse_number(col, cleaned=false) %}{{ no_engine_twin('parse_number') }}{% endmacro %}
+{% macro default__parse_ratio(col, cleaned=false) %}{{ no_engine_twin('parse_ratio') }}{% endmacro %}
+{% macro default__parse_bool(col, cleaned=false) %}{{ no_engine_twin('parse_bool') }}{% endmacro %}
+{% macro default__column_rules_sql(model, not_null, unique, accepted_values) %}{{ no_engine_twin('column_rules') }}{% endmacro %}

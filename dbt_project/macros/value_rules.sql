@@ -2,6 +2,9 @@
   Value rules of the data contract (docs/contract.md §1) — the ONLY place they live.
 
   Each macro returns one DuckDB SQL *expression* over the expression it is given.
+  On another engine a macro with a twin in macros/spark_value_rules.sql (spark__<name>)
+  returns that one instead, through adapter.dispatch — the first line of the macro,
+  which plain Jinja (no `target`) passes over.
 
   One definition, two users:
     * dbt models call them as usual: {{ parse_date('established_on') }}.
@@ -31,6 +34,7 @@
     (The replacements run only on the values that hold white space or a
     zero-width character: most cells hold neither.) -#}
 {% macro clean_text(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_text')(col)) }}{% endif -%}
 {%- set v = 'nfkc(cast(' ~ col ~ ' as varchar))' -%}
 nullif(case when regexp_matches({{ v }}, '[\s\x{200B}-\x{200D}\x{FEFF}]')
     then trim(regexp_replace(regexp_replace({{ v }}, '[\x{200B}-\x{200D}\x{FEFF}]', '', 'g'), '\s+', ' ', 'g'))
@@ -40,6 +44,7 @@ nullif(case when regexp_matches({{ v }}, '[\s\x{200B}-\x{200D}\x{FEFF}]')
 {#- Codes with a fixed layout (USCC, 注册号, 身份证号, region and industry codes):
     NFKC, upper-cased, every space and hyphen (incl. typographic dashes) removed; '' → NULL. -#}
 {% macro clean_code(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_code')(col)) }}{% endif -%}
 {%- set v = 'upper(nfkc(cast(' ~ col ~ ' as varchar)))' -%}
 {%- set drop = '[\\s\\x{200B}-\\x{200D}\\x{FEFF}\\-‐‑‒–—―]' -%}
 nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v }}, '{{ drop }}+', '', 'g')
@@ -52,6 +57,7 @@ nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v 
     first: inside a lambda DuckDB computes an expression written three times three
     times, and NFKC is a call into Python). -#}
 {% macro clean_key(col, folded=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_key')(col, folded=folded)) }}{% endif -%}
 {%- set v = col if folded else 'upper(nfkc(cast(' ~ col ~ ' as varchar)))' -%}
 {%- set drop = '[\\s\\x{200B}-\\x{200D}\\x{FEFF}]' -%}
 nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v }}, '{{ drop }}+', '', 'g')
@@ -68,6 +74,7 @@ nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v 
     cleaned=true: `col` is already clean_text()'d (as every staging *_text column
     is), so it is not cleaned again — the same for every parse_* macro. -#}
 {% macro parse_date(col, open_ended=false, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_date')(col, open_ended=open_ended, cleaned=cleaned)) }}{% endif -%}
 list_transform([{{ col if cleaned else clean_text(col) }}], lambda _dt: coalesce(list_transform([try_strptime(
     case
         when regexp_matches(_dt, '^\d{4}\s?[-/.年]\s?\d{1,2}\s?[-/.月]\s?\d{1,2}\s?日?(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$')
@@ -89,6 +96,7 @@ list_transform([{{ col if cleaned else clean_text(col) }}], lambda _dt: coalesce
     A bare decimal number, as most cells are, is cast at once (the same value the
     general rule reads from it); the general rule runs on the rest. -#}
 {% macro parse_money(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_money')(col, cleaned=cleaned)) }}{% endif -%}
 {%- set v = col if cleaned else clean_text(col) -%}
 case when regexp_full_match({{ v }}, '\d{1,15}(?:\.\d{1,6})?') then cast({{ v }} as double) else
 list_transform([regexp_replace({{ v }}, '[,\s]', '', 'g')], lambda _m:
@@ -101,6 +109,7 @@ list_transform([regexp_replace({{ v }}, '[,\s]', '', 'g')], lambda _m:
 {#- Whole numbers (BIGINT): thousands separators allowed, '12.0' allowed (Excel),
     an optional 人/名 unit ('35人'). -#}
 {% macro parse_int(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_int')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]', '', 'g')], lambda _i:
     case when regexp_matches(_i, '^[+-]?\d+(?:\.0*)?(?:人|名)?$')
         then try_cast(regexp_extract(_i, '^([+-]?\d+)', 1) as bigint)
@@ -109,6 +118,7 @@ list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]
 
 {#- Decimal numbers (DOUBLE): thousands separators, decimals, exponent. -#}
 {% macro parse_number(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_number')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]', '', 'g')], lambda _n:
     case when regexp_matches(_n, '^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$')
         then try_cast(_n as double)
@@ -119,6 +129,7 @@ list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]
     the percent divided by 100. The range is not checked here: the caller decides
     what a ratio outside [0, 1] means. -#}
 {% macro parse_ratio(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_ratio')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '\s', '', 'g')], lambda _rt:
     case
         when regexp_full_match(_rt, '[+-]?(?:\d+(?:\.\d*)?|\.\d+)%') then try_cast(rtrim(_rt, '%') as double) / 100
@@ -130,6 +141,7 @@ list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '\s', 
 
 {#- Booleans: 是/否, Y/N (yes/no), 1/0, true/false (T/F), 有/无, case-insensitive; else NULL. -#}
 {% macro parse_bool(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_bool')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([lower({{ col if cleaned else clean_text(col) }})], lambda _b:
     case
         when _b in ('是', 'y', 'yes', '1', 'true', 't', '有') then true

@@ -105,3 +105,76 @@ def test_the_raw_store_reads_the_same_on_both(warehouse, name):
         rows = rows.set_column(rows.column_names.index("headers"), "headers", rows["headers"].cast("string"))
     assert rows.num_rows > 0
     assert engine.table_differences(rows, spark_rows) == []
+
+
+# ------------------------------------------------------------------ the value rules
+
+RULES = [("clean_text", {}), ("clean_code", {}), ("clean_key", {}), ("parse_date", {}),
+         ("parse_date", {"open_ended": True}), ("parse_money", {}), ("parse_int", {}), ("parse_number", {}),
+         ("parse_ratio", {}), ("parse_bool", {})]
+"""The value rules with a Spark formulation (macros/spark_value_rules.sql)."""
+
+CORPUS = [
+    None, "", " ", "abc", " a  b ", "ａｂｃ　ｄ", "a\u200bb", "a\x0bb", "a\tb\nc", "a\u00a0b", "91350102-MA2Y 0000 1X",
+    "ssj-2026 01", "9135—0102–MA2Y", "2024-03-05", "2024/3/5", "2024.3.5", "20240305", "2024年3月5日",
+    "2024-03-05 10:11:12", "2024/3/5 10:11", "2024-03-05T10:11:12+08:00", "2024-03-05T10:11:12Z", "2024-02-30",
+    "2024-02-29", "2023-02-29", "1899-12-31", "1900-01-01", "2024-13-01", "长期", "永久有效", "无固定期限",
+    "2024 - 03 - 05", "2024-3-05日", "2024-03-05\n", "99999999", "20240230", "150万元", "1,200", "45000",
+    "¥1,000元", "RMB 5万", "人民币10万元人民币", "-3.5", "+.5", "1.", "12.0", "35人", "12名", "1e3", "1E-2",
+    "5%", "5.5 %", "０.０５", ".05", "1", "0", "-0", "是", "否", "Y", "no", "TRUE", "f", "有", "无", "maybe",
+    "123456789012345", "1234567890123456.5", "99999999999999999999", "9223372036854775807",
+    "9223372036854775808", "0.1234567", "12.", "1 2 3", "二〇二四年三月五日", "１２３４５", "①②", "٣٤٥",
+]
+
+
+def _random_values(n: int = 400) -> list[str]:
+    """Strings over the characters the rules look at, from a fixed seed."""
+    import random
+
+    rng = random.Random(20261207)
+    alphabet = list("0123456789０１２-/.年月日 :T+Z%,元万人名RMB¥民币是否yn\t\u3000\u200b长期eE")
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(n)]
+
+
+def test_the_value_rules_give_the_same_value_on_both(warehouse):
+    """value_rules.sql (DuckDB) and spark_value_rules.sql (Spark), each rendered with plain
+    Jinja as tests/unit/test_value_rules.py renders the first, on the same values."""
+    import duckdb
+    import jinja2
+    import pyarrow as pa
+
+    from pipelines.udfs import register
+
+    macros = DBT_DIR / "macros"
+    on_duckdb = jinja2.Environment().from_string((macros / "value_rules.sql").read_text("utf-8")).module
+    on_spark = jinja2.Environment().from_string((macros / "spark_value_rules.sql").read_text("utf-8")).module
+    values = CORPUS + _random_values()
+    con = duckdb.connect()
+    register(con)
+    con.register("corpus", pa.table({"i": list(range(len(values))), "v": pa.array(values, pa.string())}))
+    session = engine.spark_session(warehouse)  # the process has one
+    session.createDataFrame(list(enumerate(values)), "i int, v string").createOrReplaceTempView("corpus")
+    differences = {}
+    for name, kwargs in RULES:
+        duckdb_values = dict(con.execute(f"select i, {getattr(on_duckdb, name)('v', **kwargs)} from corpus").fetchall())
+        spark_values = dict(session.sql(f"select i, {getattr(on_spark, 'spark__' + name)('v', **kwargs)} from corpus")
+                            .toLocalIterator())
+        found = [(values[i], duckdb_values[i], spark_values[i]) for i in range(len(values))
+                 if engine._plain(duckdb_values[i]) != engine._plain(spark_values[i])]
+        if found:
+            differences[f"{name}{kwargs or ''}"] = found[:5]
+    assert not differences, differences
+
+
+def test_dbt_dispatches_the_value_rules_to_spark(warehouse):
+    """On the spark target a model's clean_text(...) is the Spark formulation; on DuckDB
+    (tests/unit/test_value_rules.py, the compiled models) it stays DuckDB's."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(["compile", "--target", "spark", "--inline",
+                                 "select {{ parse_date('x') }} as d, {{ clean_code('y') }} as c",
+                                 "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                                 "--target-path", str(warehouse / ".dbt" / "spark")])
+    assert result.success, result.exception
+    sql = result.result.results[0].node.compiled_code
+    assert "try_to_date(" in sql and " rlike r'" in sql and "list_transform" not in sql
