@@ -171,3 +171,15 @@ where failing_rows > 0
 {% macro default__parse_ratio(col, cleaned=false) %}{{ no_engine_twin('parse_ratio') }}{% endmacro %}
 {% macro default__parse_bool(col, cleaned=false) %}{{ no_engine_twin('parse_bool') }}{% endmacro %}
 {% macro default__column_rules_sql(model, not_null, unique, accepted_values) %}{{ no_engine_twin('column_rules') }}{% endmacro %}
+{% macro default__split_list(col) %}{{ no_engine_twin('split_list') }}{% endmacro %}
+{% macro default__split_keys(col) %}{{ no_engine_twin('split_keys') }}{% endmacro %}
+{% macro default__uscc_is_valid(col) %}{{ no_engine_twin('uscc_is_valid') }}{% endmacro %}
+{% macro default__orgcode_is_valid(col) %}{{ no_engine_twin('orgcode_is_valid') }}{% endmacro %}
+{% macro default__reg_no_is_valid(col) %}{{ no_engine_twin('reg_no_is_valid') }}{% endmacro %}
+{% macro default__id_no_is_valid(col) %}{{ no_engine_twin('id_no_is_valid') }}{% endmacro %}
+{% macro default__issue(condition, code, message) %}{{ no_engine_twin('issue') }}{% endmacro %}
+{% macro default__quoted(value) %}{{ no_engine_twin('quoted') }}{% endmacro %}
+{% macro default__publishable_text(text) %}{{ no_engine_twin('publishable_text') }}{% endmacro %}
+{% macro default__without_controls(text) %}{{ no_engine_twin('without_controls') }}{% endmacro %}
+{% macro default__collect_issues(issues) %}{{ no_engine_twin('collect_issues') }}{% endmacro %}
+{% macro default__vocabulary_word(col) %}{{ no_engine_twin('vocabulary_word') }}{% endmacro %}

@@ -90,3 +90,103 @@ transform(array(lower({{ col if cleaned else spark__clean_text(col) }})), _b ->
         when _b in ('否', 'n', 'no', '0', 'false', 'f', '无') then false
     end)[0]
 {%- endmacro %}
+
+{# --------------------------------------------------------------- lists -- #}
+
+{#- split_list: Spark's split is a Java regex split, as regexp_split_to_array is RE2's;
+    the first occurrence of a duplicate is kept by its position, as there. -#}
+{% macro spark__split_list(col) -%}
+transform(array(filter(
+        transform(split({{ spark__clean_text(col) }}, {{ list_separators() }}, -1), _s -> nullif(trim(_s), '')),
+        _s -> _s is not null)),
+    _l -> case when size(_l) > 0 then filter(_l, (_x, _k) -> array_position(_l, _x) = _k + 1) end)[0]
+{%- endmacro %}
+
+{#- split_keys: the items are upper-cased, not NFKC'd again — they are pieces of a
+    clean_text'd (NFKC) value, split at punctuation no mark composes with, so already
+    NFKC; and Spark calls no Python function inside a lambda. -#}
+{% macro spark__split_keys(col) -%}
+transform(array(filter(
+        transform(
+            transform(split({{ spark__clean_text(col) }}, {{ list_separators() }}, -1), _sk -> upper(_sk)),
+            _skf -> {{ spark__clean_key('_skf', folded=true) }}),
+        _sk -> _sk is not null)),
+    _skl -> case when size(_skl) > 0 then filter(_skl, (_skx, _skk) -> array_position(_skl, _skx) = _skk + 1) end)[0]
+{%- endmacro %}
+
+{# -------------------------------------------------------- check digits -- #}
+
+{% macro spark__uscc_is_valid(col) -%}
+{%- set alphabet = "'0123456789ABCDEFGHJKLMNPQRTUWXY'" -%}
+coalesce({{ col }} rlike r'^[0-9A-HJ-NPQRTUWXY]{18}\z'
+    and substr({{ alphabet }}, cast((31 - (
+        {%- for w in [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28] %}
+        {{ "+ " if not loop.first }}(instr({{ alphabet }}, substr({{ col }}, {{ loop.index }}, 1)) - 1) * {{ w }}
+        {%- endfor %}) % 31) % 31 + 1 as bigint), 1) = substr({{ col }}, 18, 1), false)
+{%- endmacro %}
+
+{% macro spark__orgcode_is_valid(col) -%}
+coalesce(transform(array({{ col }}), _o ->
+    _o rlike r'^[0-9A-Z]{8}[0-9X]\z'
+    and substr('0123456789X0',
+        cast(11 - aggregate(transform(array(3, 7, 9, 10, 5, 8, 4, 2),
+            (_w, _p) -> (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', substr(_o, _p + 1, 1)) - 1) * _w), 0, (_a, _x) -> _a + _x) % 11 + 1 as bigint), 1) = substr(_o, 9, 1)
+)[0], false)
+{%- endmacro %}
+
+{% macro spark__reg_no_is_valid(col) -%}
+coalesce(transform(array({{ col }}), _r ->
+    _r rlike r'^\d{15}\z'
+    and aggregate(transform(split(_r, '', -1), _c -> ascii(_c) - 48), 5,
+        (_a, _c) -> (((case when _a = 0 then 10 else _a end) * 2) % 11 + _c) % 10) = 1
+)[0], false)
+{%- endmacro %}
+
+{% macro spark__id_no_is_valid(col) -%}
+coalesce(transform(array({{ col }}), _v ->
+    _v rlike r'^\d{17}[0-9X]\z'
+    and substr('10X98765432',
+        cast(aggregate(transform(array(7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2),
+            (_w, _p) -> (ascii(substr(_v, _p + 1, 1)) - 48) * _w), 0, (_a, _x) -> _a + _x) % 11 + 1 as bigint), 1) = substr(_v, 18, 1)
+    and coalesce(year(try_to_date(substr(_v, 7, 4) || '-' || substr(_v, 11, 2) || '-' || substr(_v, 13, 2), 'y-M-d')) >= 1900, false)
+)[0], false)
+{%- endmacro %}
+
+{# ------------------------------------------------- reasons (row rules) -- #}
+
+{% macro spark__issue(condition, code, message) -%}
+case when {{ condition }} then named_struct('code', '{{ code }}', 'message', {{ message }}) end
+{%- endmacro %}
+
+{#- quoted: Spark has no '' inside a literal ('''' would be two empty literals). -#}
+{% macro spark__quoted(value) -%}
+'\'' || coalesce(mask_personal(cast({{ value }} as string)), '') || '\''
+{%- endmacro %}
+
+{% macro spark__publishable_text(text) -%}
+regexp_replace({{ text }}, r'[\x{00}-\x{1F}\x{7F}-\x{9F}]', '�')
+{%- endmacro %}
+
+{% macro spark__without_controls(text) -%}
+regexp_replace({{ text }}, r'{{ control_character_class() }}', '�')
+{%- endmacro %}
+
+{% macro spark__collect_issues(issues) -%}
+case when {% for i in issues %}{{ "\n    or " if not loop.first }}({{ i }}) is not null{% endfor %}
+then transform(array(filter(array(
+        {%- for i in issues %}
+        {{ i }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ), _is -> _is is not null)), _iss -> named_struct(
+        'reason_codes', coalesce(array_sort(array_distinct(transform(_iss, _c -> _c.code))), cast(array() as array<string>)),
+        'reason', {{ spark__publishable_text("nullif(array_join(transform(_iss, _c -> _c.message), '; '), '')") }},
+        'is_accepted', size(_iss) = 0
+    ))[0]
+else named_struct('reason_codes', cast(array() as array<string>), 'reason', cast(null as string), 'is_accepted', true)
+end
+{%- endmacro %}
+
+{#- vocabulary_word: RE2's \s is [\t\n\f\r ]; \p{P} is Unicode's punctuation in both. -#}
+{% macro spark__vocabulary_word(col) -%}
+regexp_replace({{ spark__clean_text(col) }}, r'[\t\n\f\r \p{P}]', '')
+{%- endmacro %}

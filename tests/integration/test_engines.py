@@ -109,10 +109,26 @@ def test_the_raw_store_reads_the_same_on_both(warehouse, name):
 
 # ------------------------------------------------------------------ the value rules
 
-RULES = [("clean_text", {}), ("clean_code", {}), ("clean_key", {}), ("parse_date", {}),
-         ("parse_date", {"open_ended": True}), ("parse_money", {}), ("parse_int", {}), ("parse_number", {}),
-         ("parse_ratio", {}), ("parse_bool", {})]
-"""The value rules with a Spark formulation (macros/spark_value_rules.sql)."""
+def _rules(macros, prefix: str) -> dict[str, str]:
+    """The value rules with a Spark formulation (macros/spark_value_rules.sql), each an
+    expression over the text column v."""
+    def rule(name):
+        return getattr(macros, prefix + name)
+
+    issues = [rule("issue")("v is null", "missing_required", "'v: required value is missing'"),
+              rule("issue")("length(v) > 3", "too_long", "'v: ' || " + rule("quoted")("v") + " || ' is long'"),
+              rule("issue")("v like '%1%'", "has_one", "'v: ' || " + rule("quoted")("v") + " || ' holds a 1'")]
+    return {
+        **{name: rule(name)("v") for name in ("clean_text", "clean_code", "clean_key", "parse_date", "parse_money",
+                                               "parse_int", "parse_number", "parse_ratio", "parse_bool", "split_list",
+                                               "split_keys", "uscc_is_valid", "orgcode_is_valid", "reg_no_is_valid",
+                                               "id_no_is_valid", "publishable_text", "without_controls",
+                                               "vocabulary_word", "quoted")},
+        "parse_date open_ended": rule("parse_date")("v", open_ended=True),
+        "uscc_is_valid clean_code": rule("uscc_is_valid")(rule("clean_code")("v")),
+        "collect_issues": rule("collect_issues")(issues),
+    }
+
 
 CORPUS = [
     None, "", " ", "abc", " a  b ", "ａｂｃ　ｄ", "a\u200bb", "a\x0bb", "a\tb\nc", "a\u00a0b", "91350102-MA2Y 0000 1X",
@@ -124,7 +140,21 @@ CORPUS = [
     "5%", "5.5 %", "０.０５", ".05", "1", "0", "-0", "是", "否", "Y", "no", "TRUE", "f", "有", "无", "maybe",
     "123456789012345", "1234567890123456.5", "99999999999999999999", "9223372036854775807",
     "9223372036854775808", "0.1234567", "12.", "1 2 3", "二〇二四年三月五日", "１２３４５", "①②", "٣٤٥",
+    "a;b；c、d,e，f|g｜h/i／j", "a; a ;b;;A", " ; ;", "ssj-01 / SSJ-01 ；ｓｓｊ－０２", "食品经营许可证；药品经营许可证",
+    "发现问题，依法责令停止", "“无”（已整改）。", "x\x01y\x7f\x85z", "it's \\ 'quoted'", "350102199001011234",
+    "身份证 350102199001011234 号", "35010219900101123X", "350102199002301234", "12345678-9", "D2143569X",
 ]
+
+
+def _codes() -> list[str]:
+    """Valid and nearly valid enterprise and personal codes."""
+    from tests.support import make_id_no, make_reg_no, make_uscc
+
+    valid = [make_uscc("91350102MA2Y00001"), make_uscc("93350102MA2Y00005"), make_uscc("52350102MJ0000001"),
+             make_reg_no("35010260000001"), make_reg_no("11010200000000"), make_id_no("35010219900101123"),
+             make_id_no("11010519491231002"), "91350100M000100Y43", "A1350102MA2Y00001X"]
+    near = [v[:-1] + ("0" if v[-1] != "0" else "1") for v in valid]
+    return valid + near + [v.lower() for v in valid]
 
 
 def _random_values(n: int = 400) -> list[str]:
@@ -132,7 +162,7 @@ def _random_values(n: int = 400) -> list[str]:
     import random
 
     rng = random.Random(20261207)
-    alphabet = list("0123456789０１２-/.年月日 :T+Z%,元万人名RMB¥民币是否yn\t\u3000\u200b长期eE")
+    alphabet = list("0123456789０１２-/.年月日 :T+Z%,元万人名RMB¥民币是否yn\t\u3000\u200b长期eE;、|X\x01'")
     return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(n)]
 
 
@@ -145,24 +175,27 @@ def test_the_value_rules_give_the_same_value_on_both(warehouse):
 
     from pipelines.udfs import register
 
-    macros = DBT_DIR / "macros"
-    on_duckdb = jinja2.Environment().from_string((macros / "value_rules.sql").read_text("utf-8")).module
-    on_spark = jinja2.Environment().from_string((macros / "spark_value_rules.sql").read_text("utf-8")).module
-    values = CORPUS + _random_values()
+    text = (DBT_DIR / "macros" / "value_rules.sql").read_text("utf-8")
+    on_duckdb = jinja2.Environment().from_string(text).module
+    # the Spark twins call value_rules.sql's engine-neutral helpers (list_separators …), as in dbt
+    on_spark = jinja2.Environment().from_string(
+        text + (DBT_DIR / "macros" / "spark_value_rules.sql").read_text("utf-8")).module
+    values = CORPUS + _codes() + _random_values()
     con = duckdb.connect()
     register(con)
     con.register("corpus", pa.table({"i": list(range(len(values))), "v": pa.array(values, pa.string())}))
     session = engine.spark_session(warehouse)  # the process has one
     session.createDataFrame(list(enumerate(values)), "i int, v string").createOrReplaceTempView("corpus")
+    duckdb_rules, spark_rules = _rules(on_duckdb, ""), _rules(on_spark, "spark__")
     differences = {}
-    for name, kwargs in RULES:
-        duckdb_values = dict(con.execute(f"select i, {getattr(on_duckdb, name)('v', **kwargs)} from corpus").fetchall())
-        spark_values = dict(session.sql(f"select i, {getattr(on_spark, 'spark__' + name)('v', **kwargs)} from corpus")
-                            .toLocalIterator())
+    for name, expression in duckdb_rules.items():
+        duckdb_values = dict(con.execute(f"select i, {expression} as x from corpus").fetchall())
+        spark_values = {r["i"]: r["x"] for r in
+                        session.sql(f"select i, {spark_rules[name]} as x from corpus").toArrow().to_pylist()}
         found = [(values[i], duckdb_values[i], spark_values[i]) for i in range(len(values))
                  if engine._plain(duckdb_values[i]) != engine._plain(spark_values[i])]
         if found:
-            differences[f"{name}{kwargs or ''}"] = found[:5]
+            differences[name] = found[:5]
     assert not differences, differences
 
 
