@@ -54,6 +54,25 @@ def engine_name(environ: dict | None = None) -> str:
     return name
 
 
+SPARK_SO_FAR = "the seeds, stg_calendar and the value rules"
+"""What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
+
+
+def pipeline_refusal(environ: dict | None = None) -> str | None:
+    """Why the pipeline (``ssj run``, ``ssj draw``, the UI's jobs) cannot build on the engine
+    ``SSJ_ENGINE`` names; None when it can. Only DuckDB builds the whole project yet: on
+    Spark a run would stop at the first model without a Spark formulation, after
+    ingesting, and publish nothing — so it does not start."""
+    try:
+        name = engine_name(environ)
+    except EngineError as exc:
+        return str(exc)
+    if name == "spark":
+        return (f"SSJ_ENGINE=spark: the pipeline builds and publishes on DuckDB only so far (on Spark: "
+                f"{SPARK_SO_FAR}; docs/engines.md); unset SSJ_ENGINE to run on DuckDB")
+    return None
+
+
 @dataclass(frozen=True)
 class Engine:
     """One engine as the Python side sees it."""

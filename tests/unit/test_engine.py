@@ -70,3 +70,17 @@ def test_a_different_row_or_count_is_shown():
     assert engine.table_differences(left, pa.table({"j": ["a"]}))[0].startswith("columns differ")
     assert engine.table_differences(pa.table({"k": ["a"]}), pa.table({"k": ["A"]})) == [
         'only in duckdb: {"k": "a"}', 'only in spark: {"k": "A"}']
+
+
+@pytest.mark.parametrize("command", [["run"], ["demo"], ["draw", "--plans-of", "2026", "--seed", "s"]])
+def test_the_pipeline_does_not_start_on_an_engine_it_cannot_build_on_yet(command, monkeypatch, capsys, tmp_path):
+    from pipelines import cli
+
+    monkeypatch.setenv("SSJ_ENGINE", "spark")
+    monkeypatch.setenv("SSJ_WAREHOUSE", str(tmp_path))
+    assert cli.main(command) == 2
+    assert "SSJ_ENGINE=spark" in capsys.readouterr().err
+    monkeypatch.setenv("SSJ_ENGINE", "oracle")
+    assert cli.main(command) == 2
+    assert "not an engine" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
