@@ -233,6 +233,28 @@ def register_functions(session: "SparkSession") -> None:
         ("is_code_header", udfs.is_code_header, BooleanType()),
     ]:
         session.udf.register(name, arrow_udf(function, returns, ArrowUDFType.SCALAR))
+    for sql in spark_function_ddl():
+        session.sql(sql)
+
+
+def spark_function_ddl() -> list[str]:
+    """The SQL macros of pipelines/udfs.py that are constants, as Spark SQL functions of the
+    session: ``ssj_id_run_pattern()`` and ``ssj_personal_header_pattern()`` (the same
+    patterns: RE2's syntax for them is Java's too — Unicode classes, literal characters in
+    a class, ``(?i:…)``), ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns)."""
+    from connectors import personal
+    from connectors.feeds import feeds
+    from pipelines.udfs import personal_header_prefilter
+
+    columns = ", ".join(f"{_quote(name)}, array({', '.join(_quote(c) for c in feed.personal)})"
+                        for name, feed in feeds().items())
+    create = "create or replace temporary function"
+    return [
+        f"{create} ssj_id_run_pattern() returns string return {_quote(personal.ID_RUN_RE2)}",
+        f"{create} ssj_personal_header_pattern() returns string return {_quote(personal_header_prefilter())}",
+        f"{create} ssj_personal_columns(feed string) returns array<string> "
+        f"return coalesce(cast(map({columns}) as map<string, array<string>>)[feed], cast(array() as array<string>))",
+    ]
 
 
 # ------------------------------------------------------------------ the raw store on Spark

@@ -183,3 +183,4 @@ where failing_rows > 0
 {% macro default__without_controls(text) %}{{ no_engine_twin('without_controls') }}{% endmacro %}
 {% macro default__collect_issues(issues) %}{{ no_engine_twin('collect_issues') }}{% endmacro %}
 {% macro default__vocabulary_word(col) %}{{ no_engine_twin('vocabulary_word') }}{% endmacro %}
+{% macro default__screen_texts(texts, codes=[], json=none, json_as='extra') %}{{ no_engine_twin('screen_texts') }}{% endmacro %}

@@ -190,3 +190,38 @@ end
 {% macro spark__vocabulary_word(col) -%}
 regexp_replace({{ spark__clean_text(col) }}, r'[\t\n\f\r \p{P}]', '')
 {%- endmacro %}
+
+{# ------------------------------------------------------- personal data -- #}
+
+{#- screen_texts: the same scans and the same struct. ssj_id_run_pattern() is a SQL
+    function of the session (pipelines/engine.py); DuckDB's concat skips NULLs, Spark's
+    does not: concat_ws(''). -#}
+{% macro spark__screen_texts(texts, codes=[], json=none, json_as='extra') -%}
+{%- set ctrl = control_character_class() -%}
+{%- set controls = [] -%}
+{%- for c in texts + codes -%}
+{%- set _ = controls.append("case when " ~ (c if c is string else c[1]) ~ " rlike r'" ~ ctrl ~ "' then '" ~ (c if c is string else c[0]) ~ "' end") -%}
+{%- endfor -%}
+{%- if json -%}
+{%- set _ = controls.append("case when " ~ json ~ " rlike r'" ~ json_control_character_pattern() ~ "' then '" ~ json_as ~ "' end") -%}
+{%- endif -%}
+case when concat_ws('|'
+        {%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}) rlike concat('(?:', ssj_id_run_pattern(), r')|{{ ctrl }}')
+    {%- if codes %}
+    or concat_ws(''{% for c in codes %}, {{ c if c is string else c[1] }}{% endfor %}) rlike r'{{ ctrl }}'
+    {%- endif %}
+    {%- if json %}
+    or {{ json }} rlike r'{{ json_control_character_pattern() }}'
+    {%- endif %}
+then named_struct(
+    'personal_id', nullif(filter(array(
+        {%- for c in texts %}
+        case when has_id_number({{ c if c is string else c[1] }}) then '{{ c if c is string else c[0] }}' end{{ "," if not loop.last }}
+        {%- endfor %}
+    ), _sti -> _sti is not null), cast(array() as array<string>)),
+    'control', nullif(filter(array(
+        {{ controls | join(",\n        ") }}
+    ), _stc -> _stc is not null), cast(array() as array<string>))
+)
+end
+{%- endmacro %}

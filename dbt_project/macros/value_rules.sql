@@ -283,6 +283,7 @@ coalesce(list_transform([{{ col }}], lambda _v:
     JSON; each column is looked at, and has_id_number (Python) called, only on a
     row where a scan found something. -#}
 {% macro screen_texts(texts, codes=[], json=none, json_as='extra') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('screen_texts')(texts, codes=codes, json=json, json_as=json_as)) }}{% endif -%}
 {%- set ctrl = control_character_class() -%}
 case when regexp_matches(concat_ws('|'
         {%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}), '(?:' || ssj_id_run_pattern() || ')|{{ ctrl }}')

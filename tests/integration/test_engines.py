@@ -127,6 +127,8 @@ def _rules(macros, prefix: str) -> dict[str, str]:
         "parse_date open_ended": rule("parse_date")("v", open_ended=True),
         "uscc_is_valid clean_code": rule("uscc_is_valid")(rule("clean_code")("v")),
         "collect_issues": rule("collect_issues")(issues),
+        "screen_texts": rule("screen_texts")(["v", ("w", "lower(v)")], codes=[("c", rule("clean_code")("v")), "v"],
+                                             json="v"),
     }
 
 
@@ -142,7 +144,8 @@ CORPUS = [
     "9223372036854775808", "0.1234567", "12.", "1 2 3", "二〇二四年三月五日", "１２３４５", "①②", "٣٤٥",
     "a;b；c、d,e，f|g｜h/i／j", "a; a ;b;;A", " ; ;", "ssj-01 / SSJ-01 ；ｓｓｊ－０２", "食品经营许可证；药品经营许可证",
     "发现问题，依法责令停止", "“无”（已整改）。", "x\x01y\x7f\x85z", "it's \\ 'quoted'", "350102199001011234",
-    "身份证 350102199001011234 号", "35010219900101123X", "350102199002301234", "12345678-9", "D2143569X",
+    "身份证 350102199001011234 号", "35010219900101123X", "3501 0219 9001 0112 34", "tel 13800138000 / 0591-87654321",
+    '{"a": "x\\u0001y"}', '{"a": "x\\\\u0001y"}', '{"a": "\\b"}', "\x7f", "ID-No 350102199001011234", "350102199002301234", "12345678-9", "D2143569X",
 ]
 
 

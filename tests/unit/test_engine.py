@@ -84,3 +84,13 @@ def test_the_pipeline_does_not_start_on_an_engine_it_cannot_build_on_yet(command
     assert cli.main(command) == 2
     assert "not an engine" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_spark_gets_every_function_and_macro_duckdb_gets():
+    from pipelines import udfs
+
+    made = {re.search(r"function (\w+)\(", sql).group(1) for sql in engine.spark_function_ddl()}
+    registered = {"nfkc", "matches_pattern", "mask_personal", "mask_personal_value", "has_id_number",
+                  "is_personal_header", "is_code_header"}  # Arrow UDFs (register_functions)
+    assert made | registered == udfs.MACRO_NAMES | {"nfkc", "matches_pattern", "mask_personal_value",
+                                                     "is_personal_header", "is_code_header"}
