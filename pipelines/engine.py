@@ -117,7 +117,7 @@ class Engine:
         from pipelines.warehouse import open_warehouse
 
         with open_warehouse(warehouse, lock=False) as con:
-            return con.execute(f'select * from {SCHEMA}."{name}"').to_arrow_table()
+            return con.sql(f'select * from {SCHEMA}."{name}"').to_arrow_table()
 
 
 def current(environ: dict | None = None) -> Engine:
@@ -217,11 +217,20 @@ def register_functions(session: "SparkSession") -> None:
     (Arrow) functions, as vectorised UDFs, under the same names. ``mask_personal`` and
     ``has_id_number`` — SQL macros on DuckDB, calling Python only for the values RE2
     finds a digit run in — are the Python functions themselves here: they make the
-    same RE2 scan (pyarrow's) before calling Python on a value."""
-    from pyspark.sql.functions import ArrowUDFType, arrow_udf
+    same RE2 scan (pyarrow's) before calling Python on a value. Then the JSON columns'
+    functions (``ssj_raw_json``, ``ssj_extra_json``) and the constant macros
+    (``spark_function_ddl``)."""
+    import warnings
+
+    from pyspark.sql.functions import ArrowUDFType, arrow_udf as _arrow_udf
     from pyspark.sql.types import BooleanType, StringType
 
-    from pipelines import udfs
+    from pipelines import spark_json, udfs
+
+    def arrow_udf(function, returns, kind):
+        with warnings.catch_warnings():  # the functions' arrays are typed by pipelines/udfs.py, not by hints
+            warnings.simplefilter("ignore", UserWarning)
+            return _arrow_udf(function, returns, kind)
 
     for name, function, returns in [
         ("nfkc", udfs.nfkc, StringType()),
@@ -233,6 +242,9 @@ def register_functions(session: "SparkSession") -> None:
         ("is_code_header", udfs.is_code_header, BooleanType()),
     ]:
         session.udf.register(name, arrow_udf(function, returns, ArrowUDFType.SCALAR))
+    # the staging models' JSON columns, written by DuckDB's own macros (pipelines/spark_json.py)
+    session.udf.register("ssj_raw_json", arrow_udf(spark_json.raw_json, StringType(), ArrowUDFType.SCALAR))
+    session.udf.register("ssj_extra_json", arrow_udf(spark_json.extra_json, StringType(), ArrowUDFType.SCALAR))
     for sql in spark_function_ddl():
         session.sql(sql)
 

@@ -184,3 +184,5 @@ where failing_rows > 0
 {% macro default__collect_issues(issues) %}{{ no_engine_twin('collect_issues') }}{% endmacro %}
 {% macro default__vocabulary_word(col) %}{{ no_engine_twin('vocabulary_word') }}{% endmacro %}
 {% macro default__screen_texts(texts, codes=[], json=none, json_as='extra') %}{{ no_engine_twin('screen_texts') }}{% endmacro %}
+{% macro default__raw_json(columns, feed, relation='source') %}{{ no_engine_twin('raw_json') }}{% endmacro %}
+{% macro default__extra_json(feed, relation='source') %}{{ no_engine_twin('extra_json') }}{% endmacro %}

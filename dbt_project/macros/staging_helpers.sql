@@ -53,6 +53,7 @@
     naming an identity document masked whole, digit runs elsewhere masked, control
     characters shown as U+FFFD. Built for rejected rows only (staging_columns). -#}
 {% macro raw_json(columns, feed, relation='source') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('raw_json')(columns, feed, relation=relation)) }}{% endif -%}
 {{ mask_personal_json("json_merge_patch(
             to_json({" ~ raw_struct_fields(columns, relation) ~ "}),
             coalesce(try_cast(" ~ relation ~ "._extra as json), '{}'::json))",
@@ -70,6 +71,7 @@
     `raw`; a row pays one RE2 scan, the masking only when it holds a digit run or a
     personal header. -#}
 {% macro extra_json(feed, relation='source') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('extra_json')(feed, relation=relation)) }}{% endif -%}
 try_cast({{ mask_personal_json_guarded(relation ~ '._extra', "ssj_personal_columns('" ~ feed ~ "')") }} as json)
 {%- endmacro %}
 

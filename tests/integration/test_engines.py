@@ -214,3 +214,53 @@ def test_dbt_dispatches_the_value_rules_to_spark(warehouse):
     assert result.success, result.exception
     sql = result.result.results[0].node.compiled_code
     assert "try_to_date(" in sql and " rlike r'" in sql and "list_transform" not in sql
+
+
+EXTRAS = [
+    None, "", "{}", '{"备注": "无"}', '{"身份证号码": "350102199001011234", "电话": "0591-87654321"}',
+    '{"法定代表人证件号码": "35010219900101123X", "n": 12, "f": 1.50, "b": true, "z": null}',
+    '{"统一社会信用代码": "91350102MA2Y00001X", "注册号": "350102600000013", "other": "350102199001011234"}',
+    '{"a": "x\\u0001y", "b": "\\u007f", "c": "tab\\there", "嵌套": {"id_no": "350102199001011234"}, "l": [1, "2"]}',
+    '{"ID_No": "110105194912310021", "note": "call 350102 19900101 1234 now"}', "not json", '"just a string 350102199001011234"',
+    '{"k": "é\\u00e9\\ud83d\\ude00"}', '{"dup": 1, "dup": 2}',
+]
+
+
+def test_the_json_columns_are_the_same_text_on_both(warehouse):
+    """raw and extra (raw_json, extra_json) on Spark are DuckDB's own text: masked alike,
+    keys in the same order, the same escapes."""
+    import duckdb
+    import jinja2
+    import pyarrow as pa
+
+    from pipelines.udfs import register
+    from tests.support import make_id_no
+
+    macros = DBT_DIR / "macros"
+    text = (macros / "value_rules.sql").read_text("utf-8") + (macros / "staging_helpers.sql").read_text("utf-8")
+    on_duckdb = jinja2.Environment().from_string(text).module
+    on_spark = jinja2.Environment().from_string((macros / "spark_staging_helpers.sql").read_text("utf-8")).module
+    names = ["张三", None, "李四 " + make_id_no("35010219900101123"), "x\x01", "", "ｆｕｌｌ"]
+    rows = [(i, names[i % len(names)], make_id_no("11010519491231002") if i % 3 else None, extra)
+            for i, extra in enumerate(EXTRAS + _random_values(60))]
+    con = duckdb.connect()
+    register(con)
+    con.register("t", pa.table({"i": [r[0] for r in rows], "name": [r[1] for r in rows],
+                                "id_no": [r[2] for r in rows], "_extra": [r[3] for r in rows]}))
+    session = engine.spark_session(warehouse)
+    session.createDataFrame(rows, "i int, name string, id_no string, _extra string").createOrReplaceTempView("t")
+    differences = {}
+    for feed in ("inspectors", "registration"):
+        for name, duckdb_sql, spark_sql in [
+            ("raw_json", on_duckdb.raw_json(["name", "id_no"], feed, relation="t"),
+             on_spark.spark__raw_json(["name", "id_no"], feed, relation="t")),
+            ("extra_json", on_duckdb.extra_json(feed, relation="t"), on_spark.spark__extra_json(feed, relation="t")),
+        ]:
+            duckdb_values = dict(con.execute(f"select i, cast({duckdb_sql} as varchar) from t").fetchall())
+            spark_values = {r["i"]: r["x"] for r in session.sql(f"select i, {spark_sql} as x from t").toArrow().to_pylist()}
+            found = [(rows[i], duckdb_values[i], spark_values[i]) for i in duckdb_values
+                     if duckdb_values[i] != spark_values[i]]
+            if found:
+                differences[f"{name} {feed}"] = found[:3]
+    assert not differences, differences
+    assert any("3501**********1234" in (v or "") for v in duckdb_values.values())
