@@ -54,7 +54,7 @@ def engine_name(environ: dict | None = None) -> str:
     return name
 
 
-SPARK_SO_FAR = "the seeds, stg_calendar and the value rules"
+SPARK_SO_FAR = "the seeds, stg_calendar, stg_approval and the staging macros"
 """What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
 
 

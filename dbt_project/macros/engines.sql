@@ -186,3 +186,7 @@ where failing_rows > 0
 {% macro default__screen_texts(texts, codes=[], json=none, json_as='extra') %}{{ no_engine_twin('screen_texts') }}{% endmacro %}
 {% macro default__raw_json(columns, feed, relation='source') %}{{ no_engine_twin('raw_json') }}{% endmacro %}
 {% macro default__extra_json(feed, relation='source') %}{{ no_engine_twin('extra_json') }}{% endmacro %}
+{% macro default__staging_lineage() %}{{ no_engine_twin('staging_lineage') }}{% endmacro %}
+{% macro default__staged_text(col, list=false, relation='checked') %}{{ no_engine_twin('staged_text') }}{% endmacro %}
+{% macro default__issue_personal_id(columns) %}{{ no_engine_twin('issue_personal_id') }}{% endmacro %}
+{% macro default__issue_control_character(columns) %}{{ no_engine_twin('issue_control_character') }}{% endmacro %}

@@ -225,3 +225,14 @@ then named_struct(
 )
 end
 {%- endmacro %}
+
+{#- The findings whose message lists column names (array_join: Spark's array_to_string). -#}
+{% macro spark__issue_personal_id(columns) -%}
+{{ spark__issue(columns ~ ' is not null', 'personal_id_in_value',
+         "array_join(" ~ columns ~ ", ', ') || ': holds a personal ID number (身份证号), which may not be published; the value is not shown'") }}
+{%- endmacro %}
+
+{% macro spark__issue_control_character(columns) -%}
+{{ spark__issue(columns ~ ' is not null', 'control_character',
+         "array_join(" ~ columns ~ ", ', ') || ': holds a control character (U+0000-U+001F other than tab, line breaks and form feed; U+007F; U+0080-U+009F)'") }}
+{%- endmacro %}

@@ -36,6 +36,7 @@
     for the rejected rows only). A file's path is shown with its digit runs masked
     (mask_personal): agencies name files after people too. -#}
 {% macro staging_lineage() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('staging_lineage')()) }}{% endif -%}
         source as _source,
         _agency as agency,
         mask_personal(_source_file) as source_file,
@@ -82,6 +83,7 @@ try_cast({{ mask_personal_json_guarded(relation ~ '._extra', "ssj_personal_colum
     across two elements (the screening reads them joined by line breaks) is one
     run there. -#}
 {% macro staged_text(col, list=false, relation='checked') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('staged_text')(col, list=list, relation=relation)) }}{% endif -%}
 case when {{ relation }}.outcome.is_accepted then {{ col }}
     else {% if list %}case when len({{ col }}) > 0 then string_split(mask_personal(array_to_string({{ col }}, chr(10))), chr(10)) else {{ col }} end{% else %}mask_personal({{ col }}){% endif %} end
 {%- endmacro %}

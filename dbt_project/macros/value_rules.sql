@@ -385,11 +385,13 @@ end)[1]
 
 {#- Row-rule findings (see issue() below). The messages name the columns, never the value. -#}
 {% macro issue_personal_id(columns) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('issue_personal_id')(columns)) }}{% endif -%}
 {{ issue(columns ~ ' is not null', 'personal_id_in_value',
          "array_to_string(" ~ columns ~ ", ', ') || ': holds a personal ID number (身份证号), which may not be published; the value is not shown'") }}
 {%- endmacro %}
 
 {% macro issue_control_character(columns) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('issue_control_character')(columns)) }}{% endif -%}
 {{ issue(columns ~ ' is not null', 'control_character',
          "array_to_string(" ~ columns ~ ", ', ') || ': holds a control character (U+0000-U+001F other than tab, line breaks and form feed; U+007F; U+0080-U+009F)'") }}
 {%- endmacro %}

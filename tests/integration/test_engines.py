@@ -1,11 +1,12 @@
 """The same raw files give the same rows on DuckDB and on Spark (docs/engines.md).
 
 One warehouse, one raw store: dbt builds the models that run on Spark so far
-(``SPARK_SELECTION``) with DuckDB (its target ``duckdb``, in a subprocess, as the
-pipeline runs it) and with local Spark (target ``spark``, dbt-spark's session
-method in this process, on the session pipelines/engine.py opens); every table
-is then compared row by row (a SHA-256 per row, in any order), and so are the
-raw store's source tables as each engine reads them.
+(``SPARK_SELECTION``, and stg_approval from DuckDB's ledger snapshot) with DuckDB
+(its target ``duckdb``, in a subprocess, as the pipeline runs it) and with local
+Spark (target ``spark``, dbt-spark's session method in this process, on the session
+pipelines/engine.py opens); every table is then compared row by row (a SHA-256 per
+row, in any order), and so are the raw store's source tables as each engine reads
+them, the value rules' two formulations, and the JSON columns.
 
 Needs the spark extra (``make install-spark``): skipped without pyspark, saying
 so — unless ``SSJ_REQUIRE_SPARK=1`` (``make test-spark``), where a missing
@@ -57,11 +58,17 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
     ], agency="samr-350102", mtime=datetime(2026, 1, 1, 8, 0, 0))
     write_raw(wh, "registration", [dict(reg_no="350102600000013", name="福州旧名贸易有限公司")],
               agency="samr-350102", mtime=datetime(2026, 2, 1, 8, 0, 0))
-    write_raw(wh, "approval", [dict(uscc=make_uscc("91350102MA2Y00001"), licence_no="JY13501020000001",
-                                    licence_type="食品经营许可证", valid_to="2027-12-31")], agency="xzsp-350100")
+    write_raw(wh, "approval", [
+        dict(uscc=make_uscc("91350102MA2Y00001"), name="福州ＡＢＣ食品有限公司", licence_type="食品经营许可证",
+             licence_no="JY1350102 0000001", valid_from="2024/3/5", valid_to="长期有效", issuer="鼓楼区市场监督管理局",
+             status="有效"),
+        dict(uscc="91350102MA2Y0000XX", name="坏代码公司", licence_type="药品经营许可证", licence_no="YP-01",
+             valid_to="2024-02-30", 负责人身份证="350102199001011234"),
+        dict(name="李四 350102199001011234", licence_type="x\x01", licence_no=None, updated_at="20240101"),
+    ], agency="xzsp-350100")
     write_raw(wh, "results", [dict(task_id="SSJ-2026-01", uscc=make_uscc("91350102MA2Y00001"), result="未发现问题",
                                    inspected_on="2026-03-05")], agency="samr-350102")
-    run_dbt(wh, AS_OF, "build", "--select", SPARK_SELECTION, "--target", "duckdb")
+    run_dbt(wh, AS_OF, "build", "--select", f"{SPARK_SELECTION} stg_ledger stg_approval", "--target", "duckdb")
     spark = engine.Engine("spark")
     spark.prepare(wh, AS_OF)
     from dbt.cli.main import dbtRunner
@@ -71,6 +78,30 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
                                  "--target-path", str(wh / ".dbt" / "spark")])
     assert result.success, f"dbt build on Spark failed: {result.exception or result.result}"
     return wh
+
+
+def _spark_build(warehouse: Path, *args: str) -> None:
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke([*args, "--target", "spark", "--project-dir", str(DBT_DIR),
+                                 "--profiles-dir", str(DBT_DIR), "--target-path", str(warehouse / ".dbt" / "spark")])
+    assert result.success, f"dbt {args[0]} on Spark failed: {result.exception or result.result}"
+
+
+def test_stg_approval_on_spark_holds_duckdbs_rows(warehouse):
+    """The first feed's staging model on Spark: every macro it is made of has its Spark
+    twin. It reads the ledger snapshot stg_ledger, which does not run on Spark yet (its
+    own SQL casts to DuckDB's JSON type): DuckDB's stg_ledger rows are given to Spark as
+    its table, and stg_approval alone is built there."""
+    duckdb_engine, spark = engine.Engine("duckdb"), engine.Engine("spark")
+    ledger = duckdb_engine.read_table(warehouse, "stg_ledger")
+    ledger = ledger.set_column(ledger.column_names.index("headers"), "headers", ledger["headers"].cast("string"))
+    session = engine.spark_session(warehouse)
+    session.createDataFrame(ledger).write.mode("overwrite").saveAsTable(f"{engine.SCHEMA}.stg_ledger")
+    _spark_build(warehouse, "run", "--select", "stg_approval")
+    rows = duckdb_engine.read_table(warehouse, "stg_approval")
+    assert rows.num_rows == 3 and rows["is_accepted"].to_pylist().count(False) == 2
+    assert engine.table_differences(rows, spark.read_table(warehouse, "stg_approval")) == []
 
 
 def test_every_table_spark_builds_holds_duckdbs_rows(warehouse):
