@@ -54,7 +54,7 @@ def engine_name(environ: dict | None = None) -> str:
     return name
 
 
-SPARK_SO_FAR = "the seeds, stg_calendar, stg_approval and the staging macros"
+SPARK_SO_FAR = "the seeds, stg_calendar, stg_approval, stg_inspectors, stg_draw_list and the staging macros"
 """What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
 
 
@@ -253,7 +253,8 @@ def spark_function_ddl() -> list[str]:
     """The SQL macros of pipelines/udfs.py that are constants, as Spark SQL functions of the
     session: ``ssj_id_run_pattern()`` and ``ssj_personal_header_pattern()`` (the same
     patterns: RE2's syntax for them is Java's too — Unicode classes, literal characters in
-    a class, ``(?i:…)``), ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns)."""
+    a class, ``(?i:…)``), ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns);
+    and ``array_to_string``, the DuckDB function a model's own SQL calls, as Spark's array_join."""
     from connectors import personal
     from connectors.feeds import feeds
     from pipelines.udfs import personal_header_prefilter
@@ -266,6 +267,9 @@ def spark_function_ddl() -> list[str]:
         f"{create} ssj_personal_header_pattern() returns string return {_quote(personal_header_prefilter())}",
         f"{create} ssj_personal_columns(feed string) returns array<string> "
         f"return coalesce(cast(map({columns}) as map<string, array<string>>)[feed], cast(array() as array<string>))",
+        # DuckDB's name for Spark's array_join (NULL elements left out, by both)
+        f"{create} array_to_string(list array<string>, separator string) returns string "
+        f"return array_join(list, separator)",
     ]
 
 

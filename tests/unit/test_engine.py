@@ -89,7 +89,7 @@ def test_the_pipeline_does_not_start_on_an_engine_it_cannot_build_on_yet(command
 def test_spark_gets_every_function_and_macro_duckdb_gets():
     from pipelines import udfs
 
-    made = {re.search(r"function (\w+)\(", sql).group(1) for sql in engine.spark_function_ddl()}
+    made = {re.search(r"function (\w+)\(", sql).group(1) for sql in engine.spark_function_ddl()} - {"array_to_string"}
     registered = {"nfkc", "matches_pattern", "mask_personal", "mask_personal_value", "has_id_number",
                   "is_personal_header", "is_code_header"}  # Arrow UDFs (register_functions)
     assert made | registered == udfs.MACRO_NAMES | {"nfkc", "matches_pattern", "mask_personal_value",
