@@ -61,7 +61,7 @@ SPARK_SO_FAR = "the seeds, stg_calendar, stg_approval, stg_inspectors, stg_draw_
 def pipeline_refusal(environ: dict | None = None) -> str | None:
     """Why the pipeline (``ssj run``, ``ssj draw``, the UI's jobs) cannot build on the engine
     ``SSJ_ENGINE`` names; None when it can. Only DuckDB builds the whole project yet: on
-    Spark a run would stop at the first model without a Spark formulation, after
+    Spark a run would fail at the first model without a Spark formulation, after
     ingesting, and publish nothing — so it does not start."""
     try:
         name = engine_name(environ)
@@ -83,13 +83,6 @@ class Engine:
     def dbt_target(self) -> str:
         """The output of profiles.yml dbt runs on (its name is the engine's)."""
         return self.name
-
-    def dbt_env(self, warehouse: Path, as_of: date | str | None = None) -> dict[str, str]:
-        """The environment a dbt command needs for this engine and warehouse."""
-        env = {"SSJ_ENGINE": self.name, "SSJ_WAREHOUSE": str(Path(warehouse).resolve())}
-        if as_of is not None:
-            env["SSJ_AS_OF"] = str(as_of)
-        return env
 
     def prepare(self, warehouse: Path, as_of: date | str | None = None) -> None:
         """Make the engine ready for a dbt command on ``warehouse`` in this process (Spark:
@@ -170,10 +163,10 @@ _SESSION: dict[str, object] = {}
 
 def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSession":
     """The process's SparkSession for ``warehouse``: opened on first use (local Spark,
-    ``spark_settings``) with the project's functions registered, then given the run's
-    values: ``ssj.raw_dir`` (``<warehouse>/raw``) and ``ssj.as_of`` (``as_of``, else
-    ``SSJ_AS_OF``, else today). dbt-spark's ``session`` method finds it through
-    ``SparkSession.builder.getOrCreate()``. One JVM serves the process: a second
+    ``spark_settings``) with the project's functions registered and the run's values:
+    ``ssj.raw_dir`` (``<warehouse>/raw``) and ``ssj.as_of`` (``as_of``, else
+    ``SSJ_AS_OF``, else today); a later call with ``as_of`` sets that date. dbt-spark's
+    ``session`` method finds it through ``SparkSession.builder.getOrCreate()``. One JVM serves the process: a second
     warehouse in the same process is refused (its catalog is another Derby database)."""
     if not spark_available():
         raise EngineError("SSJ_ENGINE=spark needs pyspark and dbt-spark: `make install-spark` "
@@ -198,18 +191,11 @@ def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSes
         register_functions(session)
         session.sql(f"create database if not exists {SCHEMA}")
         _SESSION.update(session=session, warehouse=warehouse)
-    as_of = date.fromisoformat(str(as_of or os.environ.get("SSJ_AS_OF") or date.today().isoformat()))
-    session.conf.set("ssj.raw_dir", str(warehouse / "raw"))
-    session.conf.set("ssj.as_of", as_of.isoformat())
+        session.conf.set("ssj.raw_dir", str(warehouse / "raw"))
+        as_of = as_of or os.environ.get("SSJ_AS_OF") or date.today().isoformat()
+    if as_of is not None:
+        session.conf.set("ssj.as_of", date.fromisoformat(str(as_of)).isoformat())
     return session
-
-
-def stop_spark() -> None:
-    """Stop the process's Spark session (its JVM stays for the process's life)."""
-    session = _SESSION.pop("session", None)
-    _SESSION.pop("warehouse", None)
-    if session is not None:
-        session.stop()
 
 
 def register_functions(session: "SparkSession") -> None:
