@@ -149,7 +149,7 @@ def _duckdb_source_rows(warehouse: Path, name: str):
     sources = yaml.safe_load((DBT_DIR / "models" / "staging" / "__sources.yml").read_text("utf-8"))
     location = {t["name"]: t["meta"]["external_location"] for t in sources["sources"][0]["tables"]}[name]
     with open_warehouse(warehouse, lock=False) as con:
-        table = con.execute(f"select * from {location}").to_arrow_table()
+        table = con.sql(f"select * from {location}").to_arrow_table()
     if name == "ledger":  # the placeholder file Spark does not read (stg_ledger drops it)
         table = table.filter(pc.fill_null(pc.not_equal(table["status"], "placeholder"), True))
     return table
