@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SSJ    := $(VENV)/bin/ssj
 SCALE  ?= 1m
 
-.PHONY: install run test test-fast ui bench bench-ingest bench-draws bench-results clean
+.PHONY: install install-spark test-spark run test test-fast ui bench bench-ingest bench-draws bench-results clean
 
 install: $(VENV)/.installed
 
@@ -15,6 +15,16 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $@
+
+# the Spark engine's packages (pyspark: ~490 MB), only when asked: SSJ_ENGINE=spark, make test-spark
+install-spark: $(VENV)/.installed-spark
+
+$(VENV)/.installed-spark: $(VENV)/.installed
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev,spark]'
+	touch $@
+
+test-spark: install-spark  ## the Spark lane: the models built on DuckDB and on local Spark from the same raw files, rows compared
+	SSJ_REQUIRE_SPARK=1 $(PY) -m pytest -q -m spark tests/integration/test_engines.py
 
 run: install        ## generate a small sample into data/ and run the whole pipeline on it
 	$(SSJ) demo

@@ -518,6 +518,12 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_ui)
 
     args = parser.parse_args(argv)
+    if args.func in (cmd_run, cmd_draw, cmd_demo, cmd_ui):
+        from pipelines.engine import pipeline_refusal
+
+        if (refusal := pipeline_refusal()) is not None:
+            print(f"ssj: {refusal}", file=sys.stderr)
+            return 2
     return args.func(args)
 
 

@@ -36,6 +36,7 @@
     for the rejected rows only). A file's path is shown with its digit runs masked
     (mask_personal): agencies name files after people too. -#}
 {% macro staging_lineage() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('staging_lineage')()) }}{% endif -%}
         source as _source,
         _agency as agency,
         mask_personal(_source_file) as source_file,
@@ -53,6 +54,7 @@
     naming an identity document masked whole, digit runs elsewhere masked, control
     characters shown as U+FFFD. Built for rejected rows only (staging_columns). -#}
 {% macro raw_json(columns, feed, relation='source') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('raw_json')(columns, feed, relation=relation)) }}{% endif -%}
 {{ mask_personal_json("json_merge_patch(
             to_json({" ~ raw_struct_fields(columns, relation) ~ "}),
             coalesce(try_cast(" ~ relation ~ "._extra as json), '{}'::json))",
@@ -70,6 +72,7 @@
     `raw`; a row pays one RE2 scan, the masking only when it holds a digit run or a
     personal header. -#}
 {% macro extra_json(feed, relation='source') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('extra_json')(feed, relation=relation)) }}{% endif -%}
 try_cast({{ mask_personal_json_guarded(relation ~ '._extra', "ssj_personal_columns('" ~ feed ~ "')") }} as json)
 {%- endmacro %}
 
@@ -80,6 +83,7 @@ try_cast({{ mask_personal_json_guarded(relation ~ '._extra', "ssj_personal_colum
     across two elements (the screening reads them joined by line breaks) is one
     run there. -#}
 {% macro staged_text(col, list=false, relation='checked') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('staged_text')(col, list=list, relation=relation)) }}{% endif -%}
 case when {{ relation }}.outcome.is_accepted then {{ col }}
     else {% if list %}case when len({{ col }}) > 0 then string_split(mask_personal(array_to_string({{ col }}, chr(10))), chr(10)) else {{ col }} end{% else %}mask_personal({{ col }}){% endif %} end
 {%- endmacro %}

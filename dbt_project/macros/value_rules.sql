@@ -2,6 +2,9 @@
   Value rules of the data contract (docs/contract.md §1) — the ONLY place they live.
 
   Each macro returns one DuckDB SQL *expression* over the expression it is given.
+  On another engine a macro with a twin in macros/spark_value_rules.sql (spark__<name>)
+  returns that one instead, through adapter.dispatch — the first line of the macro,
+  which plain Jinja (no `target`) passes over.
 
   One definition, two users:
     * dbt models call them as usual: {{ parse_date('established_on') }}.
@@ -31,6 +34,7 @@
     (The replacements run only on the values that hold white space or a
     zero-width character: most cells hold neither.) -#}
 {% macro clean_text(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_text')(col)) }}{% endif -%}
 {%- set v = 'nfkc(cast(' ~ col ~ ' as varchar))' -%}
 nullif(case when regexp_matches({{ v }}, '[\s\x{200B}-\x{200D}\x{FEFF}]')
     then trim(regexp_replace(regexp_replace({{ v }}, '[\x{200B}-\x{200D}\x{FEFF}]', '', 'g'), '\s+', ' ', 'g'))
@@ -40,6 +44,7 @@ nullif(case when regexp_matches({{ v }}, '[\s\x{200B}-\x{200D}\x{FEFF}]')
 {#- Codes with a fixed layout (USCC, 注册号, 身份证号, region and industry codes):
     NFKC, upper-cased, every space and hyphen (incl. typographic dashes) removed; '' → NULL. -#}
 {% macro clean_code(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_code')(col)) }}{% endif -%}
 {%- set v = 'upper(nfkc(cast(' ~ col ~ ' as varchar)))' -%}
 {%- set drop = '[\\s\\x{200B}-\\x{200D}\\x{FEFF}\\-‐‑‒–—―]' -%}
 nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v }}, '{{ drop }}+', '', 'g')
@@ -52,6 +57,7 @@ nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v 
     first: inside a lambda DuckDB computes an expression written three times three
     times, and NFKC is a call into Python). -#}
 {% macro clean_key(col, folded=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_key')(col, folded=folded)) }}{% endif -%}
 {%- set v = col if folded else 'upper(nfkc(cast(' ~ col ~ ' as varchar)))' -%}
 {%- set drop = '[\\s\\x{200B}-\\x{200D}\\x{FEFF}]' -%}
 nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v }}, '{{ drop }}+', '', 'g')
@@ -68,6 +74,7 @@ nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v 
     cleaned=true: `col` is already clean_text()'d (as every staging *_text column
     is), so it is not cleaned again — the same for every parse_* macro. -#}
 {% macro parse_date(col, open_ended=false, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_date')(col, open_ended=open_ended, cleaned=cleaned)) }}{% endif -%}
 list_transform([{{ col if cleaned else clean_text(col) }}], lambda _dt: coalesce(list_transform([try_strptime(
     case
         when regexp_matches(_dt, '^\d{4}\s?[-/.年]\s?\d{1,2}\s?[-/.月]\s?\d{1,2}\s?日?(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$')
@@ -89,6 +96,7 @@ list_transform([{{ col if cleaned else clean_text(col) }}], lambda _dt: coalesce
     A bare decimal number, as most cells are, is cast at once (the same value the
     general rule reads from it); the general rule runs on the rest. -#}
 {% macro parse_money(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_money')(col, cleaned=cleaned)) }}{% endif -%}
 {%- set v = col if cleaned else clean_text(col) -%}
 case when regexp_full_match({{ v }}, '\d{1,15}(?:\.\d{1,6})?') then cast({{ v }} as double) else
 list_transform([regexp_replace({{ v }}, '[,\s]', '', 'g')], lambda _m:
@@ -101,6 +109,7 @@ list_transform([regexp_replace({{ v }}, '[,\s]', '', 'g')], lambda _m:
 {#- Whole numbers (BIGINT): thousands separators allowed, '12.0' allowed (Excel),
     an optional 人/名 unit ('35人'). -#}
 {% macro parse_int(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_int')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]', '', 'g')], lambda _i:
     case when regexp_matches(_i, '^[+-]?\d+(?:\.0*)?(?:人|名)?$')
         then try_cast(regexp_extract(_i, '^([+-]?\d+)', 1) as bigint)
@@ -109,6 +118,7 @@ list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]
 
 {#- Decimal numbers (DOUBLE): thousands separators, decimals, exponent. -#}
 {% macro parse_number(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_number')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]', '', 'g')], lambda _n:
     case when regexp_matches(_n, '^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$')
         then try_cast(_n as double)
@@ -119,6 +129,7 @@ list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '[,\s]
     the percent divided by 100. The range is not checked here: the caller decides
     what a ratio outside [0, 1] means. -#}
 {% macro parse_ratio(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_ratio')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '\s', '', 'g')], lambda _rt:
     case
         when regexp_full_match(_rt, '[+-]?(?:\d+(?:\.\d*)?|\.\d+)%') then try_cast(rtrim(_rt, '%') as double) / 100
@@ -130,6 +141,7 @@ list_transform([regexp_replace({{ col if cleaned else clean_text(col) }}, '\s', 
 
 {#- Booleans: 是/否, Y/N (yes/no), 1/0, true/false (T/F), 有/无, case-insensitive; else NULL. -#}
 {% macro parse_bool(col, cleaned=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('parse_bool')(col, cleaned=cleaned)) }}{% endif -%}
 list_transform([lower({{ col if cleaned else clean_text(col) }})], lambda _b:
     case
         when _b in ('是', 'y', 'yes', '1', 'true', 't', '有') then true
@@ -148,6 +160,7 @@ list_transform([lower({{ col if cleaned else clean_text(col) }})], lambda _b:
     items cleaned, empty items dropped, duplicates removed keeping the first
     occurrence's position. VARCHAR[]; NULL when there is no item. -#}
 {% macro split_list(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('split_list')(col)) }}{% endif -%}
 list_transform([list_filter(
         list_transform(regexp_split_to_array({{ clean_text(col) }}, {{ list_separators() }}), lambda _s: nullif(trim(_s), '')),
         lambda _s: _s is not null)],
@@ -161,6 +174,7 @@ list_transform([list_filter(
     first, and one removal of duplicates, after cleaning, gives what split_list's and
     then another would (1M results: half the time). -#}
 {% macro split_keys(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('split_keys')(col)) }}{% endif -%}
 list_transform([list_filter(
         list_transform(
             list_transform(regexp_split_to_array({{ clean_text(col) }}, {{ list_separators() }}), lambda _sk: upper(nfkc(_sk))),
@@ -175,6 +189,7 @@ list_transform([list_filter(
     31-character alphabet (codes starting with letters A/N/Y are valid: stdnum's
     digit-only rule for positions 1–8 is NOT applied). NULL → false. -#}
 {% macro uscc_is_valid(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('uscc_is_valid')(col)) }}{% endif -%}
 {%- set alphabet = "'0123456789ABCDEFGHJKLMNPQRTUWXY'" -%}
 {#- the weighted sum written out, position by position: one flat expression per row
     (a lambda over the 17 positions built a list per row; 10M rows: 5.7 s → 3.0 s) -#}
@@ -188,6 +203,7 @@ coalesce(regexp_full_match({{ col }}, '[0-9A-HJ-NPQRTUWXY]{18}')
 {#- 组织机构代码, GB 11714: 8 characters (0–9, A–Z as base-36 values) + check
     (weights 3 7 9 10 5 8 4 2; C = 11 − Σ mod 11; 10 → X, 11 → 0). Expects a clean_code()'d value. -#}
 {% macro orgcode_is_valid(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('orgcode_is_valid')(col)) }}{% endif -%}
 coalesce(list_transform([{{ col }}], lambda _o:
     regexp_full_match(_o, '[0-9A-Z]{8}[0-9X]')
     and substr('0123456789X0',
@@ -200,6 +216,7 @@ coalesce(list_transform([{{ col }}], lambda _o:
     digits must leave 1 (same recurrence as stdnum.iso7064.mod_11_10). Expects a
     clean_code()'d value. NULL → false. -#}
 {% macro reg_no_is_valid(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('reg_no_is_valid')(col)) }}{% endif -%}
 coalesce(list_transform([{{ col }}], lambda _r:
     regexp_full_match(_r, '\d{15}')
     and list_reduce(list_transform(string_split(_r, ''), lambda _c: ascii(_c) - 48),
@@ -215,6 +232,7 @@ coalesce(list_transform([{{ col }}], lambda _r:
     and first-generation cards stopped being valid in 2013 (documented in
     docs/staging.md). Expects a clean_code()'d value (upper-case X). NULL → false. -#}
 {% macro id_no_is_valid(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('id_no_is_valid')(col)) }}{% endif -%}
 coalesce(list_transform([{{ col }}], lambda _v:
     regexp_full_match(_v, '\d{17}[0-9X]')
     and substr('10X98765432',
@@ -265,6 +283,7 @@ coalesce(list_transform([{{ col }}], lambda _v:
     JSON; each column is looked at, and has_id_number (Python) called, only on a
     row where a scan found something. -#}
 {% macro screen_texts(texts, codes=[], json=none, json_as='extra') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('screen_texts')(texts, codes=codes, json=json, json_as=json_as)) }}{% endif -%}
 {%- set ctrl = control_character_class() -%}
 case when regexp_matches(concat_ws('|'
         {%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}), '(?:' || ssj_id_run_pattern() || ')|{{ ctrl }}')
@@ -297,6 +316,7 @@ end
     where they are quoted (quoted(), issue_malformed), not the whole text: the
     expected forms it spells out ('2024-03-05, 2024/3/5, …') stay readable. -#}
 {% macro publishable_text(text) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('publishable_text')(text)) }}{% endif -%}
 regexp_replace({{ text }}, '[\x{00}-\x{1F}\x{7F}-\x{9F}]', '�', 'g')
 {%- endmacro %}
 
@@ -304,6 +324,7 @@ regexp_replace({{ text }}, '[\x{00}-\x{1F}\x{7F}-\x{9F}]', '�', 'g')
     what a quarantined row shows of a value that broke the control_character rule.
     PostgreSQL's jsonb refuses even the escaped NUL (\u0000), XLSX cells every C0. -#}
 {% macro without_controls(text) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('without_controls')(text)) }}{% endif -%}
 regexp_replace({{ text }}, '{{ control_character_class() }}', '�', 'g')
 {%- endmacro %}
 
@@ -364,11 +385,13 @@ end)[1]
 
 {#- Row-rule findings (see issue() below). The messages name the columns, never the value. -#}
 {% macro issue_personal_id(columns) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('issue_personal_id')(columns)) }}{% endif -%}
 {{ issue(columns ~ ' is not null', 'personal_id_in_value',
          "array_to_string(" ~ columns ~ ", ', ') || ': holds a personal ID number (身份证号), which may not be published; the value is not shown'") }}
 {%- endmacro %}
 
 {% macro issue_control_character(columns) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('issue_control_character')(columns)) }}{% endif -%}
 {{ issue(columns ~ ' is not null', 'control_character',
          "array_to_string(" ~ columns ~ ", ', ') || ': holds a control character (U+0000-U+001F other than tab, line breaks and form feed; U+007F; U+0080-U+009F)'") }}
 {%- endmacro %}
@@ -420,11 +443,13 @@ list_transform([regexp_replace({{ clean_code(col) }}, '\.0+$', '')], lambda _ic:
 {#- One row-rule finding: NULL when `condition` is false, else a struct
     {code, message}. Staging collects them with collect_issues(). -#}
 {% macro issue(condition, code, message) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('issue')(condition, code, message)) }}{% endif -%}
 case when {{ condition }} then {'code': '{{ code }}', 'message': {{ message }}} end
 {%- endmacro %}
 
 {#- Quote a value for a reason message: 'value', its digit runs masked (mask_personal). -#}
 {% macro quoted(value) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('quoted')(value)) }}{% endif -%}
 '''' || coalesce(mask_personal(cast({{ value }} as varchar)), '') || ''''
 {%- endmacro %}
 
@@ -498,6 +523,7 @@ is not a date (expected 2024-03-05, 2024/3/5, 2024.3.5, 20240305 or 2024年3月5
     registrations: the verdicts took 4.3 CPU-s with a list of a dozen NULL findings
     filtered on every row, 2.8 CPU-s now). -#}
 {% macro collect_issues(issues) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('collect_issues')(issues)) }}{% endif -%}
 case when {% for i in issues %}{{ "\n    or " if not loop.first }}({{ i }}) is not null{% endfor %}
 then list_transform([list_filter([
         {%- for i in issues %}
@@ -516,5 +542,6 @@ end
     cleaned, then without white space and punctuation (、，；：。.()（）“” …), on both
     sides, so 发现问题，依法责令停止 and 发现问题依法责令停止 are one word. -#}
 {% macro vocabulary_word(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('vocabulary_word')(col)) }}{% endif -%}
 regexp_replace({{ clean_text(col) }}, '[\s\p{P}]', '', 'g')
 {%- endmacro %}

@@ -1,0 +1,32 @@
+{#- The JSON columns of staging (macros/staging_helpers.sql: raw_json, extra_json) on
+    Spark: Arrow UDFs that run the DuckDB macros themselves on each batch
+    (pipelines/spark_json.py), so both engines write the same JSON text. -#}
+{% macro spark__raw_json(columns, feed, relation='source') -%}
+ssj_raw_json(named_struct(
+    {%- for c in columns %}'{{ c }}', {{ relation }}.{{ c }}{{ ", " if not loop.last }}{% endfor -%}
+), {{ relation }}._extra, '{{ feed }}')
+{%- endmacro %}
+
+{% macro spark__extra_json(feed, relation='source') -%}
+ssj_extra_json({{ relation }}._extra, '{{ feed }}')
+{%- endmacro %}
+
+{#- staging_lineage: the raw row kept whole as a struct (DuckDB names the row by its
+    alias, Spark builds it: struct(source.*)). -#}
+{% macro spark__staging_lineage() -%}
+        struct(source.*) as _source,
+        _agency as agency,
+        mask_personal(_source_file) as source_file,
+        _file_sha256 as file_sha256,
+        _source_row as source_row,
+        _file_mtime as file_mtime,
+        _ingested_at as ingested_at,
+        _parse_error as parse_error
+{%- endmacro %}
+
+{#- staged_text: a list is masked as the one text its elements make (joined by line
+    breaks), then split again, as on DuckDB. -#}
+{% macro spark__staged_text(col, list=false, relation='checked') -%}
+case when {{ relation }}.outcome.is_accepted then {{ col }}
+    else {% if list %}case when size({{ col }}) > 0 then split(mask_personal(array_join({{ col }}, chr(10))), chr(10), -1) else {{ col }} end{% else %}mask_personal({{ col }}){% endif %} end
+{%- endmacro %}

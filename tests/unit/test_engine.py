@@ -1,0 +1,96 @@
+"""pipelines/engine.py without Spark: choosing the engine, the raw store's tables on
+Spark against the DuckDB sources, and comparing two engines' rows."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+import yaml
+
+from pipelines import engine
+from tests.support import DBT_DIR
+
+
+def test_duckdb_is_the_default_and_an_unknown_engine_is_refused():
+    assert engine.engine_name({}) == "duckdb"
+    assert engine.engine_name({"SSJ_ENGINE": ""}) == "duckdb"
+    assert engine.engine_name({"SSJ_ENGINE": " Spark "}) == "spark"
+    assert engine.current({"SSJ_ENGINE": "spark"}).dbt_target == "spark"
+    with pytest.raises(engine.EngineError, match="not an engine"):
+        engine.engine_name({"SSJ_ENGINE": "postgres"})
+
+
+def test_the_profile_has_one_output_per_engine_chosen_by_ssj_engine():
+    text = (DBT_DIR / "profiles.yml").read_text("utf-8")
+    profile = yaml.safe_load(text)["shuangsuiji"]
+    assert set(profile["outputs"]) == set(engine.ENGINES)
+    assert "env_var('SSJ_ENGINE', 'duckdb')" in profile["target"]
+    assert profile["outputs"]["spark"]["method"] == "session"
+    assert profile["outputs"]["spark"]["schema"] == engine.SCHEMA
+
+
+def _sources() -> dict[str, dict]:
+    sources = yaml.safe_load((DBT_DIR / "models" / "staging" / "__sources.yml").read_text("utf-8"))
+    return {t["name"]: t for t in sources["sources"][0]["tables"]}
+
+
+def test_spark_has_a_table_for_every_raw_source(tmp_path):
+    ddl = engine.spark_raw_ddl(tmp_path)
+    made = set(re.findall(rf"create table {engine.RAW_SCHEMA}\.(\w+)", "\n".join(ddl)))
+    assert made == set(_sources())
+    # each made again at every build, over the files in place (external: dropping it keeps them)
+    assert all(f"drop table if exists {engine.RAW_SCHEMA}.{name}" in ddl for name in made)
+    assert all(" location '" in sql for sql in ddl if sql.startswith("create table"))
+
+
+def test_the_ledgers_columns_are_the_duckdb_sources():
+    location = _sources()["ledger"]["meta"]["external_location"]
+    columns = dict(re.findall(r"'(\w+)': '(\w+)'", location))
+    spark_names = {"VARCHAR": "string", "BIGINT": "bigint", "TIMESTAMP": "timestamp", "JSON": "string"}
+    assert {c: spark_names[t] for c, t in columns.items()} == engine.LEDGER_COLUMNS
+
+
+def test_rows_compare_by_value_whatever_the_engines_types_and_order():
+    duckdb_rows = pa.table({"n": pa.array([Decimal(3), Decimal(1)], pa.decimal128(38, 0)),
+                            "day": [date(2026, 1, 2), date(2026, 1, 1)], "x": [0.1 + 0.2, 2.0],
+                            "at": [datetime(2026, 1, 1, 9), None]})
+    spark_rows = pa.table({"at": [None, datetime(2026, 1, 1, 9)], "x": [2.0, 0.30000000000000004],
+                           "day": [date(2026, 1, 1), date(2026, 1, 2)], "n": pa.array([1, 3], pa.int64())})
+    assert engine.table_differences(duckdb_rows, spark_rows) == []
+
+
+def test_a_different_row_or_count_is_shown():
+    left = pa.table({"k": ["a", "b", "b"]})
+    assert engine.table_differences(left, pa.table({"k": ["a", "b"]})) == [
+        "duckdb has 3 rows, spark 2", 'only in duckdb: {"k": "b"}']
+    assert engine.table_differences(left, pa.table({"j": ["a"]}))[0].startswith("columns differ")
+    assert engine.table_differences(pa.table({"k": ["a"]}), pa.table({"k": ["A"]})) == [
+        'only in duckdb: {"k": "a"}', 'only in spark: {"k": "A"}']
+
+
+@pytest.mark.parametrize("command", [["run"], ["demo"], ["draw", "--plans-of", "2026", "--seed", "s"]])
+def test_the_pipeline_does_not_start_on_an_engine_it_cannot_build_on_yet(command, monkeypatch, capsys, tmp_path):
+    from pipelines import cli
+
+    monkeypatch.setenv("SSJ_ENGINE", "spark")
+    monkeypatch.setenv("SSJ_WAREHOUSE", str(tmp_path))
+    assert cli.main(command) == 2
+    assert "SSJ_ENGINE=spark" in capsys.readouterr().err
+    monkeypatch.setenv("SSJ_ENGINE", "oracle")
+    assert cli.main(command) == 2
+    assert "not an engine" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_spark_gets_every_function_and_macro_duckdb_gets():
+    from pipelines import udfs
+
+    made = {re.search(r"function (\w+)\(", sql).group(1) for sql in engine.spark_function_ddl()} - {"array_to_string"}
+    registered = {"nfkc", "matches_pattern", "mask_personal", "mask_personal_value", "has_id_number",
+                  "is_personal_header", "is_code_header"}  # Arrow UDFs (register_functions)
+    assert made | registered == udfs.MACRO_NAMES | {"nfkc", "matches_pattern", "mask_personal_value",
+                                                     "is_personal_header", "is_code_header"}
