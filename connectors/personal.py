@@ -42,11 +42,13 @@ SEPARATORS = (
     " \t\n\r\x0b\x0c\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\u00ad"
     "\\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d"
     ".,/_()\uff0e\uff0c\uff0f\uff3f\uff08\uff09\u3001\u00b7"
+    ";|\uff1b\uff5c"
 )
 """What people put inside a number (a character class's content, literal characters only):
 white space of every width and line breaks, zero-width characters and the soft hyphen, the
 hyphen and dash family, dots, commas (also 、), slashes, underscores and brackets, ASCII and
-full-width."""
+full-width; and the other list separators (; ； | ｜), so that a number cut across list
+elements (``A1；350102199；001011234``) is one run wherever the list is shown as written."""
 MAX_GAP = 3
 """Separators allowed between two digits of one number (``350102 - 19900101``)."""
 MIN_RUN = 15

@@ -344,12 +344,17 @@ regexp_replace({{ text }}, '{{ control_character_class() }}', '�', 'g')
     naming an identity document (is_personal_header) masked whole (mask_personal_value);
     every other value, and every key, through mask_personal — except an enterprise
     code (is_enterprise_code); control characters replaced (without_controls). JSON
-    text out; not an object: masked as text. -#}
+    text out; not an object: masked as text.
+
+    Two keys may mask alike (two headers differing only inside an ID number, or by a
+    control character): the k-th of a masked key is written `<key>_k`, the rule the
+    readers number a repeated header by. The object is written out as text, not
+    through a MAP, so no key, however crafted, can stop the row. -#}
 {% macro mask_personal_json(json, personal_keys='[]::varchar[]') -%}
 list_transform([try_cast({{ json }} as json)], lambda _mpj: case
     when _mpj is null then null
-    when json_type(_mpj) <> 'OBJECT' then to_json(mask_personal({{ without_controls('_mpj::varchar') }}))
-    else to_json(map_from_entries(list_transform(map_entries(json_transform(_mpj, '"MAP(VARCHAR, JSON)"')),
+    when json_type(_mpj) <> 'OBJECT' then to_json(mask_personal({{ without_controls('_mpj::varchar') }}))::varchar
+    else list_transform([list_transform(map_entries(json_transform(_mpj, '"MAP(VARCHAR, JSON)"')),
         lambda _mpe: {'key': mask_personal({{ without_controls('_mpe.key') }}),
                       'value': list_transform([{{ without_controls("_mpe.value ->> '$'") }}], lambda _mpv: case
             when _mpv is null then _mpe.value
@@ -358,7 +363,11 @@ list_transform([try_cast({{ json }} as json)], lambda _mpj: case
             when not regexp_matches(_mpv, ssj_id_run_pattern()) or {{ is_enterprise_code('_mpe.key', '_mpv') }}
                 then case when json_type(_mpe.value) = 'VARCHAR' then to_json(_mpv) else _mpe.value end
             else to_json(mask_personal(_mpv))
-        end)[1]})))
+        end)[1]})], lambda _mpl:
+        '{' || array_to_string(list_transform(_mpl, lambda _mpx, _mpi:
+            to_json(list_transform([len(list_filter(list_slice(_mpl, 1, _mpi), lambda _mpy: _mpy.key = _mpx.key))],
+                                   lambda _mpk: case when _mpk > 1 then _mpx.key || '_' || _mpk else _mpx.key end)[1])
+            || ':' || coalesce(_mpx.value::varchar, 'null')), ',') || '}')[1]
 end)[1]::varchar
 {%- endmacro %}
 

@@ -39,7 +39,7 @@ def sql_batch(expression: str, values: list[str | None]) -> list:
 
 
 FULL_WIDTH = "".join(chr(0xFF10 + i) for i in range(10))
-SEPARATORS = " \u00a0\u3000-\u2010\u2013\u2014\uff0d\n\t./_，、(（"
+SEPARATORS = " \u00a0\u3000-\u2010\u2013\u2014\uff0d\n\t./_，、(（;；|｜"  # ; ； | ｜: a number cut across list elements
 OTHER_DIGITS = "٣۵०৩๓𝟑𝟗³¹①⑨½"  # Arabic-Indic, Devanagari, Bengali, Thai, mathematical, superscript, circled; ½ is no digit
 pieces = st.text(alphabet="0123456789" + FULL_WIDTH + OTHER_DIGITS + SEPARATORS + "XxＸｘ甲乙住所abc,;:（）", max_size=40)
 id_numbers = st.builds(
@@ -161,3 +161,10 @@ def test_the_headers_people_write_for_an_id_number_map_to_id_no():
     registration = map_headers(feeds()["registration"], ["统一社会信用代码", "企业名称", "法定代表人身份证号码"])
     assert registration.extras == {2: "法定代表人身份证号码"}
     assert personal.is_personal_header("法定代表人身份证号码")
+
+
+def test_a_number_cut_across_list_elements_is_masked_as_written():
+    """A list column is masked in `raw` as written: an ID number split by a list separator is one run there."""
+    for sep in ";；|｜":
+        written = f"A1{sep}350102199{sep}001011234"
+        assert personal.has_id_number(written) and "350102199" not in personal.mask_text(written)

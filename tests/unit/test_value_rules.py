@@ -312,6 +312,20 @@ def test_mask_personal_json_replaces_control_characters_and_leaves_clean_json_al
     assert json_expr("mask_personal_json", "not json") is None
 
 
+def test_keys_that_mask_alike_are_numbered_and_no_key_stops_the_row():
+    """Two headers differing only inside an ID number, or by a control character, mask to one key."""
+    a, b = "350102199001011234", "350102188801011234"
+    obj = {f"联系 {a}": "x", f"联系 {b}": "y", "k\u0001": "1", "k\u0002": "2", "n": a}
+    out = json_expr("mask_personal_json", json.dumps(obj, ensure_ascii=False))
+    key = personal.mask_text(f"联系 {a}")
+    assert key == personal.mask_text(f"联系 {b}")  # the premise: the two keys mask alike
+    assert json.loads(out) == {key: "x", f"{key}_2": "y", "k\ufffd": "1", "k\ufffd_2": "2", "n": personal.mask_text(a)}
+    assert a not in out and b not in out
+    # a key crafted to be the number another key gets: both kept, the row still stages
+    crafted = json.dumps({f"联系 {a}": "x", f"联系 {b}": "y", f"{key}_2": "z"}, ensure_ascii=False)
+    assert json_expr("mask_personal_json", crafted).count(f'"{key}_2"') == 2
+
+
 def orgcode_check(body8: str) -> str:
     """GB 11714's check character, written out here to build test codes."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -80,7 +80,7 @@ def load_registry(path: Path) -> dict[str, Agency]:
         name = str(entry.get("name", "")).strip()
         namesake = next((a.code for a in agencies.values() if name and a.name == name), None)
         if namesake:  # the publicity export and the report name agencies: two alike could not be told apart
-            raise RegistryError(f"{where} ({code}): name {name!r} is {namesake}'s too; each agency needs its own name")
+            raise RegistryError(f"{where} ({code}): the same name as {namesake}; each agency needs its own name")
         agencies[code] = Agency(
             code=code,
             name=name,
