@@ -75,6 +75,9 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         dict(cert_no="X2", name="赵六 350102199001011234", id_no="123", qualifications="a\x01b",
              cert_valid_to="2024-02-30", 证件号码="35010219900101123X"),
     ], agency="samr-350102")
+    # one agency's cell of 10,000 digits stages on Spark as on DuckDB (no JVM stack overflow)
+    write_raw(wh, "inspectors", [dict(cert_no="Z1", name="孙八", id_no="1", agency_name="q",
+                                      unit="".join(str(i % 10) for i in range(10_000)))], agency="samr-350103")
     write_raw(wh, "draw_list", [
         dict(task_id="ssj-2026 01", task_name="食品经营抽查", uscc=make_uscc("91350102MA2Y00001"), name="福州ＡＢＣ食品有限公司",
              items="FOOD-01；FOOD-02, food-01", window_start="2026/3/1", window_end="2026-05-31"),
@@ -204,6 +207,9 @@ CORPUS = [
     "发现问题，依法责令停止", "“无”（已整改）。", "x\x01y\x7f\x85z", "it's \\ 'quoted'", "350102199001011234",
     "身份证 350102199001011234 号", "35010219900101123X", "3501 0219 9001 0112 34", "tel 13800138000 / 0591-87654321",
     '{"a": "x\\u0001y"}', '{"a": "x\\\\u0001y"}', '{"a": "\\b"}', "\x7f", "ID-No 350102199001011234", "350102199002301234", "12345678-9", "D2143569X",
+    # a long digit run: Java's regex recursion on the unbounded run overflows the JVM's stack
+    "".join(str(i % 10) for i in range(10_000)), " ".join(str(i % 10) for i in range(10_000)),
+    "身份证 350102199001011234 " + "7" * 10_000,
 ]
 
 
