@@ -47,8 +47,9 @@ class EngineError(RuntimeError):
 
 
 def engine_name(environ: dict | None = None) -> str:
-    """``SSJ_ENGINE`` (``duckdb`` when unset or empty); anything else is refused."""
-    name = ((environ if environ is not None else os.environ).get("SSJ_ENGINE") or DEFAULT).strip().lower()
+    """``SSJ_ENGINE`` in any case, blanks trimmed (``duckdb`` when unset, empty or blank);
+    anything else is refused. dbt_project/profiles.yml reads it the same way."""
+    name = ((environ if environ is not None else os.environ).get("SSJ_ENGINE") or "").strip().lower() or DEFAULT
     if name not in ENGINES:
         raise EngineError(f"SSJ_ENGINE={name!r} is not an engine; use one of {', '.join(ENGINES)}")
     return name
@@ -71,6 +72,15 @@ def pipeline_refusal(environ: dict | None = None) -> str | None:
         return (f"SSJ_ENGINE=spark: the pipeline builds and publishes on DuckDB only so far (on Spark: "
                 f"{SPARK_SO_FAR}; docs/engines.md); unset SSJ_ENGINE to run on DuckDB")
     return None
+
+
+def refuse_pipeline(environ: dict | None = None) -> None:
+    """Raise ``EngineError`` with ``pipeline_refusal``'s message when the pipeline cannot
+    build on ``SSJ_ENGINE``'s engine: what the Dagster code location does as it loads
+    (pipelines/definitions.py: ``dagster dev``, the daemon's schedules and sensors) and
+    the ingest assets do before touching a file — as ``ssj`` does before a command."""
+    if (refusal := pipeline_refusal(environ)) is not None:
+        raise EngineError(refusal)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def test_the_profile_has_one_output_per_engine_chosen_by_ssj_engine():
     text = (DBT_DIR / "profiles.yml").read_text("utf-8")
     profile = yaml.safe_load(text)["shuangsuiji"]
     assert set(profile["outputs"]) == set(engine.ENGINES)
-    assert "env_var('SSJ_ENGINE', 'duckdb')" in profile["target"]
+    assert "env_var('SSJ_ENGINE', '')" in profile["target"]  # test_dbt_reads_ssj_engine_as_the_engine_module_does
     assert profile["outputs"]["spark"]["method"] == "session"
     assert profile["outputs"]["spark"]["schema"] == engine.SCHEMA
 
@@ -129,3 +129,49 @@ def test_the_bounded_prefilter_finds_a_run_exactly_where_the_run_is():
     assert pc.fill_null(pc.match_substring_regex(values, engine.id_run_prefilter()), False).to_pylist() == run
     assert engine.has_id_run(values).to_pylist() == run
     assert run.count(True) >= 10 and run.count(False) >= 5
+
+
+@pytest.mark.parametrize("value, name", [("DUCKDB", "duckdb"), (" Spark ", "spark"), ("", "duckdb"),
+                                         ("  ", "duckdb"), ("duckdb", "duckdb"), ("SPARK\n", "spark")])
+def test_dbt_reads_ssj_engine_as_the_engine_module_does(value, name):
+    """profiles.yml's target is the engine engine_name gives, whatever the case and blanks."""
+    import jinja2
+
+    target = yaml.safe_load((DBT_DIR / "profiles.yml").read_text("utf-8"))["shuangsuiji"]["target"]
+    rendered = jinja2.Environment().from_string(target).render(
+        env_var=lambda key, default=None: {"SSJ_ENGINE": value}.get(key, default))
+    assert rendered == engine.engine_name({"SSJ_ENGINE": value}) == name
+
+
+@pytest.mark.parametrize("value, says", [("spark", "SSJ_ENGINE=spark"), ("oracle", "not an engine")])
+def test_the_code_location_does_not_load_on_an_engine_it_cannot_build_on_yet(value, says, monkeypatch):
+    """dagster dev and the daemon (workspace.yaml) load pipelines.definitions: on Spark it
+    refuses with ssj's message, before any schedule or sensor can start a run."""
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("SSJ_ENGINE", value)
+    with pytest.raises(engine.EngineError, match=says) as refused:
+        defs()
+    assert str(refused.value) == engine.pipeline_refusal()
+    monkeypatch.setenv("SSJ_ENGINE", " DuckDB ")
+    assert engine.pipeline_refusal() is None
+
+
+def test_the_ingest_assets_refuse_before_reading_a_file(monkeypatch, tmp_path):
+    """A run started on a code location loaded before SSJ_ENGINE changed: nothing is ingested."""
+    import dagster as dg
+
+    from pipelines.defs.ingest.assets import IngestConfig, landing_files
+    from pipelines.defs.ingest.sql_sources import sql_sources
+    from pipelines.settings import SsjSettings
+
+    landing, wh = tmp_path / "landing" / "samr-350102", tmp_path / "warehouse"
+    landing.mkdir(parents=True)
+    (landing / "registration.csv").write_text("uscc,name\n91350102MA2Y00001X,x\n", "utf-8")
+    settings = SsjSettings(landing=str(tmp_path / "landing"), warehouse=str(wh))
+    monkeypatch.setenv("SSJ_ENGINE", "spark")
+    with pytest.raises(engine.EngineError, match="SSJ_ENGINE=spark"):
+        list(landing_files(dg.build_asset_context(), IngestConfig(), settings))
+    with pytest.raises(engine.EngineError, match="SSJ_ENGINE=spark"):
+        sql_sources(dg.build_asset_context(), settings)
+    assert not wh.exists() and [p.name for p in landing.iterdir()] == ["registration.csv"]
