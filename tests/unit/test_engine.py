@@ -175,3 +175,11 @@ def test_the_ingest_assets_refuse_before_reading_a_file(monkeypatch, tmp_path):
     with pytest.raises(engine.EngineError, match="SSJ_ENGINE=spark"):
         sql_sources(dg.build_asset_context(), settings)
     assert not wh.exists() and [p.name for p in landing.iterdir()] == ["registration.csv"]
+
+
+def test_a_different_row_is_shown_with_its_personal_numbers_masked():
+    left = pa.table({"k": ["a"], "id_no": ["350102199001011234"], "note": ["身份证 3501 0219 9001 0112 34"]})
+    right = pa.table({"k": ["b"], "id_no": ["350102199001011234"], "note": ["身份证 3501 0219 9001 0112 34"]})
+    shown = "\n".join(engine.table_differences(left, right))
+    assert "only in duckdb" in shown and "only in spark" in shown and '"k": "a"' in shown
+    assert "350102199001011234" not in shown and "0219 9001" not in shown and "3501**********1234" in shown
