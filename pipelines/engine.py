@@ -147,10 +147,26 @@ def spark_dir(warehouse: Path) -> Path:
     return Path(warehouse).resolve() / "spark"
 
 
+def _spark_home(warehouse: Path) -> Path:
+    """``spark_dir``, refused when Spark's settings cannot hold its path as it is: it goes
+    unquoted into the JVM's options (``-Dderby.system.home=…``, split at white space) and
+    into Derby's JDBC URL (``;`` starts an attribute), and Spark substitutes ``${…}`` in
+    its settings."""
+    home = spark_dir(warehouse)
+    text = str(home)
+    if any(c.isspace() for c in text) or ";" in text or "${" in text:
+        raise EngineError(f"the Spark engine cannot use the warehouse {text!r}: its path holds white space, "
+                          "';' or '${', which the JVM's options and Derby's JDBC URL would split or substitute; "
+                          "choose a warehouse path without them (SSJ_WAREHOUSE or --warehouse)")
+    return home
+
+
 def spark_settings(warehouse: Path) -> dict[str, str]:
     """The settings of the local session (``spark_session``). Small on purpose: a
-    machine's cores are shared with ingestion and dbt's own threads."""
-    home = spark_dir(warehouse)
+    machine's cores are shared with ingestion and dbt's own threads. Everything Spark
+    writes stays under ``<warehouse>/spark``: its tables, its catalog, and its scratch
+    space (``spark.local.dir``: shuffle and spill files hold the raw values)."""
+    home = _spark_home(warehouse)
     return {
         "spark.master": os.environ.get("SSJ_SPARK_MASTER", "local[2]"),
         "spark.app.name": "shuangsuiji",
@@ -159,6 +175,7 @@ def spark_settings(warehouse: Path) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(home / "tables"),
+        "spark.local.dir": str(home / "tmp"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
         # DuckDB's TIMESTAMP is a wall-clock time without a zone: so is Spark's TIMESTAMP_NTZ
@@ -190,7 +207,7 @@ def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSes
     session = _SESSION.get("session")
     if session is None:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the UDFs' workers: this interpreter
-        spark_dir(warehouse).mkdir(parents=True, exist_ok=True)
+        _spark_home(warehouse).mkdir(parents=True, exist_ok=True)
         builder = SparkSession.builder.enableHiveSupport()
         settings = spark_settings(warehouse)
         if os.environ.get("SPARK_REMOTE"):  # Spark Connect: the server owns its master and catalog

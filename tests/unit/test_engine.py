@@ -183,3 +183,20 @@ def test_a_different_row_is_shown_with_its_personal_numbers_masked():
     shown = "\n".join(engine.table_differences(left, right))
     assert "only in duckdb" in shown and "only in spark" in shown and '"k": "a"' in shown
     assert "350102199001011234" not in shown and "0219 9001" not in shown and "3501**********1234" in shown
+
+
+@pytest.mark.parametrize("name", ["ware house", "wh;create=false", "wh${HOME}", "tab\there"])
+def test_spark_refuses_a_warehouse_path_its_settings_would_split(tmp_path, name):
+    with pytest.raises(engine.EngineError, match="cannot use the warehouse"):
+        engine.spark_settings(tmp_path / name)
+    with pytest.raises(engine.EngineError, match="cannot use the warehouse"):
+        engine.spark_session(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_spark_keeps_its_scratch_files_in_the_warehouse(tmp_path):
+    settings = engine.spark_settings(tmp_path / "wh")
+    home = (tmp_path / "wh").resolve() / "spark"
+    assert settings["spark.local.dir"] == str(home / "tmp")
+    assert all(str(home) in settings[k] for k in ("spark.sql.warehouse.dir", "spark.driver.extraJavaOptions",
+                                                   "spark.hadoop.javax.jdo.option.ConnectionURL"))
