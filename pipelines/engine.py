@@ -47,8 +47,9 @@ class EngineError(RuntimeError):
 
 
 def engine_name(environ: dict | None = None) -> str:
-    """``SSJ_ENGINE`` (``duckdb`` when unset or empty); anything else is refused."""
-    name = ((environ if environ is not None else os.environ).get("SSJ_ENGINE") or DEFAULT).strip().lower()
+    """``SSJ_ENGINE`` in any case, blanks trimmed (``duckdb`` when unset, empty or blank);
+    anything else is refused. dbt_project/profiles.yml reads it the same way."""
+    name = ((environ if environ is not None else os.environ).get("SSJ_ENGINE") or "").strip().lower() or DEFAULT
     if name not in ENGINES:
         raise EngineError(f"SSJ_ENGINE={name!r} is not an engine; use one of {', '.join(ENGINES)}")
     return name
@@ -71,6 +72,15 @@ def pipeline_refusal(environ: dict | None = None) -> str | None:
         return (f"SSJ_ENGINE=spark: the pipeline builds and publishes on DuckDB only so far (on Spark: "
                 f"{SPARK_SO_FAR}; docs/engines.md); unset SSJ_ENGINE to run on DuckDB")
     return None
+
+
+def refuse_pipeline(environ: dict | None = None) -> None:
+    """Raise ``EngineError`` with ``pipeline_refusal``'s message when the pipeline cannot
+    build on ``SSJ_ENGINE``'s engine: what the Dagster code location does as it loads
+    (pipelines/definitions.py: ``dagster dev``, the daemon's schedules and sensors) and
+    the ingest assets do before touching a file — as ``ssj`` does before a command."""
+    if (refusal := pipeline_refusal(environ)) is not None:
+        raise EngineError(refusal)
 
 
 @dataclass(frozen=True)
@@ -137,10 +147,26 @@ def spark_dir(warehouse: Path) -> Path:
     return Path(warehouse).resolve() / "spark"
 
 
+def _spark_home(warehouse: Path) -> Path:
+    """``spark_dir``, refused when Spark's settings cannot hold its path as it is: it goes
+    unquoted into the JVM's options (``-Dderby.system.home=…``, split at white space) and
+    into Derby's JDBC URL (``;`` starts an attribute), and Spark substitutes ``${…}`` in
+    its settings."""
+    home = spark_dir(warehouse)
+    text = str(home)
+    if any(c.isspace() for c in text) or ";" in text or "${" in text:
+        raise EngineError(f"the Spark engine cannot use the warehouse {text!r}: its path holds white space, "
+                          "';' or '${', which the JVM's options and Derby's JDBC URL would split or substitute; "
+                          "choose a warehouse path without them (SSJ_WAREHOUSE or --warehouse)")
+    return home
+
+
 def spark_settings(warehouse: Path) -> dict[str, str]:
     """The settings of the local session (``spark_session``). Small on purpose: a
-    machine's cores are shared with ingestion and dbt's own threads."""
-    home = spark_dir(warehouse)
+    machine's cores are shared with ingestion and dbt's own threads. Everything Spark
+    writes stays under ``<warehouse>/spark``: its tables, its catalog, and its scratch
+    space (``spark.local.dir``: shuffle and spill files hold the raw values)."""
+    home = _spark_home(warehouse)
     return {
         "spark.master": os.environ.get("SSJ_SPARK_MASTER", "local[2]"),
         "spark.app.name": "shuangsuiji",
@@ -149,6 +175,7 @@ def spark_settings(warehouse: Path) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.warehouse.dir": str(home / "tables"),
+        "spark.local.dir": str(home / "tmp"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={home}",
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
         # DuckDB's TIMESTAMP is a wall-clock time without a zone: so is Spark's TIMESTAMP_NTZ
@@ -180,7 +207,7 @@ def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSes
     session = _SESSION.get("session")
     if session is None:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the UDFs' workers: this interpreter
-        spark_dir(warehouse).mkdir(parents=True, exist_ok=True)
+        _spark_home(warehouse).mkdir(parents=True, exist_ok=True)
         builder = SparkSession.builder.enableHiveSupport()
         settings = spark_settings(warehouse)
         if os.environ.get("SPARK_REMOTE"):  # Spark Connect: the server owns its master and catalog
@@ -224,6 +251,7 @@ def register_functions(session: "SparkSession") -> None:
         ("mask_personal", udfs.mask_personal, StringType()),
         ("mask_personal_value", udfs.mask_personal_value, StringType()),
         ("has_id_number", udfs.has_id_number, BooleanType()),
+        ("ssj_has_id_run", has_id_run, BooleanType()),
         ("is_personal_header", udfs.is_personal_header, BooleanType()),
         ("is_code_header", udfs.is_code_header, BooleanType()),
     ]:
@@ -235,12 +263,40 @@ def register_functions(session: "SparkSession") -> None:
         session.sql(sql)
 
 
+def id_run_prefilter() -> str:
+    """``ID_RUN_RE2`` with its repeat bounded: the first MIN_RUN digits of a run and no more.
+    A text holds a match of it exactly when it holds a digit run, so ``rlike`` on it answers
+    "is there a run" — but Java's regex engine recurses once per repetition of a group, and
+    the unbounded run overflows the JVM's stack on a cell of a few thousand digits (the
+    error ends the SparkContext, every agency's build with it). Bounded, the depth is
+    MIN_RUN whatever the cell. The match's extent is not the run's: never use it to mask."""
+    from connectors import personal
+
+    unbounded = f"{{{personal.MIN_RUN - 1},}}"
+    bounded = personal.ID_RUN_RE2.replace(unbounded, f"{{{personal.MIN_RUN - 1}}}")
+    if bounded == personal.ID_RUN_RE2 or ",}" in bounded or "*" in bounded or "+" in bounded:
+        raise EngineError(f"ID_RUN_RE2 no longer has the one unbounded repeat id_run_prefilter bounds: "
+                          f"{personal.ID_RUN_RE2!r}")
+    return bounded
+
+
+def has_id_run(values: pa.Array) -> pa.Array:
+    """Whether each text holds a digit run (``ID_RUN_RE2``, pyarrow's RE2, false for NULL):
+    the exact answer DuckDB's ``regexp_matches(text, ssj_id_run_pattern())`` gives, for
+    the Spark session (``ssj_has_id_run``)."""
+    from pipelines import udfs
+
+    return udfs._with_id_run(udfs._string_array(values))
+
+
 def spark_function_ddl() -> list[str]:
     """The SQL macros of pipelines/udfs.py that are constants, as Spark SQL functions of the
-    session: ``ssj_id_run_pattern()`` and ``ssj_personal_header_pattern()`` (the same
-    patterns: RE2's syntax for them is Java's too — Unicode classes, literal characters in
-    a class, ``(?i:…)``), ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns);
-    and ``array_to_string``, the DuckDB function a model's own SQL calls, as Spark's array_join."""
+    session: ``ssj_personal_header_pattern()`` (the same pattern: RE2's syntax for it is
+    Java's too — Unicode classes, literal characters in a class, ``(?i:…)``),
+    ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns); ``ssj_id_run_prefilter()``
+    in place of DuckDB's ``ssj_id_run_pattern()`` (``id_run_prefilter``: Java never runs
+    the unbounded run); and ``array_to_string``, the DuckDB function a model's own SQL
+    calls, as Spark's array_join."""
     from connectors import personal
     from connectors.feeds import feeds
     from pipelines.udfs import personal_header_prefilter
@@ -249,7 +305,7 @@ def spark_function_ddl() -> list[str]:
                         for name, feed in feeds().items())
     create = "create or replace temporary function"
     return [
-        f"{create} ssj_id_run_pattern() returns string return {_quote(personal.ID_RUN_RE2)}",
+        f"{create} ssj_id_run_prefilter() returns string return {_quote(id_run_prefilter())}",
         f"{create} ssj_personal_header_pattern() returns string return {_quote(personal_header_prefilter())}",
         f"{create} ssj_personal_columns(feed string) returns array<string> "
         f"return coalesce(cast(map({columns}) as map<string, array<string>>)[feed], cast(array() as array<string>))",
@@ -367,7 +423,10 @@ def row_hashes(table: pa.Table) -> Counter[str]:
 
 def table_differences(left: pa.Table, right: pa.Table, *, names=("duckdb", "spark"), show: int = 3) -> list[str]:
     """What differs between two engines' copies of one table: its columns, its row count,
-    and a few of the rows one holds more often than the other, each once (empty: the same rows)."""
+    and a few of the rows one holds more often than the other, each once, every digit run
+    in them masked (``mask_text``, as the pipeline's own messages): empty, the same rows."""
+    from connectors.personal import mask_text  # a test failure's message: no personal number in full
+
     a, b = names
     if sorted(left.column_names) != sorted(right.column_names):
         return [f"columns differ: {a} {left.column_names}, {b} {right.column_names}"]
@@ -381,6 +440,6 @@ def table_differences(left: pa.Table, right: pa.Table, *, names=("duckdb", "spar
             text = _row_text(row, table.column_names)
             digest = hashlib.sha256(text.encode()).hexdigest()
             if len(shown) < show and digest in extra and digest not in shown:
-                found.append(f"only in {label}: {text}")
+                found.append(f"only in {label}: {mask_text(text)}")
                 shown.add(digest)
     return found

@@ -190,3 +190,4 @@ where failing_rows > 0
 {% macro default__staged_text(col, list=false, relation='checked') %}{{ no_engine_twin('staged_text') }}{% endmacro %}
 {% macro default__issue_personal_id(columns) %}{{ no_engine_twin('issue_personal_id') }}{% endmacro %}
 {% macro default__issue_control_character(columns) %}{{ no_engine_twin('issue_control_character') }}{% endmacro %}
+{% macro default__ingested_rows(feed, new_files_only=false) %}{{ no_engine_twin('ingested_rows') }}{% endmacro %}

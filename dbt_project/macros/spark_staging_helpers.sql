@@ -30,3 +30,31 @@ ssj_extra_json({{ relation }}._extra, '{{ feed }}')
 case when {{ relation }}.outcome.is_accepted then {{ col }}
     else {% if list %}case when size({{ col }}) > 0 then split(mask_personal(array_join({{ col }}, chr(10))), chr(10), -1) else {{ col }} end{% else %}mask_personal({{ col }}){% endif %} end
 {%- endmacro %}
+
+{#- ingested_rows: an incremental model's batch (new_files_only) is the rows of the
+    ingested files not yet in it (`this`), as on DuckDB — here the feed's raw table
+    filtered on those files' sha256 (Spark has no list of files to read by name), so
+    Spark lists the folder; the rows are the same. -#}
+{% macro spark__ingested_rows(feed, new_files_only=false) -%}
+{%- if new_files_only -%}
+{%- set shas = [] -%}
+{%- if execute -%}
+    {%- set found = run_query(
+        "select sha256 from " ~ ref('stg_ledger') ~ " where status = 'ingested' and feed = '" ~ feed ~ "'"
+        ~ " except select distinct file_sha256 from " ~ this ~ " order by 1") -%}
+    {%- set shas = found.columns[0].values() -%}
+    {%- for sha in shas if not modules.re.fullmatch('[0-9a-f]{64}', sha | string) -%}
+    {{ exceptions.raise_compiler_error("ingested_rows: the ledger's sha256 " ~ (sha | string)[:80] ~ " is not a SHA-256") }}
+    {%- endfor -%}
+{%- endif -%}
+select raw_rows.*
+    from {{ source('raw', feed) }} as raw_rows
+    where {% if shas %}raw_rows._file_sha256 in ({% for sha in shas %}'{{ sha }}'{{ ", " if not loop.last }}{% endfor %}){% else %}false{% endif %}
+{%- else -%}
+select raw_rows.*
+    from {{ source('raw', feed) }} as raw_rows
+    where raw_rows._file_sha256 in (
+        select sha256 from {{ ref('stg_ledger') }} where status = 'ingested'
+    )
+{%- endif -%}
+{%- endmacro %}

@@ -120,6 +120,7 @@ agency,
     must not be seen (the next run re-ingests the drop and rewrites the same
     file); a file ingested during the build waits for the next one. -#}
 {% macro ingested_rows(feed, new_files_only=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('ingested_rows')(feed, new_files_only=new_files_only)) }}{% endif -%}
 {%- if new_files_only -%}
 {#- An incremental model's batch: only the ingested files not yet in it
     (`this`), read by name, so the files staged before are not even opened. -#}

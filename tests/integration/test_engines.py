@@ -75,6 +75,9 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         dict(cert_no="X2", name="赵六 350102199001011234", id_no="123", qualifications="a\x01b",
              cert_valid_to="2024-02-30", 证件号码="35010219900101123X"),
     ], agency="samr-350102")
+    # one agency's cell of 10,000 digits stages on Spark as on DuckDB (no JVM stack overflow)
+    write_raw(wh, "inspectors", [dict(cert_no="Z1", name="孙八", id_no="1", agency_name="q",
+                                      unit="".join(str(i % 10) for i in range(10_000)))], agency="samr-350103")
     write_raw(wh, "draw_list", [
         dict(task_id="ssj-2026 01", task_name="食品经营抽查", uscc=make_uscc("91350102MA2Y00001"), name="福州ＡＢＣ食品有限公司",
              items="FOOD-01；FOOD-02, food-01", window_start="2026/3/1", window_end="2026-05-31"),
@@ -204,6 +207,9 @@ CORPUS = [
     "发现问题，依法责令停止", "“无”（已整改）。", "x\x01y\x7f\x85z", "it's \\ 'quoted'", "350102199001011234",
     "身份证 350102199001011234 号", "35010219900101123X", "3501 0219 9001 0112 34", "tel 13800138000 / 0591-87654321",
     '{"a": "x\\u0001y"}', '{"a": "x\\\\u0001y"}', '{"a": "\\b"}', "\x7f", "ID-No 350102199001011234", "350102199002301234", "12345678-9", "D2143569X",
+    # a long digit run: Java's regex recursion on the unbounded run overflows the JVM's stack
+    "".join(str(i % 10) for i in range(10_000)), " ".join(str(i % 10) for i in range(10_000)),
+    "身份证 350102199001011234 " + "7" * 10_000,
 ]
 
 
@@ -322,3 +328,27 @@ def test_the_json_columns_are_the_same_text_on_both(warehouse):
                 differences[f"{name} {feed}"] = found[:3]
     assert not differences, differences
     assert any("3501**********1234" in (v or "") for v in duckdb_values.values())
+
+
+def test_a_second_build_stages_only_the_new_draw_list_file_on_both(warehouse, staged_on_spark):
+    """stg_draw_list is incremental: a build after a new file appends that file's rows
+    (ingested_rows(new_files_only=true)), on Spark as on DuckDB. Runs last: it adds a file."""
+    before = engine.Engine("spark").read_table(warehouse, "stg_draw_list").num_rows
+    sha = write_raw(warehouse, "draw_list", [
+        dict(task_id="SSJ-2026-02", task_name="特种设备抽查", name="新店", window_start="2026/4/1",
+             window_end="2026-06-30", items="SE-01"),
+        dict(task_id="SSJ-2026-02", name="又一店 350102199001011234", window_start="2026-04-01", items="SE-01"),
+    ], agency="samr-350102", mtime=datetime(2026, 3, 1, 8, 0, 0))
+    run_dbt(warehouse, AS_OF, "run", "--select", "stg_ledger stg_draw_list", "--target", "duckdb")
+    ledger = engine.Engine("duckdb").read_table(warehouse, "stg_ledger")
+    ledger = ledger.set_column(ledger.column_names.index("headers"), "headers", ledger["headers"].cast("string"))
+    session = engine.spark_session(warehouse)
+    session.createDataFrame(ledger).write.mode("overwrite").saveAsTable(f"{engine.SCHEMA}.stg_ledger")
+    engine.prepare_spark_raw(warehouse)  # the raw tables list the new file
+    _spark_build(warehouse, "run", "--select", "stg_draw_list")
+    rows = _without_staged_at(engine.Engine("duckdb").read_table(warehouse, "stg_draw_list"))
+    spark_rows = engine.Engine("spark").read_table(warehouse, "stg_draw_list")
+    assert spark_rows.num_rows == before + 2
+    assert spark_rows.filter(pc.equal(spark_rows["file_sha256"], sha)).num_rows == 2
+    assert len(set(spark_rows["staged_at"].to_pylist())) == 2  # two batches, the first left as it was
+    assert engine.table_differences(rows, _without_staged_at(spark_rows)) == []

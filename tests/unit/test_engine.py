@@ -28,7 +28,7 @@ def test_the_profile_has_one_output_per_engine_chosen_by_ssj_engine():
     text = (DBT_DIR / "profiles.yml").read_text("utf-8")
     profile = yaml.safe_load(text)["shuangsuiji"]
     assert set(profile["outputs"]) == set(engine.ENGINES)
-    assert "env_var('SSJ_ENGINE', 'duckdb')" in profile["target"]
+    assert "env_var('SSJ_ENGINE', '')" in profile["target"]  # test_dbt_reads_ssj_engine_as_the_engine_module_does
     assert profile["outputs"]["spark"]["method"] == "session"
     assert profile["outputs"]["spark"]["schema"] == engine.SCHEMA
 
@@ -90,7 +90,113 @@ def test_spark_gets_every_function_and_macro_duckdb_gets():
     from pipelines import udfs
 
     made = {re.search(r"function (\w+)\(", sql).group(1) for sql in engine.spark_function_ddl()} - {"array_to_string"}
+    # Java gets the bounded run in place of ssj_id_run_pattern() (test_java_never_gets_the_unbounded_digit_run)
+    assert "ssj_id_run_pattern" not in made and "ssj_id_run_prefilter" in made
+    made = made - {"ssj_id_run_prefilter"} | {"ssj_id_run_pattern"}
     registered = {"nfkc", "matches_pattern", "mask_personal", "mask_personal_value", "has_id_number",
                   "is_personal_header", "is_code_header"}  # Arrow UDFs (register_functions)
     assert made | registered == udfs.MACRO_NAMES | {"nfkc", "matches_pattern", "mask_personal_value",
                                                      "is_personal_header", "is_code_header"}
+
+
+DIGITS = "".join(str(i % 10) for i in range(10_000))
+RUNS = [None, "", "abc", "12345678901234", "123456789012345", "1234567890123 4", "12345678901234 5",
+        "1-2-3-4-5-6-7-8-9-0-1-2-3-4-5", "1---2" * 8, "1----2" * 8, "１２３４５６７８９０１２３４５",
+        "٣٤٥٦٧٨٩٠١٢٣٤٥٦٧", "①②③④⑤⑥⑦⑧⑨⑩①②③④⑤", "身份证 350102199001011234 号", "35010219900101123X",
+        "3501 0219 9001 0112 34", "tel 13800138000 / 0591-87654321", "12345678901234X", DIGITS,
+        " ".join(DIGITS), "a" + DIGITS + "b", "x".join(DIGITS[:2000]), DIGITS[:14] + "|" + DIGITS[:14]]
+
+
+def test_java_never_gets_the_unbounded_digit_run():
+    """Spark's rlike is Java's regex, which recurses once per repetition of a group: the
+    unbounded digit run overflows the JVM's stack on a cell of a few thousand digits."""
+    from connectors import personal
+
+    prefilter = engine.id_run_prefilter()
+    assert f"{{{personal.MIN_RUN - 1}}}" in prefilter
+    for sql in engine.spark_function_ddl():
+        assert ",}" not in sql, sql
+    macros = (DBT_DIR / "macros" / "spark_value_rules.sql").read_text("utf-8")
+    assert "ssj_id_run_pattern()" not in macros.split("#}", 1)[1].replace("(ssj_id_run_pattern(), unbounded", "")
+
+
+def test_the_bounded_prefilter_finds_a_run_exactly_where_the_run_is():
+    import pyarrow.compute as pc
+    from connectors import personal
+
+    values = pa.array(RUNS, pa.string())
+    run = pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN_RE2), False).to_pylist()
+    assert pc.fill_null(pc.match_substring_regex(values, engine.id_run_prefilter()), False).to_pylist() == run
+    assert engine.has_id_run(values).to_pylist() == run
+    assert run.count(True) >= 10 and run.count(False) >= 5
+
+
+@pytest.mark.parametrize("value, name", [("DUCKDB", "duckdb"), (" Spark ", "spark"), ("", "duckdb"),
+                                         ("  ", "duckdb"), ("duckdb", "duckdb"), ("SPARK\n", "spark")])
+def test_dbt_reads_ssj_engine_as_the_engine_module_does(value, name):
+    """profiles.yml's target is the engine engine_name gives, whatever the case and blanks."""
+    import jinja2
+
+    target = yaml.safe_load((DBT_DIR / "profiles.yml").read_text("utf-8"))["shuangsuiji"]["target"]
+    rendered = jinja2.Environment().from_string(target).render(
+        env_var=lambda key, default=None: {"SSJ_ENGINE": value}.get(key, default))
+    assert rendered == engine.engine_name({"SSJ_ENGINE": value}) == name
+
+
+@pytest.mark.parametrize("value, says", [("spark", "SSJ_ENGINE=spark"), ("oracle", "not an engine")])
+def test_the_code_location_does_not_load_on_an_engine_it_cannot_build_on_yet(value, says, monkeypatch):
+    """dagster dev and the daemon (workspace.yaml) load pipelines.definitions: on Spark it
+    refuses with ssj's message, before any schedule or sensor can start a run."""
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("SSJ_ENGINE", value)
+    with pytest.raises(engine.EngineError, match=says) as refused:
+        defs()
+    assert str(refused.value) == engine.pipeline_refusal()
+    monkeypatch.setenv("SSJ_ENGINE", " DuckDB ")
+    assert engine.pipeline_refusal() is None
+
+
+def test_the_ingest_assets_refuse_before_reading_a_file(monkeypatch, tmp_path):
+    """A run started on a code location loaded before SSJ_ENGINE changed: nothing is ingested."""
+    import dagster as dg
+
+    from pipelines.defs.ingest.assets import IngestConfig, landing_files
+    from pipelines.defs.ingest.sql_sources import sql_sources
+    from pipelines.settings import SsjSettings
+
+    landing, wh = tmp_path / "landing" / "samr-350102", tmp_path / "warehouse"
+    landing.mkdir(parents=True)
+    (landing / "registration.csv").write_text("uscc,name\n91350102MA2Y00001X,x\n", "utf-8")
+    settings = SsjSettings(landing=str(tmp_path / "landing"), warehouse=str(wh))
+    monkeypatch.setenv("SSJ_ENGINE", "spark")
+    with pytest.raises(engine.EngineError, match="SSJ_ENGINE=spark"):
+        list(landing_files(dg.build_asset_context(), IngestConfig(), settings))
+    with pytest.raises(engine.EngineError, match="SSJ_ENGINE=spark"):
+        sql_sources(dg.build_asset_context(), settings)
+    assert not wh.exists() and [p.name for p in landing.iterdir()] == ["registration.csv"]
+
+
+def test_a_different_row_is_shown_with_its_personal_numbers_masked():
+    left = pa.table({"k": ["a"], "id_no": ["350102199001011234"], "note": ["身份证 3501 0219 9001 0112 34"]})
+    right = pa.table({"k": ["b"], "id_no": ["350102199001011234"], "note": ["身份证 3501 0219 9001 0112 34"]})
+    shown = "\n".join(engine.table_differences(left, right))
+    assert "only in duckdb" in shown and "only in spark" in shown and '"k": "a"' in shown
+    assert "350102199001011234" not in shown and "0219 9001" not in shown and "3501**********1234" in shown
+
+
+@pytest.mark.parametrize("name", ["ware house", "wh;create=false", "wh${HOME}", "tab\there"])
+def test_spark_refuses_a_warehouse_path_its_settings_would_split(tmp_path, name):
+    with pytest.raises(engine.EngineError, match="cannot use the warehouse"):
+        engine.spark_settings(tmp_path / name)
+    with pytest.raises(engine.EngineError, match="cannot use the warehouse"):
+        engine.spark_session(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_spark_keeps_its_scratch_files_in_the_warehouse(tmp_path):
+    settings = engine.spark_settings(tmp_path / "wh")
+    home = (tmp_path / "wh").resolve() / "spark"
+    assert settings["spark.local.dir"] == str(home / "tmp")
+    assert all(str(home) in settings[k] for k in ("spark.sql.warehouse.dir", "spark.driver.extraJavaOptions",
+                                                   "spark.hadoop.javax.jdo.option.ConnectionURL"))

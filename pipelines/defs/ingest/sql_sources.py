@@ -444,6 +444,9 @@ def ingest_all(
     ),
 )
 def sql_sources(context: dg.AssetExecutionContext, settings: SsjSettings) -> dg.MaterializeResult:
+    from pipelines.engine import refuse_pipeline
+
+    refuse_pipeline()  # before any source is read: the build after it would fail on this engine
     s = settings.get()
     path, explicit = sources_path()
     if not path.exists() and not explicit:
