@@ -53,7 +53,10 @@ class InProcessDbt:
     def _run(self, cli_args: list[str], env: dict[str, str]) -> None:
         from dbt.cli.main import dbtRunner
 
+        from .parse_state import location_free_profile_hash
+
         try:
+            location_free_profile_hash()  # one parse serves every warehouse (parse_state.py)
             with _ONE_AT_A_TIME, _environ(env):
                 try:
                     result = dbtRunner(callbacks=[self._event]).invoke(cli_args)
