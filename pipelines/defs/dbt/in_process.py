@@ -56,8 +56,8 @@ class InProcessDbt:
         from .parse_state import location_free_profile_hash
 
         try:
-            location_free_profile_hash()  # one parse serves every warehouse (parse_state.py)
             with _ONE_AT_A_TIME, _environ(env):
+                location_free_profile_hash()  # one parse serves every warehouse (parse_state.py)
                 try:
                     result = dbtRunner(callbacks=[self._event]).invoke(cli_args)
                 finally:
