@@ -76,14 +76,31 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], mtime: int) 
 
 
 def run_dbt(warehouse: Path, as_of: str = "2026-06-30", *args: str) -> subprocess.CompletedProcess:
-    """`dbt build` (or the given dbt command) against ``warehouse``; raises with dbt's output on failure."""
-    env = {**os.environ, "SSJ_WAREHOUSE": str(Path(warehouse).resolve()), "SSJ_AS_OF": as_of}
-    cmd = [sys.executable, "-m", "dbt.cli.main", *(args or ("build",)), "--project-dir", str(DBT_DIR),
-           "--profiles-dir", str(DBT_DIR)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(f"dbt failed ({' '.join(args)}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
-    return proc
+    """`dbt build` (or the given dbt command) against ``warehouse``; raises with dbt's output on failure.
+
+    dbt runs as the pipeline runs it (pipelines/defs/dbt/in_process.py: in this process, the
+    parse shared by every warehouse); ``stdout`` holds the lines the CLI would print. Without
+    ``--target-path`` the command's target folder is the warehouse's own (``.dbt/dbt``).
+    """
+    from pipelines.defs.dbt.in_process import InProcessDbt
+    from pipelines.defs.dbt.parse_state import share_partial_parse, warm_partial_parse
+
+    args = args or ("build",)
+    target = (Path(args[args.index("--target-path") + 1]) if "--target-path" in args
+              else Path(warehouse) / ".dbt" / "dbt")
+    warm_partial_parse(target)
+    env = {"SSJ_WAREHOUSE": str(Path(warehouse).resolve()), "SSJ_AS_OF": as_of, "DBT_TARGET_PATH": str(target),
+           "DBT_LOG_PATH": str(target)}
+    cmd = ["dbt", *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    proc = InProcessDbt(cmd, env)
+    with proc.stdout:
+        lines = [json.loads(line)["info"]["msg"] for line in proc.stdout]
+    code = proc.wait()
+    stdout = "\n".join(lines) + "\n"
+    if code != 0:
+        raise AssertionError(f"dbt failed ({' '.join(args)}):\n{stdout[-9000:]}")
+    share_partial_parse(target)
+    return subprocess.CompletedProcess(cmd, code, stdout, "")
 
 
 def warehouse_rows(warehouse: Path, sql: str) -> list[dict]:

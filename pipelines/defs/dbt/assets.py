@@ -8,7 +8,6 @@ suite stops everything downstream of it.
 
 import importlib.metadata
 import os
-import shutil
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +20,6 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.core import resource as dagster_dbt_resource
 
 from connectors.feeds import FEED_NAMES
-from pipelines.defs.ingest.raw_store import replace_atomically
 from pipelines.defs.quality.gx import shut_down as gx_shut_down, warm_up as gx_warm_up
 from pipelines.locks import warehouse_lock
 from pipelines.settings import SsjSettings
@@ -29,6 +27,7 @@ from pipelines.warehouse import open_warehouse, table_exists
 
 from .in_process import InProcessInvocation
 from .build_state import read_state, rules_stamp, staged_pool_inputs, write_state
+from .parse_state import share_partial_parse, warm_partial_parse
 
 from .project import dbt_project
 
@@ -117,28 +116,7 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings:
             *(["--full-refresh"] if full_refresh else [])]
     context.log.info(f"dbt {' '.join(args[:1] + args[3:])} ({'full' if full_refresh else 'incremental'} draw chain)")
     yield from dbt.cli(args, context=context, target_path=target).stream()
-
-
-def warm_partial_parse(target: Path) -> None:
-    """Start a dbt step from the newest parse any step of this warehouse left.
-
-    The steps keep their own target folders, so a new warehouse's second step would
-    parse the whole project again (~3 s) right after the first did under the same
-    profile. dbt checks a copied ``partial_parse.msgpack`` as its own (vars, profile —
-    the DuckDB file's path among its values —, file hashes) and parses again whatever
-    no longer matches. Nothing of a run (its date, its raw store) is a dbt var: those
-    are DuckDB variables (macros/run_values.sql), so a run on another date parses
-    nothing again.
-    """
-    mine = target / "partial_parse.msgpack"
-    newest = max((p for p in target.parent.glob("*/partial_parse.msgpack") if p != mine),
-                 key=lambda p: p.stat().st_mtime, default=None)
-    if newest is None or (mine.exists() and mine.stat().st_mtime >= newest.stat().st_mtime):
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = target / ".partial_parse.msgpack.tmp"
-    shutil.copyfile(newest, tmp)
-    replace_atomically(tmp, mine)
+    share_partial_parse(target)
 
 
 def _selected_models(context: dg.AssetExecutionContext) -> set[str]:

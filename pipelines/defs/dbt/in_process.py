@@ -53,8 +53,11 @@ class InProcessDbt:
     def _run(self, cli_args: list[str], env: dict[str, str]) -> None:
         from dbt.cli.main import dbtRunner
 
+        from .parse_state import location_free_profile_hash
+
         try:
             with _ONE_AT_A_TIME, _environ(env):
+                location_free_profile_hash()  # one parse serves every warehouse (parse_state.py)
                 try:
                     result = dbtRunner(callbacks=[self._event]).invoke(cli_args)
                 finally:
