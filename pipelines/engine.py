@@ -195,6 +195,7 @@ def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSes
     ``SSJ_AS_OF``, else today); a later call with ``as_of`` sets that date. dbt-spark's
     ``session`` method finds it through ``SparkSession.builder.getOrCreate()``. One JVM serves the process: a second
     warehouse in the same process is refused (its catalog is another Derby database)."""
+    settings = spark_settings(warehouse)  # a path Spark's settings would split is refused first
     if not spark_available():
         raise EngineError("SSJ_ENGINE=spark needs pyspark and dbt-spark: `make install-spark` "
                           "(pip install -c requirements.lock -e '.[spark]')")
@@ -209,7 +210,6 @@ def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSes
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the UDFs' workers: this interpreter
         _spark_home(warehouse).mkdir(parents=True, exist_ok=True)
         builder = SparkSession.builder.enableHiveSupport()
-        settings = spark_settings(warehouse)
         if os.environ.get("SPARK_REMOTE"):  # Spark Connect: the server owns its master and catalog
             settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.") and k != "spark.sql.warehouse.dir"}
         for key, value in settings.items():
