@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 
 import duckdb
 import pytest
 
 from tests.corpus import make_personal as corpus
 from tests.leak_detector import scan_rows, scan_text, scan_tree
-from tests.support import ROOT, run_ssj
+from tests.prefork import ssj
+from tests.support import run_ssj
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
@@ -52,7 +51,7 @@ def run(tmp_path_factory):
                  ["export", "--warehouse", str(warehouse), "--table", "quarantine", "--out", str(root / "q.xlsx")],
                  ["export", "--warehouse", str(warehouse), "--table", "quarantine", "--out", str(root / "q.csv")],
                  ["export", "--warehouse", str(warehouse), "--table", "inspector_pool", "--out", str(root / "i.xlsx")]):
-        done = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, cwd=ROOT)
+        done = ssj(args)
         assert done.returncode == 0, done.stdout + done.stderr
         outputs += [done.stdout, done.stderr]
     yield root, warehouse, "\n".join(outputs), admin, schema
