@@ -44,6 +44,7 @@ function about what is published, and what the masking leaves never holds one by
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from bisect import bisect_right
@@ -216,14 +217,26 @@ def is_valid_id_number(token: str) -> bool:
     return len(token) == 15 and is_id_number(token)
 
 
+def _holds_json(text: str) -> bool:
+    """Whether a string is the JSON text of an object or an array (a reader keeps a JSON Lines
+    file's nested values so): its strings and numbers are read one by one, as a nested value's."""
+    if not text.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        return isinstance(json.loads(text), (dict, list))
+    except ValueError:
+        return False
+
+
 def _leaves(texts: list[str | None], nested: list[bool]) -> list[tuple[int, int, int]]:
     """(index, start, end) of every leaf of ``texts`` in order: a text whole, or — a nested
-    value's JSON text — each string value's content and each number in it (not its keys)."""
+    value's JSON text, or a string holding one (``_holds_json``) — each string value's content
+    and each number in it (not its keys)."""
     found = []
     for i, text in enumerate(texts):
         if not text:
             continue
-        if nested[i]:
+        if nested[i] or _holds_json(text):
             for m in _JSON_LEAF.finditer(text):
                 if m.group(2) is None:
                     group = 1 if m.group(1) is not None else 3
@@ -245,7 +258,7 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
 
     ``texts`` are a JSON object's values in the order they are written (its keys, headers
     such as ``证件号后段``, are left out); a nested object's or array's JSON text with ``nested``
-    true, whose string and number values count one by one. The values holding a digit are
+    true, or a string holding such JSON text, whose string and number values count one by one. The values holding a digit are
     joined, in order, with nothing between them; those holding no digit (a name, NULL) are
     left out, and a value holding a mask character (``*``: masked already) parts its
     neighbours. A
