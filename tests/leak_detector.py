@@ -14,8 +14,8 @@ It also reads JSON — a column's JSON text, a JSON file — value by value
 two halves, two elements of an array) is shown whole by the document though no value
 holds it. There, to stay quiet on the many numbers that sit side by side in JSON
 (timestamps, counts, dates), only a valid number counts: 18 characters with their check
-character, a real birth date and a county code stdnum knows, or 15 digits read as the 18
-they stand for.
+character, a real birth date and a county code stdnum knows, or a run of exactly 15
+digits read as the 18 they stand for.
 
 ``scan_*`` functions return findings as ``(where, the number masked)``: a test that
 fails prints where the leak is, never the number itself.
@@ -23,6 +23,9 @@ fails prints where the leak is, never the number itself.
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import json
 import re
 import sqlite3
@@ -139,7 +142,9 @@ def split_numbers_in(document) -> list[str]:
                 edges.append((edges[-1] if edges else 0) + len(part))
             for m in re.finditer(r"[0-9]+[Xx]?", joined):
                 run = m.group(0).upper()
-                for size in (18, 15):
+                # 15 digits only as a whole run: cut out of longer numbers, a county code and a
+                # date (dbt's manifest: L3, 20200101, 20260629) read as one too often
+                for size in (18, 15) if len(run) == 15 else (18,):
                     for k in range(len(run) - size + 1):
                         start, end = m.start() + k, m.start() + k + size
                         if any(start < e < end for e in edges) and _valid_person_number(run[k:k + size]):
@@ -253,11 +258,24 @@ def scan_sqlite(path: Path) -> list[tuple[str, str]]:
 
 
 def scan_xlsx(path: Path) -> list[tuple[str, str]]:
+    """The sheets' XML as text, and each cell's text as JSON where it holds some (``scan_json``)."""
     found = []
     with zipfile.ZipFile(path) as zf:
         for name in zf.namelist():
             if name.endswith(".xml"):
-                found += scan_text(f"xlsx {path.name}:{name}", zf.read(name).decode("utf-8", "replace"))
+                xml = zf.read(name).decode("utf-8", "replace")
+                found += scan_text(f"xlsx {path.name}:{name}", xml)
+                for cell in re.findall(r"<t(?:\s[^>]*)?>([^<]*)</t>", xml):
+                    found += scan_json(f"xlsx {path.name}:{name}", html.unescape(cell))
+    return found
+
+
+def scan_csv(path: Path, text: str) -> list[tuple[str, str]]:
+    """Each cell of a CSV file's text as JSON where it holds some (``scan_json``)."""
+    found = []
+    for row in csv.reader(io.StringIO(text)):
+        for cell in row:
+            found += scan_json(f"csv {path.name}", cell)
     return found
 
 
@@ -282,6 +300,8 @@ def scan_tree(root: Path, *, skip: Iterable[Path] = ()) -> list[tuple[str, str]]
         else:
             text = path.read_bytes().decode("utf-8", "replace")
             found += scan_text(str(path.relative_to(root)), text)
+            if path.suffix == ".csv":
+                found += scan_csv(path, text)
             if path.suffix in (".json", ".jsonl"):
                 for line in [text] if path.suffix == ".json" else text.splitlines():
                     try:
