@@ -200,7 +200,9 @@ with a digit run (ID_RUN_RE2) or an ID number split across its values (``split_i
 _JSON_LEAF = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|(-?[0-9][0-9.eE+\-]*)')
 """A string (a key: followed by a colon) or a number in JSON text: a nested value's leaves."""
 _DIGIT = re.compile("[0-9]")
+_DIGIT_OR_X = re.compile("[0-9Xx]")
 _CHECK_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
+_MONTHS = frozenset(f"{m:02d}" for m in range(1, 13))
 
 
 def check_character(body17: str) -> str:
@@ -282,9 +284,9 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
             pieces.append((i, -1, -1))
         elif _DIGIT.search(value):
             pieces.append((i, s, e))
-    joined = fold_digits("".join(MASK if s < 0 else texts[i][s:e] for i, s, e in pieces))
-    if len(pieces) < 2 or sum(c.isdigit() for c in joined) < MIN_RUN:
+    if len(pieces) < 2:
         return []
+    joined = fold_digits("".join(MASK if s < 0 else texts[i][s:e] for i, s, e in pieces))
     bounds, at = [], 0
     for _, s, e in pieces:
         at += 1 if s < 0 else e - s
@@ -293,19 +295,24 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     for m in _RUN.finditer(joined):
         if bisect_right(bounds, m.start()) == bisect_right(bounds, m.end() - 1):
             continue  # within one value: mask_text's
-        places = [p for p in range(m.start(), m.end()) if not _SEP.match(joined[p])]
+        places = [d.start() for d in _DIGIT_OR_X.finditer(joined, m.start(), m.end())]
         token = "".join(joined[p] for p in places).upper()
         piece = [bisect_right(bounds, p) for p in places]
         for size in (18, 15):
             for w in range(len(token) - size + 1):
                 end = w + size - 1
-                if piece[w] == piece[end] or not is_valid_id_number(token[w:w + size]):
+                # the cheap tests first: most windows of honest numbers side by side fail the region
+                if piece[w] == piece[end] or not _region(token[w:w + 2]):
+                    continue
+                if size == 18 and token[w + 6:w + 8] not in ("19", "20", "21"):
                     continue
                 # 15 digits (no check character) only as a whole group: from a value's first digit
                 # in the run, or one after a separator, to a value's last, or one before a separator
-                if size == 15 and not (_group_edge(places, piece, w - 1, w) and _group_edge(places, piece, end, end + 1)):
+                if size == 15 and (token[w + 8:w + 10] not in _MONTHS or not (
+                        _group_edge(places, piece, w - 1, w) and _group_edge(places, piece, end, end + 1))):
                     continue
-                starred.update(range(places[w] + 4, places[end] + 1 - 4))
+                if is_valid_id_number(token[w:w + size]):
+                    starred.update(range(places[w] + 4, places[end] + 1 - 4))
     spans = []
     for k, (i, s, e) in enumerate(pieces):
         offset = bounds[k] - (e - s)
@@ -316,6 +323,43 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
 def holds_split_id(texts: list[str | None], nested: list[bool] | None = None) -> bool:
     """Whether an ID number is split across ``texts`` (``split_id_spans``)."""
     return bool(split_id_spans(texts, nested))
+
+
+class _Float(Exception):
+    pass
+
+
+def _no_float(_: str):
+    raise _Float
+
+
+def json_may_hold_split_id(text: str | None) -> bool:
+    """Whether ``mask_split_ids`` may find an ID number split across the values of the JSON
+    object ``text`` — the guard before the SQL's masking of a JSON object without a digit run or
+    a personal header, which costs far more than this. Never false where it would find one: the
+    values are read unescaped (an escape only parts digits); a document with a fractional
+    number (written back by DuckDB in its own form), not an object, or not JSON: true."""
+    if text is None:
+        return False
+    try:
+        pairs = json.loads(text, object_pairs_hook=lambda kv: kv, parse_float=_no_float, parse_constant=_no_float)
+    except (_Float, ValueError, RecursionError):
+        return True
+    if not isinstance(pairs, list) or pairs and not isinstance(pairs[0], tuple):
+        return True
+    values: list[str] = []
+
+    def leaves(value) -> None:
+        if isinstance(value, str):
+            values.append(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            values.append(str(value))
+        elif isinstance(value, list):  # an object's pairs or an array's elements
+            for v in value:
+                leaves(v[1] if isinstance(v, tuple) else v)
+
+    leaves(pairs)
+    return holds_split_id(values)
 
 
 def mask_split_ids(texts: list[str | None], masked: list[str | None],

@@ -231,7 +231,8 @@ def register_functions(session: "SparkSession") -> None:
     ``has_id_number`` — SQL macros on DuckDB, calling Python only for the values RE2
     finds a digit run in — are the Python functions themselves here: they make the
     same RE2 scan (pyarrow's) before calling Python on a value; ``mask_split_ids`` and
-    ``holds_split_id`` too (Python's own count of digits in place of the RE2 guard). Then the JSON columns'
+    ``holds_split_id`` and ``json_may_hold_split_id`` too (Python's own count of digits in
+    place of the RE2 guard). Then the JSON columns'
     functions (``ssj_raw_json``, ``ssj_extra_json``) and the constant macros
     (``spark_function_ddl``)."""
     import warnings
@@ -254,6 +255,7 @@ def register_functions(session: "SparkSession") -> None:
         ("has_id_number", udfs.has_id_number, BooleanType()),
         ("mask_split_ids", udfs.mask_split_ids, ArrayType(StringType())),
         ("holds_split_id", udfs.holds_split_id, BooleanType()),
+        ("json_may_hold_split_id", udfs.json_may_hold_split_id, BooleanType()),
         ("ssj_has_id_run", has_id_run, BooleanType()),
         ("is_personal_header", udfs.is_personal_header, BooleanType()),
         ("is_code_header", udfs.is_code_header, BooleanType()),

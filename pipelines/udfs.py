@@ -20,6 +20,8 @@ keys of a JSON object being masked).
                                   value) with each ID number split across the values of ``texts``
                                   masked as well; ``nested``: which texts are a nested value's JSON
     holds_split_id(texts, nested) whether an ID number is split across the values of ``texts``
+    json_may_hold_split_id(json)  json_may_hold_split_id: the guard before masking a JSON object
+                                  for that alone (false for NULL)
     is_personal_header(header)    whether a column header names an identity document
     is_code_header(header)        whether a header is one of an enterprise-code column's
                                   (type uscc or reg_no in feeds.yaml: its name or an alias)
@@ -120,6 +122,17 @@ def holds_split_id(texts: pa.Array, nested: pa.Array) -> pa.Array:
                      for t, n in zip(_lists(texts), _lists(nested))], pa.bool_())
 
 
+def json_may_hold_split_id(values: pa.Array) -> pa.Array:
+    """``personal.json_may_hold_split_id`` of every value (false for NULL), in Python only for
+    the values holding 15 digits in all (SPLIT_GUARD_RE2: one RE2 scan)."""
+    values = _string_array(values)
+    hit = pc.fill_null(pc.match_substring_regex(values, personal.SPLIT_GUARD_RE2), False)
+    if not pc.any(hit).as_py():
+        return pa.array([False] * len(values), pa.bool_())
+    found = [personal.json_may_hold_split_id(v) for v in values.filter(hit).to_pylist()]
+    return pc.replace_with_mask(hit, hit, pa.array(found, pa.bool_()))
+
+
 def mask_personal_value(values: pa.Array) -> pa.Array:
     """``personal.mask_value`` of every value (a personal value is masked whole); NULL stays NULL."""
     return pa.array([personal.mask_value(v) for v in _string_array(values).to_pylist()], pa.string())
@@ -198,6 +211,8 @@ def _macros(schema: str = f"{FUNCTION_CATALOG}.main") -> list[str]:
         f"{create}holds_split_id(texts, nested) as "
         "coalesce(regexp_matches(array_to_string(texts, ''), ssj_split_id_pattern()) "
         "and ssj_holds_split_id_py(texts, nested), false)",
+        f"{create}json_may_hold_split_id(json) as "
+        "coalesce(regexp_matches(json, ssj_split_id_pattern()) and ssj_json_may_hold_split_id_py(json), false)",
     ]
 
 
@@ -238,7 +253,7 @@ def refuse_shadowing(conn: duckdb.DuckDBPyConnection) -> None:
 
 MACRO_NAMES = frozenset({"ssj_id_run_pattern", "ssj_split_id_pattern", "ssj_personal_header_pattern",
                          "ssj_personal_columns", "mask_personal", "has_id_number", "mask_split_ids",
-                         "holds_split_id"})
+                         "holds_split_id", "json_may_hold_split_id"})
 
 
 def run_variables_sql(conn: duckdb.DuckDBPyConnection) -> str:
@@ -270,6 +285,7 @@ def register(conn: duckdb.DuckDBPyConnection) -> bool:
         ("ssj_has_id_number_py", has_id_number, ["VARCHAR"], "BOOLEAN"),
         ("ssj_mask_split_ids_py", mask_split_ids, ["VARCHAR[]", "VARCHAR[]", "BOOLEAN[]"], "VARCHAR[]"),
         ("ssj_holds_split_id_py", holds_split_id, ["VARCHAR[]", "BOOLEAN[]"], "BOOLEAN"),
+        ("ssj_json_may_hold_split_id_py", json_may_hold_split_id, ["VARCHAR"], "BOOLEAN"),
         ("is_personal_header", is_personal_header, ["VARCHAR"], "BOOLEAN"),
         ("is_code_header", is_code_header, ["VARCHAR"], "BOOLEAN"),
     ]
