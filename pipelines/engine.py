@@ -230,13 +230,15 @@ def register_functions(session: "SparkSession") -> None:
     (Arrow) functions, as vectorised UDFs, under the same names. ``mask_personal`` and
     ``has_id_number`` — SQL macros on DuckDB, calling Python only for the values RE2
     finds a digit run in — are the Python functions themselves here: they make the
-    same RE2 scan (pyarrow's) before calling Python on a value. Then the JSON columns'
+    same RE2 scan (pyarrow's) before calling Python on a value; ``mask_split_ids`` and
+    ``holds_split_id`` and ``json_may_hold_split_id`` too (Python's own count of digits in
+    place of the RE2 guard). Then the JSON columns'
     functions (``ssj_raw_json``, ``ssj_extra_json``) and the constant macros
     (``spark_function_ddl``)."""
     import warnings
 
     from pyspark.sql.functions import ArrowUDFType, arrow_udf as _arrow_udf
-    from pyspark.sql.types import BooleanType, StringType
+    from pyspark.sql.types import ArrayType, BooleanType, StringType
 
     from pipelines import spark_json, udfs
 
@@ -251,6 +253,9 @@ def register_functions(session: "SparkSession") -> None:
         ("mask_personal", udfs.mask_personal, StringType()),
         ("mask_personal_value", udfs.mask_personal_value, StringType()),
         ("has_id_number", udfs.has_id_number, BooleanType()),
+        ("mask_split_ids", udfs.mask_split_ids, ArrayType(StringType())),
+        ("holds_split_id", udfs.holds_split_id, BooleanType()),
+        ("json_may_hold_split_id", udfs.json_may_hold_split_id, BooleanType()),
         ("ssj_has_id_run", has_id_run, BooleanType()),
         ("is_personal_header", udfs.is_personal_header, BooleanType()),
         ("is_code_header", udfs.is_code_header, BooleanType()),
@@ -291,8 +296,9 @@ def has_id_run(values: pa.Array) -> pa.Array:
 
 def spark_function_ddl() -> list[str]:
     """The SQL macros of pipelines/udfs.py that are constants, as Spark SQL functions of the
-    session: ``ssj_personal_header_pattern()`` (the same pattern: RE2's syntax for it is
-    Java's too — Unicode classes, literal characters in a class, ``(?i:…)``),
+    session: ``ssj_personal_header_pattern()`` and ``ssj_split_id_pattern()`` (the same
+    patterns: RE2's syntax for them is Java's too — Unicode classes, literal characters in
+    a class, ``(?i:…)``),
     ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns); ``ssj_id_run_prefilter()``
     in place of DuckDB's ``ssj_id_run_pattern()`` (``id_run_prefilter``: Java never runs
     the unbounded run); and ``array_to_string``, the DuckDB function a model's own SQL
@@ -307,6 +313,8 @@ def spark_function_ddl() -> list[str]:
     return [
         f"{create} ssj_id_run_prefilter() returns string return {_quote(id_run_prefilter())}",
         f"{create} ssj_personal_header_pattern() returns string return {_quote(personal_header_prefilter())}",
+        # a bounded repeat (15): Java's depth stays 15 whatever the text
+        f"{create} ssj_split_id_pattern() returns string return {_quote(personal.SPLIT_GUARD_RE2)}",
         f"{create} ssj_personal_columns(feed string) returns array<string> "
         f"return coalesce(cast(map({columns}) as map<string, array<string>>)[feed], cast(array() as array<string>))",
         # DuckDB's name for Spark's array_join (NULL elements left out, by both)

@@ -94,7 +94,8 @@ def test_spark_gets_every_function_and_macro_duckdb_gets():
     assert "ssj_id_run_pattern" not in made and "ssj_id_run_prefilter" in made
     made = made - {"ssj_id_run_prefilter"} | {"ssj_id_run_pattern"}
     registered = {"nfkc", "matches_pattern", "mask_personal", "mask_personal_value", "has_id_number",
-                  "is_personal_header", "is_code_header"}  # Arrow UDFs (register_functions)
+                  "mask_split_ids", "holds_split_id", "json_may_hold_split_id", "is_personal_header",
+                  "is_code_header"}  # Arrow UDFs
     assert made | registered == udfs.MACRO_NAMES | {"nfkc", "matches_pattern", "mask_personal_value",
                                                      "is_personal_header", "is_code_header"}
 
