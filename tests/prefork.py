@@ -12,8 +12,11 @@ loaded before the fork), and ends as an interpreter ends — non-daemon threads 
 ``atexit`` functions run, objects finalized, output flushed — with the command's exit code.
 
 What the child does not share with a new interpreter: the interpreter's start-up
-settings (hash seed, locale, ``PYTHON*`` variables). A command whose environment sets
-``PYTHON*``, ``LANG`` or ``LC_*`` differently runs in a new interpreter instead, and so
+settings (hash seed, locale, time zone, ``PYTHON*`` variables) and a standard input of
+its own (it reads ``input``, else nothing). A command whose environment sets
+``PYTHON*``, ``LANG``, ``LC_*`` or ``TZ`` otherwise than the server's runs in a new
+interpreter instead (a test that compares two runs' bytes gives one a hash seed of its
+own, so that an order following a set's shows), and so
 does every command when ``SSJ_TEST_FRESH_INTERPRETER=1`` (the suite then launches
 `ssj` exactly as a user's shell does). The tests that signal a run (kills,
 interrupts), the daemon's and the UI's start their own processes as before.
@@ -33,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRELOAD = ("dagster", "dagster_dbt", "dagster_dbt.core.resource", "dbt.cli.main", "dbt.adapters.duckdb",
            "duckdb", "pyarrow", "pyarrow.parquet", "sqlalchemy", "yaml", "jinja2")
 """What the server imports before forking: third-party libraries only (no module of the project)."""
-STARTUP_VARIABLES = ("PYTHON", "LANG", "LC_")
+STARTUP_VARIABLES = ("PYTHON", "LANG", "LC_", "TZ")
 
 
 def ssj(args: list[str], env: dict[str, str] | None = None, input: str | None = None,  # noqa: A002 - subprocess's name
@@ -42,7 +45,8 @@ def ssj(args: list[str], env: dict[str, str] | None = None, input: str | None = 
     the repository's root, output captured as text: what ``subprocess.run`` would return."""
     env = dict(os.environ if env is None else env)
     cmd = [sys.executable, "-m", "pipelines.cli", *args]
-    if os.environ.get("SSJ_TEST_FRESH_INTERPRETER") == "1" or _startup_differs(env):
+    if os.environ.get("SSJ_TEST_FRESH_INTERPRETER") == "1" or _startup(env) != _startup(os.environ) \
+            or _startup(env) != _server().startup:
         return subprocess.run(cmd, env=env, input=input, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
     with tempfile.TemporaryDirectory(prefix="ssj-prefork-") as tmp:
         stdin, stdout, stderr = (Path(tmp) / name for name in ("stdin", "stdout", "stderr"))
@@ -58,11 +62,9 @@ def _read(path: Path) -> str:
         return f.read()
 
 
-def _startup_differs(env: dict[str, str]) -> bool:
-    def startup(e):
-        return {k: v for k, v in e.items() if k.startswith(STARTUP_VARIABLES)}
-
-    return startup(env) != startup(os.environ)
+def _startup(env) -> dict[str, str]:  # noqa: ANN001 - a mapping of environment variables
+    """The variables an interpreter reads as it starts (its hash seed, locale, time zone …)."""
+    return {k: v for k, v in env.items() if k.startswith(STARTUP_VARIABLES)}
 
 
 class _Server:
@@ -70,6 +72,7 @@ class _Server:
 
     def __init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SSJ_", "DAGSTER_"))}
+        self.startup = _startup(env)
         self.process = subprocess.Popen([sys.executable, "-m", "tests.prefork"], cwd=ROOT, env=env, text=True,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1)
         self.lock = threading.Lock()
@@ -81,6 +84,8 @@ class _Server:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
             pid = int(self.process.stdout.readline())
+            if pid <= 1:
+                raise RuntimeError(f"the prefork server answered {pid} for a process id")
             killed = threading.Event()
             timer = threading.Timer(timeout, lambda: (killed.set(), os.kill(pid, 9))) if timeout else None
             if timer is not None:
