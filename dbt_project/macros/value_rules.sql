@@ -278,14 +278,15 @@ coalesce(list_transform([{{ col }}], lambda _v:
     industry codes); opaque keys (licence_no, task_id, cert_no) are `texts`.
     Cleaned texts hold the same control characters as the raw values (the cleaners
     only fold white space). On a clean row this is one RE2 scan of the texts joined
-    by '|' (which no digit run spans) for a digit run or a control
+    by '#' (no digit, separator or control character: no digit run spans two texts,
+    as one would across '|', a list separator, and two dates) for a digit run or a control
     character, one of the codes joined for a control character, and one of the
     JSON; each column is looked at, and has_id_number (Python) called, only on a
     row where a scan found something. -#}
 {% macro screen_texts(texts, codes=[], json=none, json_as='extra') -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('screen_texts')(texts, codes=codes, json=json, json_as=json_as)) }}{% endif -%}
 {%- set ctrl = control_character_class() -%}
-case when regexp_matches(concat_ws('|'
+case when regexp_matches(concat_ws('#'
         {%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}), '(?:' || ssj_id_run_pattern() || ')|{{ ctrl }}')
     {%- if codes %}
     or regexp_matches(concat({% for c in codes %}{{ c if c is string else c[1] }}{{ ", " if not loop.last }}{% endfor %}), '{{ ctrl }}')
