@@ -457,10 +457,11 @@ list_transform([regexp_replace({{ clean_code(col) }}, '\.0+$', '')], lambda _ic:
 case when {{ condition }} then {'code': '{{ code }}', 'message': {{ message }}} end
 {%- endmacro %}
 
-{#- Quote a value for a reason message: 'value', its digit runs masked (mask_personal). -#}
+{#- Quote a value for a reason message: 'value', its digit runs masked (mask_personal_few:
+    a message is made only on the rows its finding holds for). -#}
 {% macro quoted(value) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('quoted')(value)) }}{% endif -%}
-'''' || coalesce(mask_personal(cast({{ value }} as varchar)), '') || ''''
+'''' || coalesce(mask_personal_few(cast({{ value }} as varchar)), '') || ''''
 {%- endmacro %}
 
 {% macro issue_required(value, column) -%}
@@ -522,7 +523,7 @@ is not a date (expected 2024-03-05, 2024/3/5, 2024.3.5, 20240305 or 2024年3月5
 {%- endmacro %}
 
 {% macro issue_malformed(parse_error) -%}
-{{ issue(parse_error ~ ' is not null', 'malformed_row', "'row could not be read: ' || mask_personal(" ~ parse_error ~ ")") }}
+{{ issue(parse_error ~ ' is not null', 'malformed_row', "'row could not be read: ' || mask_personal_few(" ~ parse_error ~ ")") }}
 {%- endmacro %}
 
 {#- From a list of issue() expressions: `reason_codes` (sorted, distinct; [] when
