@@ -53,9 +53,9 @@ nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v 
 
 {#- Opaque identifiers chosen by the issuer (task_id, 执法证号, licence numbers): NFKC, upper-cased,
     white space removed, hyphens and other punctuation KEPT ('SSJ-2026-01').
-    folded=true: `col` is already NFKC'd and upper-cased (split_keys folds its items
-    first: inside a lambda DuckDB computes an expression written three times three
-    times, and NFKC is a call into Python). -#}
+    folded=true: `col` is already NFKC'd and upper-cased (split_keys' items, pieces of
+    a cleaned, upper-cased value: inside a lambda DuckDB computes an expression written
+    three times three times, and NFKC is a call into Python). -#}
 {% macro clean_key(col, folded=false) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_key')(col, folded=folded)) }}{% endif -%}
 {%- set v = col if folded else 'upper(nfkc(cast(' ~ col ~ ' as varchar)))' -%}
@@ -172,12 +172,14 @@ list_transform([list_filter(
     cleaning) removed keeping the first occurrence's position. VARCHAR[]; NULL when
     there is no item. clean_key drops all white space, so the items are not trimmed
     first, and one removal of duplicates, after cleaning, gives what split_list's and
-    then another would (1M results: half the time). -#}
+    then another would (1M results: half the time). The items are not NFKC'd again:
+    they are pieces of a clean_text'd (NFKC) value, split at punctuation no mark
+    composes with, so already NFKC (as spark__split_keys); the value is upper-cased
+    whole, before it is split (1M results: 0.29 → 0.22 CPU-s). -#}
 {% macro split_keys(col) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('split_keys')(col)) }}{% endif -%}
 list_transform([list_filter(
-        list_transform(
-            list_transform(regexp_split_to_array({{ clean_text(col) }}, {{ list_separators() }}), lambda _sk: upper(nfkc(_sk))),
+        list_transform(regexp_split_to_array(upper({{ clean_text(col) }}), {{ list_separators() }}),
             lambda _skf: {{ clean_key('_skf', folded=true) }}),
         lambda _sk: _sk is not null)],
     lambda _skl: case when len(_skl) > 0 then list_filter(_skl, lambda _skx, _skk: list_position(_skl, _skx) = _skk) end)[1]
