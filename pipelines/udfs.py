@@ -10,9 +10,14 @@ every text (mask_personal, has_id_number) are SQL macros that call Python
 (``ssj_mask_personal_py``, ``ssj_has_id_number_py``) only for the values DuckDB's
 RE2 finds a digit run in (``ID_RUN_RE2``): a clean value pays one RE2 scan, no call
 into Python. The others run on few values (a rejected row's, an ID column's, the
-keys of a JSON object being masked).
+keys of a JSON object being masked). ``mask_personal_few`` is mask_personal without
+the SQL guard, for the values a reason quotes (made only on the rows its finding
+holds for): DuckDB compiles ID_RUN_RE2 for every regexp_matches in a query as it
+plans it (~7 ms each), and a staging model's reasons quote dozens of values; the
+Python function runs its own RE2 scan (in Arrow) on the rows it gets.
 
     mask_personal(text)           mask_text: every digit run → first 4 + stars + last 4
+    mask_personal_few(text)       the same, for a reason's quoted values (few rows)
     mask_personal_value(value)    mask_value: a whole personal value → first 4 + stars + last 4
     has_id_number(text)           whether free text holds a personal ID number (false for NULL)
     mask_split_ids(texts, masked, nested)
@@ -200,8 +205,8 @@ def _macros(schema: str = f"{FUNCTION_CATALOG}.main") -> list[str]:
         f"coalesce(map {{{personal_columns}}}[feed], []::varchar[])",
         # Python only for the values RE2 finds a digit run in: a call into Python costs even when
         # its own prefilter finds nothing (10M registrations: 38 text columns cost ~4x staging).
-        # `case`, not `and`: DuckDB evaluates both sides of an `and` in a select list for every row
-        # (the 2,000-row sample's registrations: 1.8 s of Python calls for no value found)
+        # A CASE, not AND: DuckDB evaluates both sides of an AND on every row, and a CASE's branch
+        # only on the rows its condition holds for (none: no call at all)
         f"{create}mask_personal(text) as "
         "case when regexp_matches(text, ssj_id_run_pattern()) then ssj_mask_personal_py(text) else text end",
         f"{create}has_id_number(text) as "
@@ -241,8 +246,9 @@ def create_macros(conn: duckdb.DuckDBPyConnection) -> bool:
 def refuse_shadowing(conn: duckdb.DuckDBPyConnection) -> None:
     """The search path finds ``main`` first: a macro of one of these names saved in the warehouse
     (left by someone trying a query in the DuckDB CLI, say) would replace the masking of ID
-    numbers for every model. Such a warehouse is refused, with the statement that repairs it."""
-    names = ", ".join(_sql_literal(n) for n in sorted(MACRO_NAMES))
+    numbers for every model — and so would one of a Python function's name (``mask_personal_few``,
+    ``ssj_mask_personal_py`` …). Such a warehouse is refused, with the statement that repairs it."""
+    names = ", ".join(_sql_literal(n) for n in sorted(MACRO_NAMES | {f[0] for f in _python_functions()}))
     found = conn.execute(
         f"select distinct database_name, schema_name, function_name from duckdb_functions() "
         f"where function_name in ({names}) and database_name not in ('{FUNCTION_CATALOG}', 'temp', 'system')"
@@ -250,7 +256,7 @@ def refuse_shadowing(conn: duckdb.DuckDBPyConnection) -> None:
     if found:
         drops = "; ".join(f"drop macro {d}.{s}.{f}" for d, s, f in found)
         raise RuntimeError(f"the warehouse defines its own {', '.join(f for _, _, f in found)}, which would replace "
-                           f"shuangsuiji's masking macros of the same names; remove them ({drops}) and run again")
+                           f"shuangsuiji's functions of the same names; remove them ({drops}) and run again")
 
 
 MACRO_NAMES = frozenset({"ssj_id_run_pattern", "ssj_split_id_pattern", "ssj_personal_header_pattern",
@@ -276,13 +282,13 @@ def set_run_variables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(run_variables_sql(conn))
 
 
-def register(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Create the project's functions and run variables on ``conn`` (idempotent). True when
-    the macros are shared by the instance's cursors (``create_macros``)."""
-    functions = [
+def _python_functions() -> list[tuple]:
+    """The Python functions the models call: (name, function, parameter types, return type)."""
+    return [
         ("nfkc", nfkc, ["VARCHAR"], "VARCHAR"),
         ("matches_pattern", matches_pattern, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
         ("ssj_mask_personal_py", mask_personal, ["VARCHAR"], "VARCHAR"),
+        ("mask_personal_few", mask_personal, ["VARCHAR"], "VARCHAR"),
         ("mask_personal_value", mask_personal_value, ["VARCHAR"], "VARCHAR"),
         ("ssj_has_id_number_py", has_id_number, ["VARCHAR"], "BOOLEAN"),
         ("ssj_mask_split_ids_py", mask_split_ids, ["VARCHAR[]", "VARCHAR[]", "BOOLEAN[]"], "VARCHAR[]"),
@@ -291,6 +297,13 @@ def register(conn: duckdb.DuckDBPyConnection) -> bool:
         ("is_personal_header", is_personal_header, ["VARCHAR"], "BOOLEAN"),
         ("is_code_header", is_code_header, ["VARCHAR"], "BOOLEAN"),
     ]
+
+
+def register(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Create the project's functions and run variables on ``conn`` (idempotent). True when
+    the macros are shared by the instance's cursors (``create_macros``)."""
+    refuse_shadowing(conn)  # before the Python functions: a macro of one's name would make creating it fail
+    functions = _python_functions()
     for name, *_ in functions:
         try:
             conn.remove_function(name)

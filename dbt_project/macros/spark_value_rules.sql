@@ -201,7 +201,7 @@ regexp_replace({{ spark__clean_text(col) }}, r'[\t\n\f\r \p{P}]', '')
     Spark's does not: concat_ws(''). -#}
 {% macro spark__screen_texts(texts, codes=[], json=none, json_as='extra') -%}
 {%- set ctrl = control_character_class() -%}
-{%- set joined -%}concat_ws('|'{%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}){%- endset -%}
+{%- set joined -%}concat_ws('#'{%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}){%- endset -%}
 {%- set controls = [] -%}
 {%- for c in texts + codes -%}
 {%- set _ = controls.append("case when " ~ (c if c is string else c[1]) ~ " rlike r'" ~ ctrl ~ "' then '" ~ (c if c is string else c[0]) ~ "' end") -%}

@@ -53,9 +53,9 @@ nullif(case when regexp_matches({{ v }}, '{{ drop }}') then regexp_replace({{ v 
 
 {#- Opaque identifiers chosen by the issuer (task_id, 执法证号, licence numbers): NFKC, upper-cased,
     white space removed, hyphens and other punctuation KEPT ('SSJ-2026-01').
-    folded=true: `col` is already NFKC'd and upper-cased (split_keys folds its items
-    first: inside a lambda DuckDB computes an expression written three times three
-    times, and NFKC is a call into Python). -#}
+    folded=true: `col` is already NFKC'd and upper-cased (split_keys' items, pieces of
+    a cleaned, upper-cased value: inside a lambda DuckDB computes an expression written
+    three times three times, and NFKC is a call into Python). -#}
 {% macro clean_key(col, folded=false) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('clean_key')(col, folded=folded)) }}{% endif -%}
 {%- set v = col if folded else 'upper(nfkc(cast(' ~ col ~ ' as varchar)))' -%}
@@ -172,12 +172,14 @@ list_transform([list_filter(
     cleaning) removed keeping the first occurrence's position. VARCHAR[]; NULL when
     there is no item. clean_key drops all white space, so the items are not trimmed
     first, and one removal of duplicates, after cleaning, gives what split_list's and
-    then another would (1M results: half the time). -#}
+    then another would (1M results: half the time). The items are not NFKC'd again:
+    they are pieces of a clean_text'd (NFKC) value, split at punctuation no mark
+    composes with, so already NFKC (as spark__split_keys); the value is upper-cased
+    whole, before it is split (1M results: 0.29 → 0.22 CPU-s). -#}
 {% macro split_keys(col) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('split_keys')(col)) }}{% endif -%}
 list_transform([list_filter(
-        list_transform(
-            list_transform(regexp_split_to_array({{ clean_text(col) }}, {{ list_separators() }}), lambda _sk: upper(nfkc(_sk))),
+        list_transform(regexp_split_to_array(upper({{ clean_text(col) }}), {{ list_separators() }}),
             lambda _skf: {{ clean_key('_skf', folded=true) }}),
         lambda _sk: _sk is not null)],
     lambda _skl: case when len(_skl) > 0 then list_filter(_skl, lambda _skx, _skk: list_position(_skl, _skx) = _skk) end)[1]
@@ -278,14 +280,15 @@ coalesce(list_transform([{{ col }}], lambda _v:
     industry codes); opaque keys (licence_no, task_id, cert_no) are `texts`.
     Cleaned texts hold the same control characters as the raw values (the cleaners
     only fold white space). On a clean row this is one RE2 scan of the texts joined
-    by '|' (which no digit run spans) for a digit run or a control
+    by '#' (no digit, separator or control character: no digit run spans two texts,
+    as one would across '|', a list separator, and two dates) for a digit run or a control
     character, one of the codes joined for a control character, and one of the
     JSON; each column is looked at, and has_id_number (Python) called, only on a
     row where a scan found something. -#}
 {% macro screen_texts(texts, codes=[], json=none, json_as='extra') -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('screen_texts')(texts, codes=codes, json=json, json_as=json_as)) }}{% endif -%}
 {%- set ctrl = control_character_class() -%}
-case when regexp_matches(concat_ws('|'
+case when regexp_matches(concat_ws('#'
         {%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}), '(?:' || ssj_id_run_pattern() || ')|{{ ctrl }}')
     {%- if codes %}
     or regexp_matches(concat({% for c in codes %}{{ c if c is string else c[1] }}{{ ", " if not loop.last }}{% endfor %}), '{{ ctrl }}')
@@ -486,10 +489,11 @@ list_transform([regexp_replace({{ clean_code(col) }}, '\.0+$', '')], lambda _ic:
 case when {{ condition }} then {'code': '{{ code }}', 'message': {{ message }}} end
 {%- endmacro %}
 
-{#- Quote a value for a reason message: 'value', its digit runs masked (mask_personal). -#}
+{#- Quote a value for a reason message: 'value', its digit runs masked (mask_personal_few:
+    a message is made only on the rows its finding holds for). -#}
 {% macro quoted(value) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('quoted')(value)) }}{% endif -%}
-'''' || coalesce(mask_personal(cast({{ value }} as varchar)), '') || ''''
+'''' || coalesce(mask_personal_few(cast({{ value }} as varchar)), '') || ''''
 {%- endmacro %}
 
 {% macro issue_required(value, column) -%}
@@ -551,7 +555,7 @@ is not a date (expected 2024-03-05, 2024/3/5, 2024.3.5, 20240305 or 2024年3月5
 {%- endmacro %}
 
 {% macro issue_malformed(parse_error) -%}
-{{ issue(parse_error ~ ' is not null', 'malformed_row', "'row could not be read: ' || mask_personal(" ~ parse_error ~ ")") }}
+{{ issue(parse_error ~ ' is not null', 'malformed_row', "'row could not be read: ' || mask_personal_few(" ~ parse_error ~ ")") }}
 {%- endmacro %}
 
 {#- From a list of issue() expressions: `reason_codes` (sorted, distinct; [] when

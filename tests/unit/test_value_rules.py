@@ -370,6 +370,16 @@ def test_screen_texts_names_the_columns_holding_an_id_number():
     assert screen(["350102900101123", "2024-03-05", None], [None]) == {"personal_id": ["a"], "control": None}
 
 
+def test_screen_texts_passes_over_a_clean_row_in_one_scan():
+    """Texts are joined for the scan by a character no digit run spans: a row of dates (2024-03-05,
+    2024-03-20: 16 digits and separators, were they joined by a list separator) is clean at once,
+    without a column looked at or Python called (the struct is NULL)."""
+    expr = macros().screen_texts(["a", "b", ("c", "array_to_string(c, chr(10))")])
+    row = "select $1::varchar a, $2::varchar b, $3::varchar[] c"
+    assert con().execute(f"select {expr} from ({row})", ["2024-03-05", "2024-03-20", ["闽执39012", "2024-04-01"]]
+                         ).fetchone()[0] is None
+
+
 def test_screen_texts_names_the_columns_holding_a_control_character():
     assert screen(["tab\tline\nform\freturn\r", "ok", None], ["K"], '{"k":"a\\\\b\\\\u0001\\t\\f"}') == CLEAN
     assert screen(["x\x00", "\x1b[0m", ["a\x0b"]], ["K"]) == {"personal_id": None, "control": ["a", "b", "c"]}
