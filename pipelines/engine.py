@@ -55,7 +55,7 @@ def engine_name(environ: dict | None = None) -> str:
     return name
 
 
-SPARK_SO_FAR = "the seeds, stg_calendar, stg_approval, stg_inspectors, stg_draw_list and the staging macros"
+SPARK_SO_FAR = "the seeds, stg_calendar, stg_ledger, stg_approval, stg_inspectors, stg_draw_list and the staging macros"
 """What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
 
 
@@ -231,7 +231,7 @@ def register_functions(session: "SparkSession") -> None:
     ``has_id_number`` — SQL macros on DuckDB, calling Python only for the values RE2
     finds a digit run in — are the Python functions themselves here: they make the
     same RE2 scan (pyarrow's) before calling Python on a value. Then the JSON columns'
-    functions (``ssj_raw_json``, ``ssj_extra_json``) and the constant macros
+    functions (``ssj_raw_json``, ``ssj_extra_json``, ``ssj_json_text``) and the constant macros
     (``spark_function_ddl``)."""
     import warnings
 
@@ -259,6 +259,7 @@ def register_functions(session: "SparkSession") -> None:
     # the staging models' JSON columns, written by DuckDB's own macros (pipelines/spark_json.py)
     session.udf.register("ssj_raw_json", arrow_udf(spark_json.raw_json, StringType(), ArrowUDFType.SCALAR))
     session.udf.register("ssj_extra_json", arrow_udf(spark_json.extra_json, StringType(), ArrowUDFType.SCALAR))
+    session.udf.register("ssj_json_text", arrow_udf(spark_json.json_text, StringType(), ArrowUDFType.SCALAR))
     for sql in spark_function_ddl():
         session.sql(sql)
 

@@ -191,3 +191,7 @@ where failing_rows > 0
 {% macro default__issue_personal_id(columns) %}{{ no_engine_twin('issue_personal_id') }}{% endmacro %}
 {% macro default__issue_control_character(columns) %}{{ no_engine_twin('issue_control_character') }}{% endmacro %}
 {% macro default__ingested_rows(feed, new_files_only=false) %}{{ no_engine_twin('ingested_rows') }}{% endmacro %}
+{% macro default__build_state_value(key) %}{{ no_engine_twin('build_state_value') }}{% endmacro %}
+{% macro default__previous_snapshot() %}{{ no_engine_twin('previous_snapshot') }}{% endmacro %}
+{% macro default__masked_json(col) %}{{ no_engine_twin('masked_json') }}{% endmacro %}
+{% macro default__split_rows(text, separator) %}{{ no_engine_twin('split_rows') }}{% endmacro %}

@@ -58,3 +58,38 @@ select raw_rows.*
     )
 {%- endif -%}
 {%- endmacro %}
+
+{#- build_state_value: the same scalar, Spark's type names. -#}
+{% macro spark__build_state_value(key) -%}
+{%- set state = adapter.get_relation(this.database, this.schema, '_ssj_build_state') if execute else none -%}
+{%- if state is not none -%}
+(select max(value) from {{ state }} where key = '{{ key }}')
+{%- else -%}
+cast(null as string)
+{%- endif -%}
+{%- endmacro %}
+
+{#- previous_snapshot: Spark replaces a Parquet table by dropping it before the model's
+    query runs, so the previous rows are copied first, to the table of the same name in
+    the database prior_build, and read from there. A build that fails between the drop
+    and the new table leaves no previous snapshot: the next build starts as a first one. -#}
+{% macro spark__previous_snapshot() -%}
+{%- set current = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+{%- if current is none -%}{{ return(none) }}{%- endif -%}
+{%- set copy = api.Relation.create(schema='prior_build', identifier=this.identifier, type='table') -%}
+{%- set _ = run_query('create database if not exists prior_build') -%}
+{%- set _ = run_query('drop table if exists ' ~ copy) -%}
+{%- set _ = run_query('create table ' ~ copy ~ ' using parquet as select * from ' ~ current) -%}
+{{ return(copy) }}
+{%- endmacro %}
+
+{#- masked_json: Spark has no JSON type, and reads a JSON value into a string as it is
+    written: the text in DuckDB's form of it (ssj_json_text, pipelines/spark_json.py), masked. -#}
+{% macro spark__masked_json(col) -%}
+mask_personal(ssj_json_text(cast({{ col }} as string)))
+{%- endmacro %}
+
+{#- split_rows: Spark's split takes a Java pattern: the separator is quoted. -#}
+{% macro spark__split_rows(text, separator) -%}
+explode(split({{ text }}, r'{{ modules.re.escape(separator) }}', -1))
+{%- endmacro %}

@@ -216,6 +216,7 @@ select
     such table (a build run by hand). Read when the model runs, not passed as a
     dbt var: a var that changes every build would cost dbt a full re-parse. -#}
 {% macro build_state_value(key) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('build_state_value')(key)) }}{% endif -%}
 {%- set state = adapter.get_relation(this.database, this.schema, '_ssj_build_state') if execute else none -%}
 {%- if state is not none -%}
 (select max(value) from {{ state }} where key = '{{ key }}')
@@ -246,4 +247,24 @@ select raw_value, {{ text_as }}{% if parsed is not none %}, {{ parsed }} as {{ p
         select raw_value, {{ clean_code('raw_value') if cleaner == 'clean_code' else clean_text('raw_value') }} as {{ text_as }}
         from (select distinct {{ adapter.quote(column) }} as raw_value from ({{ ingested_rows(feed) }}))
     ) {{ also }}
+{%- endmacro %}
+
+{#- The table a model builds, as the previous build left it (none before its first build):
+    what a snapshot that keeps part of its rows reads back (stg_ledger). -#}
+{% macro previous_snapshot() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('previous_snapshot')()) }}{% endif -%}
+{{ return(adapter.get_relation(this.database, this.schema, this.identifier)) }}
+{%- endmacro %}
+
+{#- A JSON value with every digit run of its text masked (mask_personal), kept as JSON. -#}
+{% macro masked_json(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('masked_json')(col)) }}{% endif -%}
+mask_personal({{ col }}::varchar)::json
+{%- endmacro %}
+
+{#- One row per piece of `text` cut at `separator` (a plain text, not a pattern), as a
+    set-returning expression of a select list. -#}
+{% macro split_rows(text, separator) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('split_rows')(text, separator)) }}{% endif -%}
+unnest(string_split({{ text }}, '{{ separator }}'))
 {%- endmacro %}

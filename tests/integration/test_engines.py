@@ -1,7 +1,7 @@
 """The same raw files give the same rows on DuckDB and on Spark (docs/engines.md).
 
 One warehouse, one raw store: dbt builds the models that run on Spark so far
-(``SPARK_SELECTION``, and stg_approval from DuckDB's ledger snapshot) with DuckDB
+(``SPARK_SELECTION``, then the ledger snapshot and the staging models) with DuckDB
 (its target ``duckdb``, in a subprocess, as the pipeline runs it) and with local
 Spark (target ``spark``, dbt-spark's session method in this process, on the session
 pipelines/engine.py opens); every table is then compared row by row (a SHA-256 per
@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from pipelines import engine
+from pipelines.defs.ingest.raw_store import ledger_dir, write_json_atomically
 from tests.support import DBT_DIR, make_uscc, run_dbt, write_raw
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -33,7 +34,7 @@ SPARK_SELECTION = "resource_type:seed stg_calendar"
 """What runs on Spark so far: every seed (with its data tests) and the first models."""
 
 STAGED_ON_SPARK = ("stg_approval", "stg_inspectors", "stg_draw_list")
-"""The staging models whose every macro has a Spark twin (built from DuckDB's ledger snapshot)."""
+"""The staging models whose every macro has a Spark twin (built after the ledger snapshot stg_ledger)."""
 
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
 
@@ -86,6 +87,14 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
     ], agency="samr-350102")
     write_raw(wh, "results", [dict(task_id="SSJ-2026-01", uscc=make_uscc("91350102MA2Y00001"), result="未发现问题",
                                    inspected_on="2026-03-05")], agency="samr-350102")
+    # a rejected file named after a person, its first row taken for headers: path, error and headers masked
+    write_json_atomically(ledger_dir(wh) / "rejected-350102199001011234.json", {
+        "path": "samr-350102/registration/李四 350102199001011234.csv", "agency": "samr-350102",
+        "feed": "registration", "sha256": "0" * 64, "bytes": 12, "mtime": "2026-01-03 08:00:00", "status": "rejected",
+        "rows_read": 0, "error_code": "unknown_headers", "error": "no column of 350102199001011234.csv is known",
+        "duplicate_of": None, "format": "csv", "encoding": "gb18030",
+        "headers": {"李四 350102199001011234": None, "备注\t\"x\"": "note", "n": [1, 2.5, True]},
+        "first_seen_at": "2026-01-03 09:00:00", "processed_at": "2026-01-03 09:00:01"})
     run_dbt(wh, AS_OF, "build", "--select", f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK)}",
             "--target", "duckdb")
     spark = engine.Engine("spark")
@@ -109,15 +118,23 @@ def _spark_build(warehouse: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def staged_on_spark(warehouse) -> list[str]:
-    """The staging models with every macro twinned, built on Spark. They read the ledger
-    snapshot stg_ledger, which does not run on Spark yet (its own SQL casts to DuckDB's
-    JSON type): DuckDB's stg_ledger rows are given to Spark as its table."""
-    ledger = engine.Engine("duckdb").read_table(warehouse, "stg_ledger")
-    ledger = ledger.set_column(ledger.column_names.index("headers"), "headers", ledger["headers"].cast("string"))
-    session = engine.spark_session(warehouse)
-    session.createDataFrame(ledger).write.mode("overwrite").saveAsTable(f"{engine.SCHEMA}.stg_ledger")
-    _spark_build(warehouse, "run", "--select", " ".join(STAGED_ON_SPARK))
+    """The ledger snapshot stg_ledger and the staging models with every macro twinned,
+    built on Spark."""
+    _spark_build(warehouse, "run", "--select", " ".join(("stg_ledger",) + STAGED_ON_SPARK))
     return list(STAGED_ON_SPARK)
+
+
+def _ledger(engine_name: str, warehouse: Path):
+    """stg_ledger's rows; DuckDB's JSON headers as their text (Spark has no JSON type)."""
+    ledger = engine.Engine(engine_name).read_table(warehouse, "stg_ledger")
+    return ledger.set_column(ledger.column_names.index("headers"), "headers", ledger["headers"].cast("string"))
+
+
+def test_the_ledger_snapshot_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark):
+    rows, spark_rows = _ledger("duckdb", warehouse), _ledger("spark", warehouse)
+    assert "rejected" in rows["status"].to_pylist()
+    assert any("3501**********1234" in (h or "") for h in rows["headers"].to_pylist())
+    assert engine.table_differences(rows, spark_rows) == []
 
 
 @pytest.mark.parametrize("model", STAGED_ON_SPARK)
@@ -162,8 +179,12 @@ def _duckdb_source_rows(warehouse: Path, name: str):
 def test_the_raw_store_reads_the_same_on_both(warehouse, name):
     rows = _duckdb_source_rows(warehouse, name)
     spark_rows = engine.spark_session(warehouse).table(f"{engine.RAW_SCHEMA}.{name}").toArrow()
-    if name == "ledger":  # DuckDB's JSON headers, Spark's JSON text
+    if name == "ledger":  # DuckDB's JSON headers; Spark's JSON text as written, in DuckDB's form (stg_ledger's)
+        from pipelines.spark_json import json_text
+
         rows = rows.set_column(rows.column_names.index("headers"), "headers", rows["headers"].cast("string"))
+        spark_rows = spark_rows.set_column(spark_rows.column_names.index("headers"), "headers",
+                                           json_text(spark_rows["headers"].combine_chunks()))
     assert rows.num_rows > 0
     assert engine.table_differences(rows, spark_rows) == []
 
@@ -332,20 +353,33 @@ def test_the_json_columns_are_the_same_text_on_both(warehouse):
 
 def test_a_second_build_stages_only_the_new_draw_list_file_on_both(warehouse, staged_on_spark):
     """stg_draw_list is incremental: a build after a new file appends that file's rows
-    (ingested_rows(new_files_only=true)), on Spark as on DuckDB. Runs last: it adds a file."""
+    (ingested_rows(new_files_only=true)), on Spark as on DuckDB. The build restages the
+    draw list only (the build state's restage_feeds): the ledger snapshot keeps the
+    previous build's files of the other feeds, and leaves a new registration file out.
+    Runs last: it adds files."""
+    from pipelines.warehouse import open_warehouse
+
     before = engine.Engine("spark").read_table(warehouse, "stg_draw_list").num_rows
+    registration = write_raw(warehouse, "registration", [dict(uscc=make_uscc("91350102MA2Y00003"), name="新登记公司")],
+                             agency="samr-350102", mtime=datetime(2026, 3, 1, 8, 0, 0))
+    with open_warehouse(warehouse, read_only=False, lock=False) as con:
+        con.execute("create table _ssj_build_state (key varchar primary key, value varchar)")
+        con.execute("insert into _ssj_build_state values ('restage_feeds', 'draw_list')")
+    engine.spark_session(warehouse).sql(
+        f"create table {engine.SCHEMA}._ssj_build_state (key string, value string) using parquet")
+    engine.spark_session(warehouse).sql(
+        f"insert into {engine.SCHEMA}._ssj_build_state values ('restage_feeds', 'draw_list')")
     sha = write_raw(warehouse, "draw_list", [
         dict(task_id="SSJ-2026-02", task_name="特种设备抽查", name="新店", window_start="2026/4/1",
              window_end="2026-06-30", items="SE-01"),
         dict(task_id="SSJ-2026-02", name="又一店 350102199001011234", window_start="2026-04-01", items="SE-01"),
     ], agency="samr-350102", mtime=datetime(2026, 3, 1, 8, 0, 0))
     run_dbt(warehouse, AS_OF, "run", "--select", "stg_ledger stg_draw_list", "--target", "duckdb")
-    ledger = engine.Engine("duckdb").read_table(warehouse, "stg_ledger")
-    ledger = ledger.set_column(ledger.column_names.index("headers"), "headers", ledger["headers"].cast("string"))
-    session = engine.spark_session(warehouse)
-    session.createDataFrame(ledger).write.mode("overwrite").saveAsTable(f"{engine.SCHEMA}.stg_ledger")
     engine.prepare_spark_raw(warehouse)  # the raw tables list the new file
-    _spark_build(warehouse, "run", "--select", "stg_draw_list")
+    _spark_build(warehouse, "run", "--select", "stg_ledger stg_draw_list")
+    ledger = _ledger("duckdb", warehouse)
+    assert sha in ledger["sha256"].to_pylist() and registration not in ledger["sha256"].to_pylist()
+    assert engine.table_differences(ledger, _ledger("spark", warehouse)) == []
     rows = _without_staged_at(engine.Engine("duckdb").read_table(warehouse, "stg_draw_list"))
     spark_rows = engine.Engine("spark").read_table(warehouse, "stg_draw_list")
     assert spark_rows.num_rows == before + 2
