@@ -55,7 +55,7 @@ def engine_name(environ: dict | None = None) -> str:
     return name
 
 
-SPARK_SO_FAR = "the seeds, stg_calendar, stg_ledger, stg_approval, stg_inspectors, stg_draw_list and the staging macros"
+SPARK_SO_FAR = "the seeds and the staging models"
 """What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
 
 

@@ -17,6 +17,7 @@
   and must not collide with its parent ('X有限公司宁波分公司' ≠ 'X有限公司').
 #}
 {% macro normalize_name(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('normalize_name')(col)) }}{% endif -%}
 nullif(lower(replace(
     regexp_replace(
         {#- steps 2 and 3 in one pass: white space, zero-width and bracket characters dropped #}

@@ -33,7 +33,8 @@ AS_OF = "2026-06-30"
 SPARK_SELECTION = "resource_type:seed stg_calendar"
 """What runs on Spark so far: every seed (with its data tests) and the first models."""
 
-STAGED_ON_SPARK = ("stg_approval", "stg_inspectors", "stg_draw_list")
+STAGED_ON_SPARK = ("stg_registration", "stg_approval", "stg_credit_risk", "stg_inspectors", "stg_draw_list",
+                   "stg_items", "stg_plans", "stg_results", "stg_links")
 """The staging models whose every macro has a Spark twin (built after the ledger snapshot stg_ledger)."""
 
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
@@ -57,8 +58,10 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
     write_raw(wh, "registration", [
         dict(uscc=make_uscc("91350102MA2Y00001"), name="福州（中国）ＡＢＣ食品有限公司", status="存续",
              industry_code="5211", employees="12", revenue="150万元", updated_at="2025-01-02"),
-        dict(uscc=make_uscc("91350102MA2Y00002"), name="鼓楼区李四烧烤店", entity_type="个体工商户",
-             legal_rep="李四 350102199001011234", 备注="身份证 350102199001011234"),
+        dict(uscc=make_uscc("91350102MA2Y00002"), name="鼓楼区李四烧烤店", entity_type="个体工商户", status="吊销，未注销",
+             industry_code="F52", legal_rep="李四 350102199001011234", 备注="身份证 350102199001011234"),
+        dict(uscc=make_uscc("91350102MA2Y00004"), name="福州（中国）有限责任公司", status="在营（开业）", industry_code="A511",
+             reg_capital="abc", established_on="2024-02-30"),
     ], agency="samr-350102", mtime=datetime(2026, 1, 1, 8, 0, 0))
     write_raw(wh, "registration", [dict(reg_no="350102600000013", name="福州旧名贸易有限公司")],
               agency="samr-350102", mtime=datetime(2026, 2, 1, 8, 0, 0))
@@ -85,8 +88,38 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         dict(task_id="SSJ-2026-01", name="鼓楼区李四烧烤店", window_start="2026-05-31", window_end="2026-03-01",
              items="", 备注="联系人 350102199001011234"),
     ], agency="samr-350102")
-    write_raw(wh, "results", [dict(task_id="SSJ-2026-01", uscc=make_uscc("91350102MA2Y00001"), result="未发现问题",
-                                   inspected_on="2026-03-05")], agency="samr-350102")
+    write_raw(wh, "results", [
+        dict(task_id="SSJ-2026-01", uscc=make_uscc("91350102MA2Y00001"), result="未发现问题", inspected_on="2026-03-05"),
+        dict(task_id="ssj-2026 01", name="鼓楼区李四烧烤店", result="责令 改正！", follow_up="责令限期改正",
+             inspected_on="2026/3/6", entered_on="2026-03-05", follow_up_done_on="2026-04-30",
+             follow_up_entered_on="2026-05-08", rectified_on="2026-04-01", inspectors="闽 0102-001；X2, 350102199001011234"),
+        dict(task_id="SSJ-2026-01", uscc="bad", result="其他", inspected_on="2031-01-02", entered_on="2026-13-01"),
+    ], agency="samr-350102")
+    write_raw(wh, "credit_risk", [
+        dict(uscc=make_uscc("91350102MA2Y00001"), name="福州ＡＢＣ食品有限公司", grade="a类", domain="食品", score="85.5",
+             classified_on="2025-12-31"),
+        dict(uscc=make_uscc("91350102MA2Y00002"), grade="Z", domain="通用", score="high"),
+    ], agency="samr-350102")
+    write_raw(wh, "items", [
+        dict(item_code="food-01", item_name="食品经营者落实主体责任情况检查", category="一般", sectors="F52；5211, 5, 521",
+             categories="食品、药品", entity_kinds="企业；个体户", carrier="线上", key_supervision_only="是"),
+        dict(item_code="FOOD-02", item_name="食品安全抽检", category="重点检查事项", sectors="A511, F, Z9, F5211.0",
+             categories="食品, 玩具", entity_kinds="", carrier="空中", key_supervision_only="maybe"),
+        dict(item_code="SE-01", item_name="特种设备", category="x", sectors="", categories="特种设备"),
+    ], agency="samr-350102")
+    write_raw(wh, "plans", [
+        dict(task_id="SSJ-2026-01", task_name="食品经营抽查", items="FOOD-01；food-02", window_start="2026-03-01",
+             window_end="2026-05-31", ratio_a="5%", ratio_b="0.1", ratio_d="", coordination="食品联合",
+             seed_sha256="AB" * 32),
+        dict(task_id="SSJ-2026-02", items="FOOD-01, FOOD-09", window_start="2026-06-01", window_end="2026-05-01",
+             ratio_a="150%", seed_sha256="xyz 350102199001011234"),
+    ], agency="samr-350102")
+    write_raw(wh, "links", [
+        dict(target_feed="抽取名单", agency="samr-350102", source_key="ssj-2026 01", name="鼓楼区李四烧烤店",
+             enterprise_id=make_uscc("91350102MA2Y00002"), decided_by="张三", decided_on="2026-06-01"),
+        dict(target_feed="x", agency="nowhere", source_key="K1", uscc=make_uscc("91350102MA2Y00001"),
+             enterprise_id="R123", decided_on="2026-07-01", note="it's \\ fine"),
+    ], agency="samr-350102")
     # a rejected file named after a person, its first row taken for headers: path, error and headers masked
     write_json_atomically(ledger_dir(wh) / "rejected-350102199001011234.json", {
         "path": "samr-350102/registration/李四 350102199001011234.csv", "agency": "samr-350102",
@@ -191,11 +224,18 @@ def test_the_raw_store_reads_the_same_on_both(warehouse, name):
 
 # ------------------------------------------------------------------ the value rules
 
+DIVISIONS = {"01": "A", "05": "A", "51": "F", "52": "F", "13": "C"}
+"""A few divisions of seed sector_divisions, for normalize_industry_code."""
+
+
 def _rules(macros, prefix: str) -> dict[str, str]:
-    """The value rules with a Spark formulation (macros/spark_value_rules.sql), each an
-    expression over the text column v."""
+    """The value rules with a Spark formulation (macros/spark_value_rules.sql,
+    spark_normalize_name.sql), each an expression over the text column v."""
     def rule(name):
         return getattr(macros, prefix + name)
+
+    keys, values = ", ".join(f"'{k}'" for k in DIVISIONS), ", ".join(f"'{v}'" for v in DIVISIONS.values())
+    divisions = f"map_from_arrays(array({keys}), array({values}))" if prefix else f"map([{keys}], [{values}])"
 
     issues = [rule("issue")("v is null", "missing_required", "'v: required value is missing'"),
               rule("issue")("length(v) > 3", "too_long", "'v: ' || " + rule("quoted")("v") + " || ' is long'"),
@@ -207,6 +247,8 @@ def _rules(macros, prefix: str) -> dict[str, str]:
                                                "id_no_is_valid", "publishable_text", "without_controls",
                                                "vocabulary_word", "quoted")},
         "parse_date open_ended": rule("parse_date")("v", open_ended=True),
+        "normalize_industry_code": rule("normalize_industry_code")("v", divisions),
+        "normalize_name": rule("normalize_name")("v"),
         "uscc_is_valid clean_code": rule("uscc_is_valid")(rule("clean_code")("v")),
         "collect_issues": rule("collect_issues")(issues),
         "screen_texts": rule("screen_texts")(["v", ("w", "lower(v)")], codes=[("c", rule("clean_code")("v")), "v"],
@@ -231,6 +273,9 @@ CORPUS = [
     # a long digit run: Java's regex recursion on the unbounded run overflows the JVM's stack
     "".join(str(i % 10) for i in range(10_000)), " ".join(str(i % 10) for i in range(10_000)),
     "身份证 350102199001011234 " + "7" * 10_000,
+    # industry codes and enterprise names
+    "5211", "F5211", "F52", "52", "5", "521", "511", "A511", "F511", "F", "Z", "f52", "F 52", "5211.0", "0511", "A0511",
+    "99", "12345", "C13", "A", "福州（中国）ＡＢＣ食品有限责任公司", "福州 [中国] 【食品】・厂", "Ｘ有限公司宁波分公司\u200b",
 ]
 
 
@@ -263,11 +308,13 @@ def test_the_value_rules_give_the_same_value_on_both(warehouse):
 
     from pipelines.udfs import register
 
-    text = (DBT_DIR / "macros" / "value_rules.sql").read_text("utf-8")
+    macros = DBT_DIR / "macros"
+    text = (macros / "value_rules.sql").read_text("utf-8") + (macros / "normalize_name.sql").read_text("utf-8")
     on_duckdb = jinja2.Environment().from_string(text).module
     # the Spark twins call value_rules.sql's engine-neutral helpers (list_separators …), as in dbt
     on_spark = jinja2.Environment().from_string(
-        text + (DBT_DIR / "macros" / "spark_value_rules.sql").read_text("utf-8")).module
+        text + (macros / "spark_value_rules.sql").read_text("utf-8")
+        + (macros / "spark_normalize_name.sql").read_text("utf-8")).module
     values = CORPUS + _codes() + _random_values()
     con = duckdb.connect()
     register(con)
