@@ -214,3 +214,4 @@ where failing_rows > 0
 {% macro default__cte_materialized() %}{{ no_engine_twin('cte_materialized') }}{% endmacro %}
 {% macro default__working_day_after(start, days) %}{{ no_engine_twin('working_day_after') }}{% endmacro %}
 {% macro default__screened_and_checked(relation, texts, codes=[], issues=[]) %}{{ no_engine_twin('screened_and_checked') }}{% endmacro %}
+{% macro default__empty_text_list() %}{{ no_engine_twin('empty_text_list') }}{% endmacro %}

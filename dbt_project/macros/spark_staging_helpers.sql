@@ -220,3 +220,7 @@ checked as (
     from found
 )
 {%- endmacro %}
+
+{% macro spark__empty_text_list() -%}
+cast(array() as array<string>)
+{%- endmacro %}

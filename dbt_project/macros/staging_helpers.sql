@@ -268,3 +268,9 @@ mask_personal({{ col }}::varchar)::json
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('split_rows')(text, separator)) }}{% endif -%}
 unnest(string_split({{ text }}, '{{ separator }}'))
 {%- endmacro %}
+
+{#- An empty list of texts (a list column's value where there is none). -#}
+{% macro empty_text_list() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('empty_text_list')()) }}{% endif -%}
+[]::varchar[]
+{%- endmacro %}

@@ -37,6 +37,9 @@ STAGED_ON_SPARK = ("stg_registration", "stg_approval", "stg_credit_risk", "stg_i
                    "stg_items", "stg_plans", "stg_results", "stg_links")
 """The staging models whose every macro has a Spark twin (built after the ledger snapshot stg_ledger)."""
 
+INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspector__current")
+"""The intermediate models whose every macro has a Spark twin (built from the staging models)."""
+
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
 
 
@@ -79,6 +82,9 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         dict(cert_no="X2", name="赵六 350102199001011234", id_no="123", qualifications="a\x01b",
              cert_valid_to="2024-02-30", 证件号码="35010219900101123X"),
     ], agency="samr-350102")
+    write_raw(wh, "inspectors", [dict(cert_no="闽 0102-002", name="钱七", agency_name="鼓楼区市场监督管理局",
+                                      qualifications="食品", status="在岗")], agency="samr-350102",
+              mtime=datetime(2026, 2, 1, 8, 0, 0))
     # one agency's cell of 10,000 digits stages on Spark as on DuckDB (no JVM stack overflow)
     write_raw(wh, "inspectors", [dict(cert_no="Z1", name="孙八", id_no="1", agency_name="q",
                                       unit="".join(str(i % 10) for i in range(10_000)))], agency="samr-350103")
@@ -92,7 +98,8 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         dict(task_id="SSJ-2026-01", uscc=make_uscc("91350102MA2Y00001"), result="未发现问题", inspected_on="2026-03-05"),
         dict(task_id="ssj-2026 01", name="鼓楼区李四烧烤店", result="责令 改正！", follow_up="责令限期改正",
              inspected_on="2026/3/6", entered_on="2026-03-05", follow_up_done_on="2026-04-30",
-             follow_up_entered_on="2026-05-08", rectified_on="2026-04-01", inspectors="闽 0102-001；X2, 350102199001011234"),
+             follow_up_entered_on="2026-05-08", rectified_on="2026-04-01",
+             inspectors="闽 0102-001；X2, 350102199001011234"),
         dict(task_id="SSJ-2026-01", uscc="bad", result="其他", inspected_on="2031-01-02", entered_on="2026-13-01"),
     ], agency="samr-350102")
     write_raw(wh, "credit_risk", [
@@ -111,6 +118,8 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         dict(task_id="SSJ-2026-01", task_name="食品经营抽查", items="FOOD-01；food-02", window_start="2026-03-01",
              window_end="2026-05-31", ratio_a="5%", ratio_b="0.1", ratio_d="", coordination="食品联合",
              seed_sha256="AB" * 32),
+        dict(task_id="SSJ-2026-03", task_name="食品抽查", items="FOOD-01", window_start="2026-04-01",
+             window_end="2026-04-30", ratio_a="0.05", ratio_b="10%"),
         dict(task_id="SSJ-2026-02", items="FOOD-01, FOOD-09", window_start="2026-06-01", window_end="2026-05-01",
              ratio_a="150%", seed_sha256="xyz 350102199001011234"),
     ], agency="samr-350102")
@@ -128,7 +137,8 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         "duplicate_of": None, "format": "csv", "encoding": "gb18030",
         "headers": {"李四 350102199001011234": None, "备注\t\"x\"": "note", "n": [1, 2.5, True]},
         "first_seen_at": "2026-01-03 09:00:00", "processed_at": "2026-01-03 09:00:01"})
-    run_dbt(wh, AS_OF, "build", "--select", f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK)}",
+    run_dbt(wh, AS_OF, "build", "--select",
+            f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK)}",
             "--target", "duckdb")
     spark = engine.Engine("spark")
     spark.prepare(wh, AS_OF)
@@ -151,9 +161,9 @@ def _spark_build(warehouse: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def staged_on_spark(warehouse) -> list[str]:
-    """The ledger snapshot stg_ledger and the staging models with every macro twinned,
-    built on Spark."""
-    _spark_build(warehouse, "run", "--select", " ".join(("stg_ledger",) + STAGED_ON_SPARK))
+    """The ledger snapshot stg_ledger, the staging models and the intermediate models with
+    every macro twinned, built on Spark."""
+    _spark_build(warehouse, "run", "--select", " ".join(("stg_ledger",) + STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK))
     return list(STAGED_ON_SPARK)
 
 
@@ -178,6 +188,13 @@ def test_a_staging_model_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark,
     if "staged_at" in rows.column_names:  # the start of each engine's own dbt command
         rows, spark_rows = rows.drop_columns(["staged_at"]), spark_rows.drop_columns(["staged_at"])
     assert engine.table_differences(rows, spark_rows) == []
+
+
+@pytest.mark.parametrize("model", INTERMEDIATE_ON_SPARK)
+def test_an_intermediate_model_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark, model):
+    rows = engine.Engine("duckdb").read_table(warehouse, model)
+    assert rows.num_rows >= 1
+    assert engine.table_differences(rows, engine.Engine("spark").read_table(warehouse, model)) == []
 
 
 def test_every_table_spark_builds_holds_duckdbs_rows(warehouse):
