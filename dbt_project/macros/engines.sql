@@ -215,3 +215,5 @@ where failing_rows > 0
 {% macro default__working_day_after(start, days) %}{{ no_engine_twin('working_day_after') }}{% endmacro %}
 {% macro default__screened_and_checked(relation, texts, codes=[], issues=[]) %}{{ no_engine_twin('screened_and_checked') }}{% endmacro %}
 {% macro default__empty_text_list() %}{{ no_engine_twin('empty_text_list') }}{% endmacro %}
+{% macro default__normalize_address(col) %}{{ no_engine_twin('normalize_address') }}{% endmacro %}
+{% macro default__json_member_text(json, key) %}{{ no_engine_twin('json_member_text') }}{% endmacro %}

@@ -224,3 +224,8 @@ checked as (
 {% macro spark__empty_text_list() -%}
 cast(array() as array<string>)
 {%- endmacro %}
+
+{#- json_member_text: Spark keeps JSON as text; its JSONPath names the member in brackets. -#}
+{% macro spark__json_member_text(json, key) -%}
+get_json_object({{ json }}, '$[\'{{ key }}\']')
+{%- endmacro %}

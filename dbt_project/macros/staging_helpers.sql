@@ -274,3 +274,10 @@ unnest(string_split({{ text }}, '{{ separator }}'))
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('empty_text_list')()) }}{% endif -%}
 []::varchar[]
 {%- endmacro %}
+
+{#- The text of a JSON object's member `key` (a JSON text of it when it is no string);
+    NULL when there is none. -#}
+{% macro json_member_text(json, key) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('json_member_text')(json, key)) }}{% endif -%}
+{{ json }}->>'{{ key }}'
+{%- endmacro %}

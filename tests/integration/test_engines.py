@@ -37,7 +37,7 @@ STAGED_ON_SPARK = ("stg_registration", "stg_approval", "stg_credit_risk", "stg_i
                    "stg_items", "stg_plans", "stg_results", "stg_links")
 """The staging models whose every macro has a Spark twin (built after the ledger snapshot stg_ledger)."""
 
-INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspector__current")
+INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspector__current", "int_licence__current")
 """The intermediate models whose every macro has a Spark twin (built from the staging models)."""
 
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
@@ -71,7 +71,11 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
     write_raw(wh, "approval", [
         dict(uscc=make_uscc("91350102MA2Y00001"), name="福州ＡＢＣ食品有限公司", licence_type="食品经营许可证",
              licence_no="JY1350102 0000001", valid_from="2024/3/5", valid_to="长期有效", issuer="鼓楼区市场监督管理局",
-             status="有效"),
+             status="有效", 地址="福建省福州市鼓楼区 五四路１号（A座）"),
+        dict(uscc=make_uscc("91350102MA2Y00002"), name="鼓楼区李四烧烤店", licence_type="食品经营许可证", licence_no="JY2",
+             valid_from="2026-07-01", address="鼓楼区东街2号", updated_at="2026-01-01"),
+        dict(name="过期公司", licence_type="食品经营许可证", licence_no="JY3", valid_to="2025-12-31", status="有效",
+             经营场所="台江区江滨中大道8号"),
         dict(uscc="91350102MA2Y0000XX", name="坏代码公司", licence_type="药品经营许可证", licence_no="YP-01",
              valid_to="2024-02-30", 负责人身份证="350102199001011234"),
         dict(name="李四 350102199001011234", licence_type="x\x01", licence_no=None, updated_at="20240101"),
@@ -266,6 +270,7 @@ def _rules(macros, prefix: str) -> dict[str, str]:
         "parse_date open_ended": rule("parse_date")("v", open_ended=True),
         "normalize_industry_code": rule("normalize_industry_code")("v", divisions),
         "normalize_name": rule("normalize_name")("v"),
+        "normalize_address": rule("normalize_address")("v"),
         "uscc_is_valid clean_code": rule("uscc_is_valid")(rule("clean_code")("v")),
         "collect_issues": rule("collect_issues")(issues),
         "screen_texts": rule("screen_texts")(["v", ("w", "lower(v)")], codes=[("c", rule("clean_code")("v")), "v"],
@@ -292,6 +297,7 @@ CORPUS = [
     "身份证 350102199001011234 " + "7" * 10_000,
     # industry codes and enterprise names
     "5211", "F5211", "F52", "52", "5", "521", "511", "A511", "F511", "F", "Z", "f52", "F 52", "5211.0", "0511", "A0511",
+    "福建省福州市鼓楼区五四路1号", "福州市鼓楼区 五四路１号（A座）", "广西壮族自治区南宁市青秀区民族大道", "五四路1号",
     "99", "12345", "C13", "A", "福州（中国）ＡＢＣ食品有限责任公司", "福州 [中国] 【食品】・厂", "Ｘ有限公司宁波分公司\u200b",
 ]
 
