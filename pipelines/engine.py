@@ -55,8 +55,8 @@ def engine_name(environ: dict | None = None) -> str:
     return name
 
 
-SPARK_SO_FAR = ("the seeds, the staging models, int_items__current, int_plans__current, int_inspector__current "
-                "and int_licence__current")
+SPARK_SO_FAR = ("the seeds, the staging models, int_items__current, int_plans__current, int_inspector__current, "
+                "int_licence__current and int_credit__current")
 """What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
 
 

@@ -217,3 +217,6 @@ where failing_rows > 0
 {% macro default__empty_text_list() %}{{ no_engine_twin('empty_text_list') }}{% endmacro %}
 {% macro default__normalize_address(col) %}{{ no_engine_twin('normalize_address') }}{% endmacro %}
 {% macro default__json_member_text(json, key) %}{{ no_engine_twin('json_member_text') }}{% endmacro %}
+{% macro default__staged_row_id(alias) %}{{ no_engine_twin('staged_row_id') }}{% endmacro %}
+{% macro default__latest_version(dated_by) %}{{ no_engine_twin('latest_version') }}{% endmacro %}
+{% macro default__value_at_max(value, key) %}{{ no_engine_twin('value_at_max') }}{% endmacro %}

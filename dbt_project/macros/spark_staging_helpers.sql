@@ -229,3 +229,28 @@ cast(array() as array<string>)
 {% macro spark__json_member_text(json, key) -%}
 get_json_object({{ json }}, '$[\'{{ key }}\']')
 {%- endmacro %}
+
+{#- staged_row_id: Spark tables have no row id; the key it stands for, (file_sha256,
+    source_row), as one struct (a staging row's own: one raw row of one file). -#}
+{% macro spark__staged_row_id(alias) -%}
+{%- if flags.EMPTY -%} cast(null as struct<file_sha256: string, source_row: bigint>) {%- else -%}
+named_struct('file_sha256', {{ alias }}.file_sha256, 'source_row', {{ alias }}.source_row)
+{%- endif -%}
+{%- endmacro %}
+
+{#- latest_version: a missing date or time is never compared — its flag field, which
+    precedes it, is false — so the fill value is only of its type. -#}
+{% macro spark__latest_version(dated_by) -%}
+named_struct(
+    'dated', {{ dated_by }} is not null,
+    'dated_by', coalesce({{ dated_by }}, date '0001-01-01'),
+    'has_mtime', file_mtime is not null,
+    'file_mtime', coalesce(file_mtime, timestamp_ntz '0001-01-01 00:00:00'),
+    'source_file', source_file,
+    'source_row', source_row
+)
+{%- endmacro %}
+
+{% macro spark__value_at_max(value, key) -%}
+max_by({{ value }}, {{ key }})
+{%- endmacro %}

@@ -189,12 +189,14 @@ select
     without a rowid: NULL then, with no rows to tell apart. A unit test's given rows
     have none either: a model using it has no dbt unit test. -#}
 {% macro staged_row_id(alias) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('staged_row_id')(alias)) }}{% endif -%}
 {%- if flags.EMPTY -%} null::bigint {%- else -%} {{ alias }}.rowid {%- endif -%}
 {%- endmacro %}
 
 {#- NULLs are never compared: a flag says whether the value is there, the value
     itself is then -infinity. -#}
 {% macro latest_version(dated_by) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('latest_version')(dated_by)) }}{% endif -%}
 {
     'dated': {{ dated_by }} is not null,
     'dated_by': coalesce({{ dated_by }}, '-infinity'),
@@ -280,4 +282,11 @@ unnest(string_split({{ text }}, '{{ separator }}'))
 {% macro json_member_text(json, key) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('json_member_text')(json, key)) }}{% endif -%}
 {{ json }}->>'{{ key }}'
+{%- endmacro %}
+
+{#- The `value` of the row whose `key` is the greatest (arg_max: with latest_version as
+    the key, the latest version's). -#}
+{% macro value_at_max(value, key) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('value_at_max')(value, key)) }}{% endif -%}
+arg_max({{ value }}, {{ key }})
 {%- endmacro %}

@@ -37,7 +37,8 @@ STAGED_ON_SPARK = ("stg_registration", "stg_approval", "stg_credit_risk", "stg_i
                    "stg_items", "stg_plans", "stg_results", "stg_links")
 """The staging models whose every macro has a Spark twin (built after the ledger snapshot stg_ledger)."""
 
-INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspector__current", "int_licence__current")
+INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspector__current", "int_licence__current",
+                         "int_credit__current")
 """The intermediate models whose every macro has a Spark twin (built from the staging models)."""
 
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
@@ -111,6 +112,13 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
              classified_on="2025-12-31"),
         dict(uscc=make_uscc("91350102MA2Y00002"), grade="Z", domain="通用", score="high"),
     ], agency="samr-350102")
+    # later versions: one dated earlier (the latest stays the dated 2025-12-31), one undated, one of another domain
+    write_raw(wh, "credit_risk", [
+        dict(uscc=make_uscc("91350102MA2Y00001"), grade="B", domain="食品", classified_on="2025-06-30"),
+        dict(uscc=make_uscc("91350102MA2Y00001"), grade="C", domain="食品"),
+        dict(uscc=make_uscc("91350102MA2Y00001"), grade="D", domain="通用"),
+        dict(uscc=make_uscc("91350102MA2Y00001"), grade="A", domain="通用", classified_on="2024-01-01"),
+    ], agency="samr-350102", mtime=datetime(2026, 2, 1, 8, 0, 0))
     write_raw(wh, "items", [
         dict(item_code="food-01", item_name="食品经营者落实主体责任情况检查", category="一般", sectors="F52；5211, 5, 521",
              categories="食品、药品", entity_kinds="企业；个体户", carrier="线上", key_supervision_only="是"),
