@@ -56,7 +56,7 @@ def engine_name(environ: dict | None = None) -> str:
 
 
 SPARK_SO_FAR = ("the seeds, the staging models, int_items__current, int_plans__current, int_inspector__current, "
-                "int_licence__current and int_credit__current")
+                "int_licence__current, int_credit__current and int_registration__current")
 """What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
 
 

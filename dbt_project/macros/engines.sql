@@ -220,3 +220,5 @@ where failing_rows > 0
 {% macro default__staged_row_id(alias) %}{{ no_engine_twin('staged_row_id') }}{% endmacro %}
 {% macro default__latest_version(dated_by) %}{{ no_engine_twin('latest_version') }}{% endmacro %}
 {% macro default__value_at_max(value, key) %}{{ no_engine_twin('value_at_max') }}{% endmacro %}
+{% macro default__struct_of(fields) %}{{ no_engine_twin('struct_of') }}{% endmacro %}
+{% macro default__without_negated_clauses(col) %}{{ no_engine_twin('without_negated_clauses') }}{% endmacro %}

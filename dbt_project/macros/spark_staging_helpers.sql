@@ -254,3 +254,16 @@ named_struct(
 {% macro spark__value_at_max(value, key) -%}
 max_by({{ value }}, {{ key }})
 {%- endmacro %}
+
+{% macro spark__struct_of(fields) -%}
+named_struct({%- for f in fields %}'{{ f[0] }}', {{ f[1] }}{{ ", " if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- without_negated_clauses: Spark replaces every match; Java's $1 for RE2's \1 (an
+    unmatched group adds nothing in both). -#}
+{% macro spark__without_negated_clauses(col) -%}
+regexp_replace(
+        regexp_replace({{ col }}, r'[(][^()]*(?:不含|不包括|除|不得|禁止)[^()]*[)]', ''),
+        r'(?:不含|不包括|不得)[^,;。:()]*|[^,;。:()]*除外|(^|[^拆清消排解去扫剔删驱破免切])除[^,;。:()]*?外',
+        '$1')
+{%- endmacro %}

@@ -290,3 +290,9 @@ unnest(string_split({{ text }}, '{{ separator }}'))
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('value_at_max')(value, key)) }}{% endif -%}
 arg_max({{ value }}, {{ key }})
 {%- endmacro %}
+
+{#- A struct of `fields` ((name, expression) pairs). -#}
+{% macro struct_of(fields) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('struct_of')(fields)) }}{% endif -%}
+{ {%- for f in fields %}'{{ f[0] }}': {{ f[1] }}{{ ", " if not loop.last }}{% endfor %}}
+{%- endmacro %}

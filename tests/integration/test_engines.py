@@ -38,7 +38,7 @@ STAGED_ON_SPARK = ("stg_registration", "stg_approval", "stg_credit_risk", "stg_i
 """The staging models whose every macro has a Spark twin (built after the ledger snapshot stg_ledger)."""
 
 INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspector__current", "int_licence__current",
-                         "int_credit__current")
+                         "int_credit__current", "int_registration__current")
 """The intermediate models whose every macro has a Spark twin (built from the staging models)."""
 
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
@@ -61,7 +61,8 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
     wh = tmp_path_factory.mktemp("engines") / "warehouse"
     write_raw(wh, "registration", [
         dict(uscc=make_uscc("91350102MA2Y00001"), name="福州（中国）ＡＢＣ食品有限公司", status="存续",
-             industry_code="5211", employees="12", revenue="150万元", updated_at="2025-01-02"),
+             industry_code="5211", employees="12", revenue="150万元", updated_at="2025-01-02",
+             business_scope="食品销售（不含冷藏冷冻食品）；餐饮服务，危险化学品除外；拆除工程；除药品以外的医疗器械"),
         dict(uscc=make_uscc("91350102MA2Y00002"), name="鼓楼区李四烧烤店", entity_type="个体工商户", status="吊销，未注销",
              industry_code="F52", legal_rep="李四 350102199001011234", 备注="身份证 350102199001011234"),
         dict(uscc=make_uscc("91350102MA2Y00004"), name="福州（中国）有限责任公司", status="在营（开业）", industry_code="A511",
@@ -151,6 +152,7 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         "first_seen_at": "2026-01-03 09:00:00", "processed_at": "2026-01-03 09:00:01"})
     run_dbt(wh, AS_OF, "build", "--select",
             f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK)}",
+            "--indirect-selection", "cautious",  # no test of a model built later (relationships)
             "--target", "duckdb")
     spark = engine.Engine("spark")
     spark.prepare(wh, AS_OF)
