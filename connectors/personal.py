@@ -3,11 +3,12 @@
 Everything that leaves the raw store — messages, reasons, ``raw`` and ``extra``
 JSON, file names, logs, Dagster metadata, reports, exports — goes through this
 module, in Python directly and in SQL through the DuckDB functions that
-``pipelines/udfs.py`` registers from it (``mask_personal``, ``has_id_number``
-and the prefilter pattern ``ssj_id_run_pattern()``). docs/personal_data.md says
+``pipelines/udfs.py`` registers from it (``mask_personal``, ``has_id_number``,
+``mask_split_ids``, ``holds_split_id`` and the prefilter patterns
+``ssj_id_run_pattern()``, ``ssj_split_id_pattern()``). docs/personal_data.md says
 where personal data may live.
 
-Two rules, from broad to narrow:
+Two rules for a text, from broad to narrow, and one across values:
 
 * **A digit run** (``ID_RUN``): 15 or more digits in any script (ASCII, full-width,
   Arabic-Indic, mathematical, superscript, circled …: ``fold_digits``), with up to
@@ -29,13 +30,24 @@ Two rules, from broad to narrow:
 A column is personal when feeds.yaml says ``personal: true``, or — for the
 columns outside the contract kept in ``extra`` — when its header names an ID
 document (``is_personal_header``): such values are masked whole (``mask_value``).
+
+And across values (``split_id_spans``): the values of a JSON object (``extra``,
+``raw``; an array's elements too) read in order show a number cut in two
+(the first 12 digits under ``证件号前段``, the last 6 under ``证件号后段``), which neither value
+holds alone. Where digits joined from two or more values make a *valid* ID number
+(``is_valid_id_number``: the right check character and a real birth date; 15 digits
+only as whole groups), those values are masked where the number is. The masking
+decides on the values as they came; the ``no_full_id_number`` data test asks the same
+function about what is published, and what the masking leaves never holds one by it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
+from bisect import bisect_right
 from functools import cache
 
 SEPARATORS = (
@@ -174,3 +186,191 @@ def mask_any(value):
 
 def is_personal_header(header: str | None) -> bool:
     return bool(header) and PERSONAL_HEADER.search(header) is not None
+
+
+# ------------------------------------------------------------------ an ID number split across values
+
+MASK = "*"
+"""The character masking writes in place of a digit."""
+
+SPLIT_GUARD_RE2 = "(?:[^0-9\\p{Nd}\\p{No}]*[0-9\\p{Nd}\\p{No}]){%d}" % MIN_RUN
+"""RE2 (DuckDB): a text with MIN_RUN digits in all, in any script — a superset of every text
+with a digit run (ID_RUN_RE2) or an ID number split across its values (``split_id_spans``)."""
+
+_JSON_LEAF = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|(-?[0-9][0-9.eE+\-]*)')
+"""A string (a key: followed by a colon) or a number in JSON text: a nested value's leaves."""
+_DIGIT = re.compile("[0-9]")
+_DIGIT_OR_X = re.compile("[0-9Xx]")
+_CHECK_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
+_MONTHS = frozenset(f"{m:02d}" for m in range(1, 13))
+
+
+def check_character(body17: str) -> str:
+    """The check character of an 18-character ID number (GB 11643, ISO 7064 MOD 11-2)."""
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body17, _CHECK_WEIGHTS)) % 11]
+
+
+def is_valid_id_number(token: str) -> bool:
+    """An ID number beyond doubt: 18 characters with a real birth date and the right check
+    character, or 15 digits (first generation) with a real birth date — what digits joined
+    from two values must be to count as one (``split_id_spans``)."""
+    if len(token) == 18:
+        return is_id_number(token, strict=True) and token[17] == check_character(token[:17])
+    return len(token) == 15 and is_id_number(token)
+
+
+def _holds_json(text: str) -> bool:
+    """Whether a string is the JSON text of an object or an array (a reader keeps a JSON Lines
+    file's nested values so): its strings and numbers are read one by one, as a nested value's."""
+    if not text.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        return isinstance(json.loads(text), (dict, list))
+    except ValueError:
+        return False
+
+
+def _leaves(texts: list[str | None], nested: list[bool]) -> list[tuple[int, int, int]]:
+    """(index, start, end) of every leaf of ``texts`` in order: a text whole, or — a nested
+    value's JSON text, or a string holding one (``_holds_json``) — each string value's content
+    and each number in it (not its keys)."""
+    found = []
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        if nested[i] or _holds_json(text):
+            for m in _JSON_LEAF.finditer(text):
+                if m.group(2) is None:
+                    group = 1 if m.group(1) is not None else 3
+                    found.append((i, m.start(group), m.end(group)))
+        else:
+            found.append((i, 0, len(text)))
+    return found
+
+
+def _group_edge(places: list[int], piece: list[int], a: int, b: int) -> bool:
+    """Whether a group of digits ends between the run's digits ``a`` and ``b`` (either may be
+    outside the run): they belong to two values, or a separator stands between them."""
+    return a < 0 or b >= len(places) or piece[a] != piece[b] or places[b] - places[a] > 1
+
+
+def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) -> list[tuple[int, int, int]]:
+    """Where an ID number is split across values: the parts (index, start, end) of ``texts``
+    to mask.
+
+    ``texts`` are a JSON object's values in the order they are written (its keys, headers
+    such as ``证件号后段``, are left out); a nested object's or array's JSON text with ``nested``
+    true, or a string holding such JSON text, whose string and number values count one by one. The values holding a digit are
+    joined, in order, with nothing between them; those holding no digit (a name, NULL) are
+    left out, and a value holding a mask character (``*``: masked already) parts its
+    neighbours. A
+    digit run (ID_RUN) of the joined text that crosses from one value to the next holds a
+    split ID number where 18 of its consecutive digits, taken from two or more values, make
+    a valid ID number (``is_valid_id_number``: check character, real birth date), or 15 do
+    that form whole groups — each end at the edge of a value's digits or at a separator
+    (with no check character, 15 digits cut out of longer numbers would make a birth date
+    by chance too often). Each such number is masked as
+    ``mask_value`` masks a value — its first 4 and last 4 characters kept — and the digits
+    around it (a date in the next column) are left as they are.
+
+    What this masks never holds a split ID number by the same rule: a value it stars parts
+    its neighbours, and the values it leaves as they are were neighbours, with the same
+    digits, in ``texts`` — where each split ID number they made was starred."""
+    nested = nested or [False] * len(texts)
+    pieces = []  # (index, start, end) of each value joined; a value holding a mask character: (index, -1, -1)
+    for i, s, e in _leaves(texts, nested):
+        value = fold_digits(texts[i][s:e])
+        if MASK in value:
+            pieces.append((i, -1, -1))
+        elif _DIGIT.search(value):
+            pieces.append((i, s, e))
+    if len(pieces) < 2:
+        return []
+    joined = fold_digits("".join(MASK if s < 0 else texts[i][s:e] for i, s, e in pieces))
+    bounds, at = [], 0
+    for _, s, e in pieces:
+        at += 1 if s < 0 else e - s
+        bounds.append(at)  # the piece of joined position p: bisect_right(bounds, p)
+    starred = set()
+    for m in _RUN.finditer(joined):
+        if bisect_right(bounds, m.start()) == bisect_right(bounds, m.end() - 1):
+            continue  # within one value: mask_text's
+        places = [d.start() for d in _DIGIT_OR_X.finditer(joined, m.start(), m.end())]
+        token = "".join(joined[p] for p in places).upper()
+        piece = [bisect_right(bounds, p) for p in places]
+        for size in (18, 15):
+            for w in range(len(token) - size + 1):
+                end = w + size - 1
+                # the cheap tests first: most windows of honest numbers side by side fail the region
+                if piece[w] == piece[end] or not _region(token[w:w + 2]):
+                    continue
+                if size == 18 and token[w + 6:w + 8] not in ("19", "20", "21"):
+                    continue
+                # 15 digits (no check character) only as a whole group: from a value's first digit
+                # in the run, or one after a separator, to a value's last, or one before a separator
+                if size == 15 and (token[w + 8:w + 10] not in _MONTHS or not (
+                        _group_edge(places, piece, w - 1, w) and _group_edge(places, piece, end, end + 1))):
+                    continue
+                if is_valid_id_number(token[w:w + size]):
+                    starred.update(range(places[w] + 4, places[end] + 1 - 4))
+    spans = []
+    for k, (i, s, e) in enumerate(pieces):
+        offset = bounds[k] - (e - s)
+        spans += [(i, s + p - offset, s + p - offset + 1) for p in sorted(starred) if offset <= p < bounds[k]]
+    return spans
+
+
+def holds_split_id(texts: list[str | None], nested: list[bool] | None = None) -> bool:
+    """Whether an ID number is split across ``texts`` (``split_id_spans``)."""
+    return bool(split_id_spans(texts, nested))
+
+
+class _Float(Exception):
+    pass
+
+
+def _no_float(_: str):
+    raise _Float
+
+
+def json_may_hold_split_id(text: str | None) -> bool:
+    """Whether ``mask_split_ids`` may find an ID number split across the values of the JSON
+    object ``text`` — the guard before the SQL's masking of a JSON object without a digit run or
+    a personal header, which costs far more than this. Never false where it would find one: the
+    values are read unescaped (an escape only parts digits); a document with a fractional
+    number (written back by DuckDB in its own form), not an object, or not JSON: true."""
+    if text is None:
+        return False
+    try:
+        pairs = json.loads(text, object_pairs_hook=lambda kv: kv, parse_float=_no_float, parse_constant=_no_float)
+    except (_Float, ValueError, RecursionError):
+        return True
+    if not isinstance(pairs, list) or pairs and not isinstance(pairs[0], tuple):
+        return True
+    values: list[str] = []
+
+    def leaves(value) -> None:
+        if isinstance(value, str):
+            values.append(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            values.append(str(value))
+        elif isinstance(value, list):  # an object's pairs or an array's elements
+            for v in value:
+                leaves(v[1] if isinstance(v, tuple) else v)
+
+    leaves(pairs)
+    return holds_split_id(values)
+
+
+def mask_split_ids(texts: list[str | None], masked: list[str | None],
+                   nested: list[bool] | None = None) -> list[str | None]:
+    """``masked`` (each text of ``texts`` masked on its own, the same length) with every ID
+    number split across ``texts`` (``split_id_spans``, decided on ``texts``) masked as well."""
+    spans = split_id_spans(texts, nested)
+    if not spans:
+        return list(masked)
+    out = list(masked)
+    for i, s, e in spans:
+        text = out[i] if out[i] is not None and len(out[i]) == len(texts[i]) else mask_value(texts[i])
+        out[i] = text[:s] + MASK * (e - s) + text[e:]
+    return out

@@ -196,6 +196,7 @@ def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSes
     ``SSJ_AS_OF``, else today); a later call with ``as_of`` sets that date. dbt-spark's
     ``session`` method finds it through ``SparkSession.builder.getOrCreate()``. One JVM serves the process: a second
     warehouse in the same process is refused (its catalog is another Derby database)."""
+    settings = spark_settings(warehouse)  # a path Spark's settings would split is refused first
     if not spark_available():
         raise EngineError("SSJ_ENGINE=spark needs pyspark and dbt-spark: `make install-spark` "
                           "(pip install -c requirements.lock -e '.[spark]')")
@@ -210,7 +211,6 @@ def spark_session(warehouse: Path, as_of: date | str | None = None) -> "SparkSes
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the UDFs' workers: this interpreter
         _spark_home(warehouse).mkdir(parents=True, exist_ok=True)
         builder = SparkSession.builder.enableHiveSupport()
-        settings = spark_settings(warehouse)
         if os.environ.get("SPARK_REMOTE"):  # Spark Connect: the server owns its master and catalog
             settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.") and k != "spark.sql.warehouse.dir"}
         for key, value in settings.items():
@@ -231,13 +231,15 @@ def register_functions(session: "SparkSession") -> None:
     (Arrow) functions, as vectorised UDFs, under the same names. ``mask_personal`` and
     ``has_id_number`` — SQL macros on DuckDB, calling Python only for the values RE2
     finds a digit run in — are the Python functions themselves here: they make the
-    same RE2 scan (pyarrow's) before calling Python on a value. Then the JSON columns'
+    same RE2 scan (pyarrow's) before calling Python on a value; ``mask_split_ids`` and
+    ``holds_split_id`` and ``json_may_hold_split_id`` too (Python's own count of digits in
+    place of the RE2 guard); ``mask_personal_few`` is ``mask_personal``. Then the JSON columns'
     functions (``ssj_raw_json``, ``ssj_extra_json``, ``ssj_json_text``) and the constant macros
     (``spark_function_ddl``)."""
     import warnings
 
     from pyspark.sql.functions import ArrowUDFType, arrow_udf as _arrow_udf
-    from pyspark.sql.types import BooleanType, StringType
+    from pyspark.sql.types import ArrayType, BooleanType, StringType
 
     from pipelines import spark_json, udfs
 
@@ -250,8 +252,12 @@ def register_functions(session: "SparkSession") -> None:
         ("nfkc", udfs.nfkc, StringType()),
         ("matches_pattern", udfs.matches_pattern, BooleanType()),
         ("mask_personal", udfs.mask_personal, StringType()),
+        ("mask_personal_few", udfs.mask_personal, StringType()),
         ("mask_personal_value", udfs.mask_personal_value, StringType()),
         ("has_id_number", udfs.has_id_number, BooleanType()),
+        ("mask_split_ids", udfs.mask_split_ids, ArrayType(StringType())),
+        ("holds_split_id", udfs.holds_split_id, BooleanType()),
+        ("json_may_hold_split_id", udfs.json_may_hold_split_id, BooleanType()),
         ("ssj_has_id_run", has_id_run, BooleanType()),
         ("is_personal_header", udfs.is_personal_header, BooleanType()),
         ("is_code_header", udfs.is_code_header, BooleanType()),
@@ -293,8 +299,9 @@ def has_id_run(values: pa.Array) -> pa.Array:
 
 def spark_function_ddl() -> list[str]:
     """The SQL macros of pipelines/udfs.py that are constants, as Spark SQL functions of the
-    session: ``ssj_personal_header_pattern()`` (the same pattern: RE2's syntax for it is
-    Java's too — Unicode classes, literal characters in a class, ``(?i:…)``),
+    session: ``ssj_personal_header_pattern()`` and ``ssj_split_id_pattern()`` (the same
+    patterns: RE2's syntax for them is Java's too — Unicode classes, literal characters in
+    a class, ``(?i:…)``),
     ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns); ``ssj_id_run_prefilter()``
     in place of DuckDB's ``ssj_id_run_pattern()`` (``id_run_prefilter``: Java never runs
     the unbounded run); and ``array_to_string``, the DuckDB function a model's own SQL
@@ -309,6 +316,8 @@ def spark_function_ddl() -> list[str]:
     return [
         f"{create} ssj_id_run_prefilter() returns string return {_quote(id_run_prefilter())}",
         f"{create} ssj_personal_header_pattern() returns string return {_quote(personal_header_prefilter())}",
+        # a bounded repeat (15): Java's depth stays 15 whatever the text
+        f"{create} ssj_split_id_pattern() returns string return {_quote(personal.SPLIT_GUARD_RE2)}",
         f"{create} ssj_personal_columns(feed string) returns array<string> "
         f"return coalesce(cast(map({columns}) as map<string, array<string>>)[feed], cast(array() as array<string>))",
         # DuckDB's name for Spark's array_join (NULL elements left out, by both)

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pyarrow as pa
 from connectors.feeds import feeds
 from pipelines.defs.ingest.raw_store import ensure_layout, ledger_dir, ledger_id, write_json_atomically, write_raw_file
 from pipelines.defs.ingest.registry import load_registry, write_registry
+from tests.prefork import ssj
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
@@ -138,12 +138,11 @@ def make_id_no(body17: str) -> str:
 
 def run_ssj(landing: Path, warehouse: Path, agencies: Path = SAMPLE_REGISTRY, as_of: str = "2026-06-30",
             extra_env: dict | None = None) -> subprocess.CompletedProcess:
-    """`ssj run` in a subprocess, as a data engineer would call it."""
+    """`ssj run` in a process of its own, as a data engineer would call it (tests/prefork.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SSJ_", "DAGSTER_"))}
     env.update(extra_env or {})
-    cmd = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing), "--warehouse", str(warehouse),
-           "--agencies", str(agencies), "--as-of", as_of]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    return ssj(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--agencies", str(agencies),
+                "--as-of", as_of], env=env)
 
 
 class FlakyProxy:

@@ -231,15 +231,15 @@ regexp_replace({{ spark__clean_text(col) }}, r'[\t\n\f\r \p{P}]', '')
 
 {# ------------------------------------------------------- personal data -- #}
 
-{#- screen_texts: the same scans and the same struct. Java never runs the digit run
-    itself (ssj_id_run_pattern(), unbounded: its recursion overflows the JVM's stack on
-    a cell of a few thousand digits): rlike runs ssj_id_run_prefilter(), the run's first
-    15 digits (bounded), and the answer is RE2's, ssj_has_id_run (pyarrow, as on DuckDB) —
-    both SQL functions of the session (pipelines/engine.py). DuckDB's concat skips NULLs,
-    Spark's does not: concat_ws(''). -#}
+{#- screen_texts: the same scans and the same struct. Java never looks for the digit
+    run: the answer is RE2's, ssj_has_id_run (pyarrow, as on DuckDB; a SQL function of the
+    session, pipelines/engine.py). Java's regex would overflow the JVM's stack on the
+    unbounded run, and its \p{Nd} is its own Unicode version's: a JDK older than the
+    Python's misses the digits of newer scripts, which the Python rule folds. DuckDB's
+    concat skips NULLs, Spark's does not: concat_ws(''). -#}
 {% macro spark__screen_texts(texts, codes=[], json=none, json_as='extra') -%}
 {%- set ctrl = control_character_class() -%}
-{%- set joined -%}concat_ws('|'{%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}){%- endset -%}
+{%- set joined -%}concat_ws('#'{%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}){%- endset -%}
 {%- set controls = [] -%}
 {%- for c in texts + codes -%}
 {%- set _ = controls.append("case when " ~ (c if c is string else c[1]) ~ " rlike r'" ~ ctrl ~ "' then '" ~ (c if c is string else c[0]) ~ "' end") -%}
@@ -247,7 +247,7 @@ regexp_replace({{ spark__clean_text(col) }}, r'[\t\n\f\r \p{P}]', '')
 {%- if json -%}
 {%- set _ = controls.append("case when " ~ json ~ " rlike r'" ~ json_control_character_pattern() ~ "' then '" ~ json_as ~ "' end") -%}
 {%- endif -%}
-case when ({{ joined }} rlike ssj_id_run_prefilter() and ssj_has_id_run({{ joined }}))
+case when ssj_has_id_run({{ joined }})
     or {{ joined }} rlike r'{{ ctrl }}'
     {%- if codes %}
     or concat_ws(''{% for c in codes %}, {{ c if c is string else c[1] }}{% endfor %}) rlike r'{{ ctrl }}'

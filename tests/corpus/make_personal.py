@@ -7,7 +7,9 @@ with spaces, with hyphens, the 15-digit first generation, a mistyped check digit
 lower-case x — and put where they end up: in an ID column under the headers people
 use, in an extra column (法定代表人身份证号码), typed into a date column, a USCC
 column, a name, an address, a business scope, a draw list's task name, a JSON Lines
-nested object, a file name, and the first data row of a file without a header.
+nested object, a file name, and the first data row of a file without a header; and cut
+in two across two extra columns (of an accepted row and of a rejected one) and across
+two elements of a JSON Lines array, each part alone no ID number.
 Beside them sit honest rows, which must be published as usual.
 
 ``PLANTED`` lists every number in its canonical 18- or 15-character form, for tests
@@ -82,9 +84,16 @@ ID_TASK = id_no("35010219720202456")
 ID_FOLDER = id_no("35010219850505123")
 ID_HEADER = id_no("35010219830115123")
 ID_BROKEN = id_no("35010219940505123")
+ID_SPLIT = id_no("35010319870707123")
+"""Cut across the extra columns 核对编号前段 and 核对编号后段 of an accepted registration row."""
+ID_SPLIT_RAW = id_no("35010219910909456")
+"""Cut the same way on a rejected row: in its ``raw`` too."""
+ID_SPLIT_LIST = id_no("35010219930303789")
+"""Cut across two elements of a JSON Lines array."""
 
 PLANTED = [ID_A, ID_B, ID_C, ID_D, ID_E, ID_X, ID_WRONG, ID_15, ID_IN_NAME, ID_FILE, ID_NOHEADER,
-           ID_GAPS, ID_MATH, ID_CERT, ID_TASK, ID_FOLDER, ID_HEADER, ID_BROKEN]
+           ID_GAPS, ID_MATH, ID_CERT, ID_TASK, ID_FOLDER, ID_HEADER, ID_BROKEN, ID_SPLIT, ID_SPLIT_RAW,
+           ID_SPLIT_LIST]
 """Every planted number, canonical (no separators, half-width, upper-case X)."""
 
 HONEST_USCC = [uscc(f"9135010257{i:07d}") for i in range(1, 4)]
@@ -135,6 +144,13 @@ def build(out: Path) -> Path:
         f"SW-2026-02,核查{_grouped(ID_B, '-', (6, 8, 4))}名下企业,{HONEST_USCC[1]},{HONEST_NAMES[1]},2026-05-01,2026-06-30,账簿",
         f"{ID_TASK},税务双随机,{HONEST_USCC[2]},{HONEST_NAMES[2]},2026-05-01,2026-06-30,发票",
     ]) + "\n")
+    write("samr-350103/registration/分段核对.csv", "\n".join([
+        "统一社会信用代码,企业名称,法定代表人,住所,成立日期,经营范围,登记状态,行政区划代码,核对编号前段,核对编号后段,核对日期",
+        f"{uscc('91350103570000013')},分段核对公司,林一,福州市台江区五一路1号,2020-01-01,茶叶销售,存续,350103,"
+        f"{ID_SPLIT[:12]},{ID_SPLIT[12:]},2026-01-01",
+        f"{uscc('91350103570000014')},分段退回公司,林二,福州市台江区五一路2号,不详,茶叶销售,存续,350103,"
+        f"{ID_SPLIT_RAW[:9]},{ID_SPLIT_RAW[9:]},2026-01-01",
+    ]) + "\n")
     write("samr-350103/registration/无表头.csv",
           f"{uscc('91350103570000011')},无表头公司,{ID_NOHEADER},2020-01-01\n")
     write(FOLDER_WITH_ID, f"统一社会信用代码,企业名称\n{HONEST_USCC[0]},{HONEST_NAMES[0]}\n")
@@ -148,6 +164,8 @@ def build(out: Path) -> Path:
         {"统一社会信用代码": HONEST_USCC[1], "风险等级": "A", "分类日期": "2026-01-01", "备注": f"核对 {ID_C}"},
         {"统一社会信用代码": uscc("91350103570000012"), "企业名称": "零\u0000字节公司", "风险等级": "C",
          "分类日期": "2026-01-01"},
+        {"统一社会信用代码": HONEST_USCC[0], "风险等级": "A", "分类日期": "2026-01-01",
+         "核对记录": [ID_SPLIT_LIST[:6], ID_SPLIT_LIST[6:]]},
     ]) + "\n")
     return land
 

@@ -2,10 +2,12 @@
 
 One `ssj run` over tests/corpus/make_personal.py's landing zone (numbers in ID
 columns, extra columns, date, USCC, name, address and scope columns, a task name,
-nested JSON, a file name, a header-less file; control characters), publishing to
+nested JSON, a file name, a header-less file; numbers cut in two across two extra
+columns and across two array elements; control characters), publishing to
 PostgreSQL through a URL that carries a password; then `ssj report` and
 `ssj export`. A detector written independently of the masking code
-(tests/leak_detector.py) then searches every place the run writes — published
+(tests/leak_detector.py, which also joins adjacent JSON values) then searches every
+place the run writes — published
 files, every table of the warehouse, the ledger, Dagster's storage, dbt's target
 folders, the run's output, the report, the exports, the target database — and
 finds nothing. Only the raw store, as sensitive as the landing zone, holds them.
@@ -13,17 +15,17 @@ finds nothing. Only the raw store, as sensitive as the landing zone, holds them.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
-import subprocess
-import sys
 
 import duckdb
 import pytest
 
 from tests.corpus import make_personal as corpus
-from tests.leak_detector import scan_rows, scan_text, scan_tree
-from tests.support import ROOT, run_ssj
+from tests.leak_detector import scan_rows, scan_text, scan_tree, split_numbers_in
+from tests.prefork import ssj
+from tests.support import run_ssj, warehouse_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
@@ -52,7 +54,7 @@ def run(tmp_path_factory):
                  ["export", "--warehouse", str(warehouse), "--table", "quarantine", "--out", str(root / "q.xlsx")],
                  ["export", "--warehouse", str(warehouse), "--table", "quarantine", "--out", str(root / "q.csv")],
                  ["export", "--warehouse", str(warehouse), "--table", "inspector_pool", "--out", str(root / "i.xlsx")]):
-        done = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, cwd=ROOT)
+        done = ssj(args)
         assert done.returncode == 0, done.stdout + done.stderr
         outputs += [done.stdout, done.stderr]
     yield root, warehouse, "\n".join(outputs), admin, schema
@@ -106,7 +108,7 @@ def test_honest_rows_are_published(run):
 
 
 def _reasons(warehouse, feed):
-    rows = _published(warehouse, "quarantine", f"feed = '{feed}'")
+    rows = _published(warehouse, "quarantine", f"feed = '{feed}' and source_file not like '%分段核对.csv'")
     return {r["source_row"]: set(r["reason_codes"]) for r in rows}, rows
 
 
@@ -150,3 +152,28 @@ def test_the_raw_store_is_private(run):
     for path in [raw, *raw.rglob("*")]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, (path.relative_to(warehouse), oct(mode))
+
+
+def test_a_number_cut_across_extra_columns_is_masked_where_its_parts_are(run):
+    """Each part alone is no ID number; side by side in ``extra`` and ``raw`` they are one.
+    The parts are masked where the number is, the date beside them kept, the rows staged."""
+    _, warehouse, _, _, _ = run
+    staged = {r["source_row"]: r for r in warehouse_rows(
+        warehouse, "select source_row, is_accepted, extra::varchar as extra, raw::varchar as raw from stg_registration "
+                   "where source_file like '%分段核对.csv'")}
+    assert staged[1]["is_accepted"] and not staged[2]["is_accepted"]  # 成立日期 不详: rejected
+    extra = json.loads(staged[1]["extra"])
+    head, tail = corpus.ID_SPLIT[:12], corpus.ID_SPLIT[12:]
+    assert extra == {"核对编号前段": head[:4] + "*" * 8, "核对编号后段": "**" + tail[-4:], "核对日期": "2026-01-01"}
+    raw = json.loads(staged[2]["raw"])
+    assert "*" in raw["核对编号前段"] and "*" in raw["核对编号后段"] and raw["核对日期"] == "2026-01-01"
+    quarantined = _published(warehouse, "quarantine", "feed = 'registration' and source_file like '%分段核对.csv'")
+    assert [r["source_row"] for r in quarantined] == [2]
+    for row in [*staged.values(), *quarantined]:
+        for column in ("extra", "raw"):
+            assert not split_numbers_in(row.get(column)), column
+    credit = warehouse_rows(warehouse, "select extra::varchar as extra from stg_credit_risk "
+                                       "where extra ->> '核对记录' is not null")
+    assert len(credit) == 1 and not split_numbers_in(credit[0]["extra"])
+    listed = json.loads(json.loads(credit[0]["extra"])["核对记录"])  # JSON Lines' array, kept as its JSON text
+    assert listed == [corpus.ID_SPLIT_LIST[:4] + "**", "*" * 8 + corpus.ID_SPLIT_LIST[-4:]]

@@ -30,6 +30,7 @@ import pytest
 from pipelines.defs.publish.snapshots import current_snapshot_id, snapshots_dir
 from pipelines.generate import generate
 from pipelines.generate.plans import demo_seed
+from tests import prefork
 from tests.support import ROOT, run_ssj, write_csv
 
 pytestmark = pytest.mark.slow
@@ -39,8 +40,7 @@ DOC = ROOT / "docs" / "draws.md"
 
 def ssj(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SSJ_", "DAGSTER_"))}
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=env, capture_output=True, text=True,
-                          cwd=ROOT)
+    return prefork.ssj(list(args), env=env)
 
 
 def table(folder: Path, name: str) -> list[dict]:

@@ -37,10 +37,13 @@ def test_an_invalid_pattern_is_named(con):
         con.execute("select matches_pattern('b', '[')").fetchall()
 
 
-def test_a_warehouse_macro_named_like_a_masking_macro_is_refused(tmp_path):
+@pytest.mark.parametrize("name", ["mask_personal", "mask_personal_few", "mask_personal_value", "ssj_mask_personal_py",
+                                  "has_id_number", "is_personal_header"])
+def test_a_warehouse_macro_named_like_a_masking_function_is_refused(tmp_path, name):
     """The search path finds the warehouse's own schema first: a `mask_personal` saved there would
-    replace the masking of ID numbers in every model. Such a warehouse is refused, naming the fix."""
+    replace the masking of ID numbers in every model, and so would one named like a Python
+    function the models call. Such a warehouse is refused, naming the fix."""
     con = duckdb.connect(str(tmp_path / "ssj.duckdb"))
-    con.execute("create macro main.mask_personal(text) as text")
-    with pytest.raises(RuntimeError, match=r"mask_personal.*drop macro"):
+    con.execute(f"create macro main.{name}(text) as text")
+    with pytest.raises(RuntimeError, match=rf"{name}.*drop macro"):
         register(con)
