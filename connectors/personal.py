@@ -226,7 +226,7 @@ def _holds_json(text: str) -> bool:
         return False
     try:
         return isinstance(json.loads(text), (dict, list))
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -320,9 +320,18 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     return spans
 
 
+def _holds_digit(texts: list[str | None]) -> bool:
+    return any(isinstance(t, str) and _DIGIT.search(fold_digits(t)) for t in texts or [])
+
+
 def holds_split_id(texts: list[str | None], nested: list[bool] | None = None) -> bool:
-    """Whether an ID number is split across ``texts`` (``split_id_spans``)."""
-    return bool(split_id_spans(texts, nested))
+    """Whether an ID number is split across ``texts`` (``split_id_spans``). Never raises: on
+    values it cannot read, true where they hold a digit (what ``mask_split_ids`` leaves of
+    such values holds none)."""
+    try:
+        return bool(split_id_spans(texts, nested))
+    except Exception:  # noqa: BLE001 - one row's values never stop the run
+        return _holds_digit(texts)
 
 
 class _Float(Exception):
@@ -339,6 +348,13 @@ def json_may_hold_split_id(text: str | None) -> bool:
     a personal header, which costs far more than this. Never false where it would find one: the
     values are read unescaped (an escape only parts digits); a document with a fractional
     number (written back by DuckDB in its own form), not an object, or not JSON: true."""
+    try:
+        return _json_may_hold_split_id(text)
+    except Exception:  # noqa: BLE001 - one row's values never stop the run; when in doubt, mask
+        return True
+
+
+def _json_may_hold_split_id(text: str | None) -> bool:
     if text is None:
         return False
     try:
@@ -365,7 +381,29 @@ def json_may_hold_split_id(text: str | None) -> bool:
 def mask_split_ids(texts: list[str | None], masked: list[str | None],
                    nested: list[bool] | None = None) -> list[str | None]:
     """``masked`` (each text of ``texts`` masked on its own, the same length) with every ID
-    number split across ``texts`` (``split_id_spans``, decided on ``texts``) masked as well."""
+    number split across ``texts`` (``split_id_spans``, decided on ``texts``) masked as well.
+    Never raises: on values it cannot read, every digit of each value holding one is masked."""
+    try:
+        return _mask_split_ids(texts, masked, nested)
+    except Exception:  # noqa: BLE001 - one row's values never stop the run; when in doubt, mask
+        return _mask_every_digit(texts, masked)
+
+
+def _mask_every_digit(texts: list[str | None], masked: list[str | None]) -> list[str | None]:
+    out = []
+    for k, text in enumerate(texts or []):
+        alone = masked[k] if masked is not None and k < len(masked) else None
+        base = alone if isinstance(alone, str) and isinstance(text, str) and len(alone) == len(text) else text
+        if not isinstance(base, str):
+            out.append(base if base is None else None)
+            continue
+        folded = fold_digits(base)
+        out.append("".join(MASK if "0" <= c <= "9" else base[j] for j, c in enumerate(folded)))
+    return out
+
+
+def _mask_split_ids(texts: list[str | None], masked: list[str | None],
+                    nested: list[bool] | None = None) -> list[str | None]:
     spans = split_id_spans(texts, nested)
     if not spans:
         return list(masked)

@@ -234,3 +234,52 @@ def test_split_id_guard_pattern_never_misses():
     values = [f"x{number[:5]}", f"{number[5:]}y"]
     assert personal.holds_split_id(values)
     assert sql_batch("regexp_matches(v, ssj_split_id_pattern())", ["".join(values), "1" * 14, "1" * 15]) == [True, False, True]
+
+
+# -- a hostile value never stops the run
+
+HOSTILE = [
+    "[" * 1000,
+    "{" * 1000,
+    '{"a":' * 5000 + "1" + "}" * 5000,
+    "[" * 100000 + "]" * 100000,
+    "1" * 200000,
+    "\ud800" + "350102" + "\udfff",
+    "null",
+    "123456789012345678",
+    '"a string"',
+    "[1, 2, 3]",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_values_never_raise(text):
+    number = make_id_no("35010219800101123")
+    for texts in ([text], [text, number[:12], number[12:]], [number[:12], text, number[12:]]):
+        for nested in (None, [True] * len(texts)):
+            out = personal.mask_split_ids(texts, [personal.mask_text(t) for t in texts], nested)
+            assert len(out) == len(texts)
+            assert number not in "".join(o or "" for o in out)
+            assert isinstance(personal.holds_split_id(texts, nested), bool)
+    assert isinstance(personal.json_may_hold_split_id(text), bool)
+    assert isinstance(personal.json_may_hold_split_id(json.dumps({"a": text, "b": [text]})), bool)
+
+
+def test_deep_brackets_beside_a_date_are_masked_in_sql():
+    obj = {"备注": "[" * 1000, "电话": "0591-87654321", "日期": "2026-01-01"}
+    text = json.dumps(obj, ensure_ascii=False)
+    assert json.loads(json_expr("mask_personal_json_guarded", text)) == obj
+    assert holds(text) is False
+
+
+def test_an_unexpected_error_masks_every_digit(monkeypatch):
+    def broken(*_):
+        raise MemoryError
+
+    monkeypatch.setattr(personal, "split_id_spans", broken)
+    texts = ["甲350102", "19800101", None, "1234X"]
+    assert personal.mask_split_ids(texts, list(texts)) == ["甲******", "********", None, "****X"]
+    assert personal.holds_split_id(texts) is True and personal.holds_split_id(["甲", None]) is False
+    monkeypatch.setattr(personal, "_json_may_hold_split_id", broken)
+    assert personal.json_may_hold_split_id('{"a": "1"}') is True
