@@ -314,9 +314,11 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
                 if is_valid_id_number(token[w:w + size]):
                     starred.update(range(places[w] + 4, places[end] + 1 - 4))
     spans = []
-    for k, (i, s, e) in enumerate(pieces):
-        offset = bounds[k] - (e - s)
-        spans += [(i, s + p - offset, s + p - offset + 1) for p in sorted(starred) if offset <= p < bounds[k]]
+    for p in sorted(starred):  # one pass: each starred position's piece found by bisection
+        k = bisect_right(bounds, p)
+        i, s, e = pieces[k]
+        at = s + p - (bounds[k] - (e - s))
+        spans.append((i, at, at + 1))
     return spans
 
 
@@ -408,7 +410,12 @@ def _mask_split_ids(texts: list[str | None], masked: list[str | None],
     if not spans:
         return list(masked)
     out = list(masked)
+    chars: dict[int, list[str]] = {}  # each value changed as a list of characters, joined once
     for i, s, e in spans:
-        text = out[i] if out[i] is not None and len(out[i]) == len(texts[i]) else mask_value(texts[i])
-        out[i] = text[:s] + MASK * (e - s) + text[e:]
+        if i not in chars:
+            text = out[i] if out[i] is not None and len(out[i]) == len(texts[i]) else mask_value(texts[i])
+            chars[i] = list(text)
+        chars[i][s:e] = MASK * (e - s)
+    for i, text in chars.items():
+        out[i] = "".join(text)
     return out

@@ -283,3 +283,25 @@ def test_an_unexpected_error_masks_every_digit(monkeypatch):
     assert personal.holds_split_id(texts) is True and personal.holds_split_id(["甲", None]) is False
     monkeypatch.setattr(personal, "_json_may_hold_split_id", broken)
     assert personal.json_may_hold_split_id('{"a": "1"}') is True
+
+
+def _one_digit_per_element(size: int) -> list[str]:
+    number = make_id_no("35010219800101123")
+    element = json.dumps(list(number) + ["2026", "01", "01"])[1:-1] + ", "
+    return [("[" + element * (size // len(element)) + '"1"]')]
+
+
+def test_masking_time_grows_linearly_with_the_pieces():
+    """An array with one element per digit: 1 MB is masked in seconds, not in minutes."""
+    import time
+
+    times = {}
+    for size in (100_000, 400_000, 1_000_000):
+        texts = _one_digit_per_element(size)
+        started = time.perf_counter()
+        out = personal.mask_split_ids(texts, list(texts), [True])
+        times[size] = time.perf_counter() - started
+        assert not personal.holds_split_id(out, [True])
+        assert out[0].count("*") > size // 20
+    assert times[1_000_000] < 10, times
+    assert times[400_000] < 8 * times[100_000] + 1, times
