@@ -201,6 +201,10 @@ _JSON_LEAF = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|(-?[0-9][0-9.eE+\-]*)')
 """A string (a key: followed by a colon) or a number in JSON text: a nested value's leaves."""
 _DIGIT = re.compile("[0-9]")
 _DIGIT_OR_X = re.compile("[0-9Xx]")
+_LEADING_X = re.compile(r"\s*[Xx]")
+"""A value that starts with a check character (after ``fold_digits``): joined as a digit's value is."""
+_MASK_STANDIN = "#"
+"""What a mask character is read as in the joined values: neither a digit nor a separator."""
 _CHECK_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
 _MONTHS = frozenset(f"{m:02d}" for m in range(1, 13))
 
@@ -260,10 +264,11 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
 
     ``texts`` are a JSON object's values in the order they are written (its keys, headers
     such as ``证件号后段``, are left out); a nested object's or array's JSON text with ``nested``
-    true, or a string holding such JSON text, whose string and number values count one by one. The values holding a digit are
-    joined, in order, with nothing between them; those holding no digit (a name, NULL) are
-    left out, and a value holding a mask character (``*``: masked already) parts its
-    neighbours. A
+    true, or a string holding such JSON text, whose string and number values count one by
+    one. The values holding a digit, or starting with a check character (``X``, ``Ｘ``), are
+    joined, in order, with nothing between them; those holding neither (a name, NULL, a
+    lone ``*``) are left out. A mask character (``*``: masked already) inside a value parts
+    the digits on either side of it; the value's other digits count. A
     digit run (ID_RUN) of the joined text that crosses from one value to the next holds a
     split ID number where 18 of its consecutive digits, taken from two or more values, make
     a valid ID number (``is_valid_id_number``: check character, real birth date), or 15 do
@@ -271,25 +276,20 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     (with no check character, 15 digits cut out of longer numbers would make a birth date
     by chance too often). Each such number is masked as
     ``mask_value`` masks a value — its first 4 and last 4 characters kept — and the digits
-    around it (a date in the next column) are left as they are.
-
-    What this masks never holds a split ID number by the same rule: a value it stars parts
-    its neighbours, and the values it leaves as they are were neighbours, with the same
-    digits, in ``texts`` — where each split ID number they made was starred."""
+    around it (a date in the next column) are left as they are."""
     nested = nested or [False] * len(texts)
-    pieces = []  # (index, start, end) of each value joined; a value holding a mask character: (index, -1, -1)
+    pieces = []  # (index, start, end) of each value joined
     for i, s, e in _leaves(texts, nested):
         value = fold_digits(texts[i][s:e])
-        if MASK in value:
-            pieces.append((i, -1, -1))
-        elif _DIGIT.search(value):
+        if _DIGIT.search(value) or _LEADING_X.match(value):
             pieces.append((i, s, e))
     if len(pieces) < 2:
         return []
-    joined = fold_digits("".join(MASK if s < 0 else texts[i][s:e] for i, s, e in pieces))
+    # a mask character parts the digits on either side of it, nothing more
+    joined = fold_digits("".join(texts[i][s:e] for i, s, e in pieces)).replace(MASK, _MASK_STANDIN)
     bounds, at = [], 0
     for _, s, e in pieces:
-        at += 1 if s < 0 else e - s
+        at += e - s
         bounds.append(at)  # the piece of joined position p: bisect_right(bounds, p)
     starred = set()
     for m in _RUN.finditer(joined):
@@ -384,6 +384,9 @@ def mask_split_ids(texts: list[str | None], masked: list[str | None],
                    nested: list[bool] | None = None) -> list[str | None]:
     """``masked`` (each text of ``texts`` masked on its own, the same length) with every ID
     number split across ``texts`` (``split_id_spans``, decided on ``texts``) masked as well.
+    What this returns never holds a split ID number by the same rule: where starring a
+    value's every digit leaves its neighbours side by side, and they make one, it is masked
+    too, round after round (after ``_MASK_ROUNDS``: every digit of the values).
     Never raises: on values it cannot read, every digit of each value holding one is masked."""
     try:
         return _mask_split_ids(texts, masked, nested)
@@ -406,9 +409,22 @@ def _mask_every_digit(texts: list[str | None], masked: list[str | None]) -> list
 
 def _mask_split_ids(texts: list[str | None], masked: list[str | None],
                     nested: list[bool] | None = None) -> list[str | None]:
-    spans = split_id_spans(texts, nested)
-    if not spans:
-        return list(masked)
+    out = _star(texts, masked, split_id_spans(texts, nested))
+    # Starring a value's every digit takes it out of the joined values, so its neighbours may
+    # meet: what that makes is masked too, until nothing is left to mask
+    for _ in range(_MASK_ROUNDS):
+        more = split_id_spans(out, nested)
+        if not more:
+            return out
+        out = _star(out, out, more)
+    return _mask_every_digit(out, out)
+
+
+_MASK_ROUNDS = 8
+
+
+def _star(texts: list[str | None], masked: list[str | None], spans: list[tuple[int, int, int]]) -> list[str | None]:
+    """``masked`` with a mask character on each span of ``texts``."""
     out = list(masked)
     chars: dict[int, list[str]] = {}  # each value changed as a list of characters, joined once
     for i, s, e in spans:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from stdnum.cn.ric import calc_check_digit
 
 from connectors import personal
-from tests.leak_detector import scan_rows
+from tests.leak_detector import scan_rows, split_numbers_in
 from tests.support import make_id_no, make_reg_no, make_uscc
 from tests.unit.test_personal_udfs import sql_batch
 from tests.unit.test_value_rules import json_expr, orgcode_check
@@ -305,3 +305,56 @@ def test_masking_time_grows_linearly_with_the_pieces():
         assert out[0].count("*") > size // 20
     assert times[1_000_000] < 10, times
     assert times[400_000] < 8 * times[100_000] + 1, times
+
+
+def _shown(text: str) -> str:
+    return text[:4] + "*" * max(len(text) - 8, 0) + text[-4:]
+
+
+@pytest.mark.parametrize("shape", ["star_before", "star_between", "stars_inside"])
+def test_a_mask_character_parts_only_the_digits_beside_it(shape):
+    number = make_id_no("11010119900307123")
+    obj = {"star_before": {"前段": "*" + number[:12], "后段": number[12:]},
+           "star_between": {"前段": number[:12], "x": "*", "后段": number[12:]},
+           "stars_inside": {"前段": "**" + number[:12], "注": "***", "后段": number[12:] + "*"}}[shape]
+    text = json.dumps(obj, ensure_ascii=False)
+    assert split_numbers_in(obj) == [number], _shown(number)  # the premise: a reader finds it
+    assert holds(text) is True
+    out = masked(obj)
+    assert not split_numbers_in(out) and number[4:14] not in out, _shown(number)
+    assert holds(out) is False and not scan_rows("extra", ["extra"], [(json.loads(out),)])
+
+
+@pytest.mark.parametrize("x", ["X", "x", "Ｘ", " X", "ｘ"])
+def test_a_check_character_alone_in_its_value_counts(x):
+    for body in ("11010119900307001", "35010219800101002", "44030119851231003", "32010219700605004"):
+        number = make_id_no(body)
+        if number.endswith("X"):
+            break
+    assert number.endswith("X")
+    obj = {"a": number[:12], "b": number[12:17], "c": x}
+    assert holds(json.dumps(obj, ensure_ascii=False)) is True
+    out = json.loads(masked(obj))
+    assert out["a"] == number[:4] + "*" * 8 and out["b"].startswith("**") and out["c"] == x, _shown(number)
+    assert not split_numbers_in(out)
+    assert holds(json.dumps(out, ensure_ascii=False)) is False
+
+
+def test_neighbours_of_a_value_masked_whole_are_checked_again():
+    """A value whose digits are all starred drops out of the joined values, as a reader drops
+    it: its neighbours, side by side now, are read again, and masked where they make a number.
+    Here W (110101…) is cut into three values; once its middle value is starred, the first
+    value (3501021990 and W's first 4) and the last (W's last 4) make another number."""
+    for day in range(1, 29):
+        w = make_id_no(f"110101199003{day:02d}123")
+        v = "3501021990" + w[:4] + w[14:]
+        if personal.is_valid_id_number(v):
+            break
+    assert personal.is_valid_id_number(v)
+    values = ["3501021990" + w[:4], w[4:14], w[14:]]
+    out = personal.mask_split_ids(values, [personal.mask_text(x) for x in values])
+    assert out[1] == "*" * 10
+    assert not personal.holds_split_id(out) and not split_numbers_in(json.dumps(out)), out[0][:4]
+    obj = dict(zip("abc", values))
+    out = json.loads(masked(obj))
+    assert holds(json.dumps(out)) is False and not split_numbers_in(out)
