@@ -48,6 +48,7 @@ import json
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Sequence
 from functools import cache
 
 SEPARATORS = (
@@ -234,21 +235,74 @@ def _holds_json(text: str) -> bool:
         return False
 
 
-def _leaves(texts: list[str | None], nested: list[bool]) -> list[tuple[int, int, int]]:
-    """(index, start, end) of every leaf of ``texts`` in order: a text whole, or — a nested
-    value's JSON text, or a string holding one (``_holds_json``) — each string value's content
-    and each number in it (not its keys)."""
-    found = []
+_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\.", re.DOTALL)
+"""An escape in a JSON string: a surrogate pair, one \\uXXXX, or a backslash and a character."""
+_SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+_Leaf = tuple[int, str, Sequence[int], Sequence[int]]
+"""(index, text, starts, ends): a leaf of ``texts[index]`` as a reader reads it (unescaped), and
+where each of its characters is written in ``texts[index]`` (an escape: all its characters)."""
+
+
+def _unescaped(raw: str, starts: Sequence[int], ends: Sequence[int]) -> tuple[str, Sequence[int], Sequence[int]]:
+    """A JSON string's content ``raw`` unescaped, with where each character is written."""
+    if "\\" not in raw:
+        return raw, starts, ends
+    out, s_out, e_out, at = [], [], [], 0
+    for m in _ESCAPE.finditer(raw):
+        out.append(raw[at:m.start()])
+        s_out += starts[at:m.start()]
+        e_out += ends[at:m.start()]
+        escape = m.group(0)
+        if len(escape) == 12:
+            high, low = int(escape[2:6], 16), int(escape[8:12], 16)
+            out.append(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)))
+        elif escape[1] == "u":
+            out.append(chr(int(escape[2:], 16)))
+        else:
+            out.append(_SIMPLE_ESCAPES.get(escape[1], escape[1]))
+        s_out.append(starts[m.start()])
+        e_out.append(ends[m.end() - 1])
+        at = m.end()
+    out.append(raw[at:])
+    s_out += starts[at:]
+    e_out += ends[at:]
+    return "".join(out), s_out, e_out
+
+
+def _json_leaves(i: int, text: str, starts: Sequence[int], ends: Sequence[int], found: list[_Leaf]) -> None:
+    """The leaves of the JSON text ``text`` (of ``texts[i]``, its characters written at
+    ``starts``/``ends``): each string value's content unescaped — a string holding JSON text
+    itself: its own leaves — and each number (not the keys)."""
+    for m in _JSON_LEAF.finditer(text):
+        if m.group(2) is not None:
+            continue  # a key
+        if m.group(1) is not None:
+            a, b = m.start(1), m.end(1)
+            value, v_starts, v_ends = _unescaped(text[a:b], starts[a:b], ends[a:b])
+            if _holds_json(value):
+                _json_leaves(i, value, v_starts, v_ends, found)
+            else:
+                found.append((i, value, v_starts, v_ends))
+        else:
+            a, b = m.start(3), m.end(3)
+            found.append((i, text[a:b], starts[a:b], ends[a:b]))
+
+
+def _leaves(texts: list[str | None], nested: list[bool]) -> list[_Leaf]:
+    """Every leaf of ``texts`` in order: a text whole, or — a nested value's JSON text, or a
+    string holding one (``_holds_json``) — each string value's content, read as a reader reads
+    it (unescaped: an escape's own characters are never digits), and each number in it (not
+    its keys)."""
+    found: list[_Leaf] = []
     for i, text in enumerate(texts):
         if not text:
             continue
+        where = range(len(text)), range(1, len(text) + 1)
         if nested[i] or _holds_json(text):
-            for m in _JSON_LEAF.finditer(text):
-                if m.group(2) is None:
-                    group = 1 if m.group(1) is not None else 3
-                    found.append((i, m.start(group), m.end(group)))
+            _json_leaves(i, text, *where, found)
         else:
-            found.append((i, 0, len(text)))
+            found.append((i, text, *where))
     return found
 
 
@@ -278,18 +332,18 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     ``mask_value`` masks a value — its first 4 and last 4 characters kept — and the digits
     around it (a date in the next column) are left as they are."""
     nested = nested or [False] * len(texts)
-    pieces = []  # (index, start, end) of each value joined
-    for i, s, e in _leaves(texts, nested):
-        value = fold_digits(texts[i][s:e])
+    pieces = []  # each leaf joined
+    for leaf in _leaves(texts, nested):
+        value = fold_digits(leaf[1])
         if _DIGIT.search(value) or _LEADING_X.match(value):
-            pieces.append((i, s, e))
+            pieces.append(leaf)
     if len(pieces) < 2:
         return []
     # a mask character parts the digits on either side of it, nothing more
-    joined = fold_digits("".join(texts[i][s:e] for i, s, e in pieces)).replace(MASK, _MASK_STANDIN)
+    joined = fold_digits("".join(leaf[1] for leaf in pieces)).replace(MASK, _MASK_STANDIN)
     bounds, at = [], 0
-    for _, s, e in pieces:
-        at += e - s
+    for leaf in pieces:
+        at += len(leaf[1])
         bounds.append(at)  # the piece of joined position p: bisect_right(bounds, p)
     starred = set()
     for m in _RUN.finditer(joined):
@@ -316,9 +370,9 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     spans = []
     for p in sorted(starred):  # one pass: each starred position's piece found by bisection
         k = bisect_right(bounds, p)
-        i, s, e = pieces[k]
-        at = s + p - (bounds[k] - (e - s))
-        spans.append((i, at, at + 1))
+        i, value, starts, ends = pieces[k]
+        at = p - (bounds[k] - len(value))
+        spans.append((i, starts[at], ends[at]))
     return spans
 
 
@@ -348,8 +402,9 @@ def json_may_hold_split_id(text: str | None) -> bool:
     """Whether ``mask_split_ids`` may find an ID number split across the values of the JSON
     object ``text`` — the guard before the SQL's masking of a JSON object without a digit run or
     a personal header, which costs far more than this. Never false where it would find one: the
-    values are read unescaped (an escape only parts digits); a document with a fractional
-    number (written back by DuckDB in its own form), not an object, or not JSON: true."""
+    values are read unescaped, as the masking reads them (``_leaves``); a document with a
+    fractional number (written back by DuckDB in its own form), not an object, or not JSON:
+    true. Never raises: on an error, true."""
     try:
         return _json_may_hold_split_id(text)
     except Exception:  # noqa: BLE001 - one row's values never stop the run; when in doubt, mask

@@ -358,3 +358,79 @@ def test_neighbours_of_a_value_masked_whole_are_checked_again():
     obj = dict(zip("abc", values))
     out = json.loads(masked(obj))
     assert holds(json.dumps(out)) is False and not split_numbers_in(out)
+
+
+# -- nested values are read as a reader reads them: unescaped, a string holding JSON element by element
+
+def test_a_json_string_inside_a_nested_value_is_read_element_by_element():
+    number = make_id_no("35010219800101123")
+    obj = {"联系人": {"证件": json.dumps([number[:12], number[12:]])}}
+    text = json.dumps(obj, ensure_ascii=False)
+    assert holds(text) is True and personal.json_may_hold_split_id(text) is True
+    out = masked(obj)
+    assert number[4:12] not in out and holds(out) is False, _shown(number)
+    inner = json.loads(json.loads(json.loads(out)["联系人"])["证件"])
+    assert inner == [number[:4] + "*" * 8, "**" + number[14:]]
+
+
+def test_an_escape_is_never_read_as_digits():
+    """A control character inside a nested value is written \\u0011: its digits are not the value's."""
+    number = make_id_no("11010119900307123")  # \u0011 ends in the number's first two digits
+    obj = {"备注": {"x": "甲\x11", "y": number[2:12], "z": number[12:]}}
+    text = json.dumps(obj, ensure_ascii=False)
+    assert personal.json_may_hold_split_id(text) is False
+    assert json.loads(json_expr("mask_personal_json", text)) == obj
+    assert holds(text) is False
+    texts = [json.dumps(obj["备注"])]
+    assert personal.mask_split_ids(texts, texts, [True]) == texts
+
+
+json_text = st.text(alphabet="0123456789 \"\\\x11\x00\n\t*X甲-", max_size=12)
+leaf = st.one_of(value, json_text, st.builds(lambda n, cut: n[:cut] + "\x11" + n[cut:], ids, st.integers(1, 17)))
+# an ID number of region 11-15 whose first two digits are those of a control character's escape
+escaped_head = st.builds(
+    lambda p, born, seq, cut: (lambda n: {"x": "甲" + chr(int(n[:2], 16)), "y": n[2:cut], "z": n[cut:]})(
+        make_id_no(f"{p}0102{born:%Y%m%d}{seq}")),
+    st.sampled_from(["11", "12", "13", "14", "15"]), births, st.from_regex(r"[0-9]{3}", fullmatch=True),
+    st.integers(3, 17))
+leaf = st.one_of(leaf, escaped_head)
+nested_values = st.recursive(leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(alphabet="ab1", min_size=1, max_size=2), inner, max_size=4),
+    st.lists(inner, max_size=3).map(json.dumps)), max_leaves=12)
+nested_objects = st.dictionaries(st.text(alphabet="ab备1", min_size=1, max_size=3), nested_values, max_size=5)
+
+
+def _as_the_sql_passes(obj: dict, ascii: bool) -> tuple[list, list]:
+    texts, nested = [], []
+    for v in obj.values():
+        if isinstance(v, (dict, list)):
+            texts.append(json.dumps(v, ensure_ascii=ascii))
+            nested.append(True)
+        elif v is not None:
+            texts.append(str(v))
+            nested.append(False)
+    return texts, nested
+
+
+@settings(max_examples=400, deadline=None)
+@given(nested_objects, st.booleans())
+def test_the_guard_the_masking_and_the_check_read_nested_values_alike(obj, ascii):
+    """Escapes (\\u0011, \\", \\\\, \\u7532) in nested values and strings holding JSON: where the
+    guard says no, the masking changes nothing and the check finds nothing; what the masking
+    returns, the check never flags."""
+    texts, nested = _as_the_sql_passes(obj, ascii)
+    out = personal.mask_split_ids(texts, [personal.mask_text(t) for t in texts], nested)
+    assert not personal.holds_split_id(out, nested), out
+    if not personal.json_may_hold_split_id(json.dumps(obj, ensure_ascii=ascii)):
+        assert not personal.holds_split_id(texts, nested)
+        assert personal.mask_split_ids(texts, texts, nested) == texts
+
+
+@pytest.mark.slow
+@settings(max_examples=100, deadline=None)
+@given(nested_objects)
+def test_the_guard_never_skips_a_nested_object_the_masking_would_change(obj):
+    text = json.dumps(obj, ensure_ascii=False)
+    guarded = json_expr("mask_personal_json_guarded", text)
+    assert json.loads(guarded) == json.loads(json_expr("mask_personal_json", text)), (text, guarded)
+    assert holds(guarded) is False, guarded
