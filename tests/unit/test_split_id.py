@@ -292,7 +292,8 @@ def _one_digit_per_element(size: int) -> list[str]:
 
 
 def test_masking_time_grows_linearly_with_the_pieces():
-    """An array with one element per digit: 1 MB is masked in seconds, not in minutes."""
+    """An array with one element per digit: 1 MB is masked in seconds, not in minutes; four
+    times the values take about four times as long."""
     import time
 
     times = {}
@@ -303,7 +304,7 @@ def test_masking_time_grows_linearly_with_the_pieces():
         times[size] = time.perf_counter() - started
         assert not personal.holds_split_id(out, [True])
         assert out[0].count("*") > size // 20
-    assert times[1_000_000] < 10, times
+    assert times[1_000_000] < 30, times  # quadratic: some twenty minutes
     assert times[400_000] < 8 * times[100_000] + 1, times
 
 
