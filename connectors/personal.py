@@ -48,6 +48,7 @@ import json
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Sequence
 from functools import cache
 
 SEPARATORS = (
@@ -201,6 +202,10 @@ _JSON_LEAF = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|(-?[0-9][0-9.eE+\-]*)')
 """A string (a key: followed by a colon) or a number in JSON text: a nested value's leaves."""
 _DIGIT = re.compile("[0-9]")
 _DIGIT_OR_X = re.compile("[0-9Xx]")
+_LEADING_X = re.compile(r"\s*[Xx]")
+"""A value that starts with a check character (after ``fold_digits``): joined as a digit's value is."""
+_MASK_STANDIN = "#"
+"""What a mask character is read as in the joined values: neither a digit nor a separator."""
 _CHECK_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
 _MONTHS = frozenset(f"{m:02d}" for m in range(1, 13))
 
@@ -226,25 +231,78 @@ def _holds_json(text: str) -> bool:
         return False
     try:
         return isinstance(json.loads(text), (dict, list))
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
-def _leaves(texts: list[str | None], nested: list[bool]) -> list[tuple[int, int, int]]:
-    """(index, start, end) of every leaf of ``texts`` in order: a text whole, or — a nested
-    value's JSON text, or a string holding one (``_holds_json``) — each string value's content
-    and each number in it (not its keys)."""
-    found = []
+_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\.", re.DOTALL)
+"""An escape in a JSON string: a surrogate pair, one \\uXXXX, or a backslash and a character."""
+_SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+_Leaf = tuple[int, str, Sequence[int], Sequence[int]]
+"""(index, text, starts, ends): a leaf of ``texts[index]`` as a reader reads it (unescaped), and
+where each of its characters is written in ``texts[index]`` (an escape: all its characters)."""
+
+
+def _unescaped(raw: str, starts: Sequence[int], ends: Sequence[int]) -> tuple[str, Sequence[int], Sequence[int]]:
+    """A JSON string's content ``raw`` unescaped, with where each character is written."""
+    if "\\" not in raw:
+        return raw, starts, ends
+    out, s_out, e_out, at = [], [], [], 0
+    for m in _ESCAPE.finditer(raw):
+        out.append(raw[at:m.start()])
+        s_out += starts[at:m.start()]
+        e_out += ends[at:m.start()]
+        escape = m.group(0)
+        if len(escape) == 12:
+            high, low = int(escape[2:6], 16), int(escape[8:12], 16)
+            out.append(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)))
+        elif escape[1] == "u":
+            out.append(chr(int(escape[2:], 16)))
+        else:
+            out.append(_SIMPLE_ESCAPES.get(escape[1], escape[1]))
+        s_out.append(starts[m.start()])
+        e_out.append(ends[m.end() - 1])
+        at = m.end()
+    out.append(raw[at:])
+    s_out += starts[at:]
+    e_out += ends[at:]
+    return "".join(out), s_out, e_out
+
+
+def _json_leaves(i: int, text: str, starts: Sequence[int], ends: Sequence[int], found: list[_Leaf]) -> None:
+    """The leaves of the JSON text ``text`` (of ``texts[i]``, its characters written at
+    ``starts``/``ends``): each string value's content unescaped — a string holding JSON text
+    itself: its own leaves — and each number (not the keys)."""
+    for m in _JSON_LEAF.finditer(text):
+        if m.group(2) is not None:
+            continue  # a key
+        if m.group(1) is not None:
+            a, b = m.start(1), m.end(1)
+            value, v_starts, v_ends = _unescaped(text[a:b], starts[a:b], ends[a:b])
+            if _holds_json(value):
+                _json_leaves(i, value, v_starts, v_ends, found)
+            else:
+                found.append((i, value, v_starts, v_ends))
+        else:
+            a, b = m.start(3), m.end(3)
+            found.append((i, text[a:b], starts[a:b], ends[a:b]))
+
+
+def _leaves(texts: list[str | None], nested: list[bool]) -> list[_Leaf]:
+    """Every leaf of ``texts`` in order: a text whole, or — a nested value's JSON text, or a
+    string holding one (``_holds_json``) — each string value's content, read as a reader reads
+    it (unescaped: an escape's own characters are never digits), and each number in it (not
+    its keys)."""
+    found: list[_Leaf] = []
     for i, text in enumerate(texts):
         if not text:
             continue
+        where = range(len(text)), range(1, len(text) + 1)
         if nested[i] or _holds_json(text):
-            for m in _JSON_LEAF.finditer(text):
-                if m.group(2) is None:
-                    group = 1 if m.group(1) is not None else 3
-                    found.append((i, m.start(group), m.end(group)))
+            _json_leaves(i, text, *where, found)
         else:
-            found.append((i, 0, len(text)))
+            found.append((i, text, *where))
     return found
 
 
@@ -260,10 +318,11 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
 
     ``texts`` are a JSON object's values in the order they are written (its keys, headers
     such as ``证件号后段``, are left out); a nested object's or array's JSON text with ``nested``
-    true, or a string holding such JSON text, whose string and number values count one by one. The values holding a digit are
-    joined, in order, with nothing between them; those holding no digit (a name, NULL) are
-    left out, and a value holding a mask character (``*``: masked already) parts its
-    neighbours. A
+    true, or a string holding such JSON text, whose string and number values count one by
+    one. The values holding a digit, or starting with a check character (``X``, ``Ｘ``), are
+    joined, in order, with nothing between them; those holding neither (a name, NULL, a
+    lone ``*``) are left out. A mask character (``*``: masked already) inside a value parts
+    the digits on either side of it; the value's other digits count. A
     digit run (ID_RUN) of the joined text that crosses from one value to the next holds a
     split ID number where 18 of its consecutive digits, taken from two or more values, make
     a valid ID number (``is_valid_id_number``: check character, real birth date), or 15 do
@@ -271,25 +330,20 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     (with no check character, 15 digits cut out of longer numbers would make a birth date
     by chance too often). Each such number is masked as
     ``mask_value`` masks a value — its first 4 and last 4 characters kept — and the digits
-    around it (a date in the next column) are left as they are.
-
-    What this masks never holds a split ID number by the same rule: a value it stars parts
-    its neighbours, and the values it leaves as they are were neighbours, with the same
-    digits, in ``texts`` — where each split ID number they made was starred."""
+    around it (a date in the next column) are left as they are."""
     nested = nested or [False] * len(texts)
-    pieces = []  # (index, start, end) of each value joined; a value holding a mask character: (index, -1, -1)
-    for i, s, e in _leaves(texts, nested):
-        value = fold_digits(texts[i][s:e])
-        if MASK in value:
-            pieces.append((i, -1, -1))
-        elif _DIGIT.search(value):
-            pieces.append((i, s, e))
+    pieces = []  # each leaf joined
+    for leaf in _leaves(texts, nested):
+        value = fold_digits(leaf[1])
+        if _DIGIT.search(value) or _LEADING_X.match(value):
+            pieces.append(leaf)
     if len(pieces) < 2:
         return []
-    joined = fold_digits("".join(MASK if s < 0 else texts[i][s:e] for i, s, e in pieces))
+    # a mask character parts the digits on either side of it, nothing more
+    joined = fold_digits("".join(leaf[1] for leaf in pieces)).replace(MASK, _MASK_STANDIN)
     bounds, at = [], 0
-    for _, s, e in pieces:
-        at += 1 if s < 0 else e - s
+    for leaf in pieces:
+        at += len(leaf[1])
         bounds.append(at)  # the piece of joined position p: bisect_right(bounds, p)
     starred = set()
     for m in _RUN.finditer(joined):
@@ -314,15 +368,26 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
                 if is_valid_id_number(token[w:w + size]):
                     starred.update(range(places[w] + 4, places[end] + 1 - 4))
     spans = []
-    for k, (i, s, e) in enumerate(pieces):
-        offset = bounds[k] - (e - s)
-        spans += [(i, s + p - offset, s + p - offset + 1) for p in sorted(starred) if offset <= p < bounds[k]]
+    for p in sorted(starred):  # one pass: each starred position's piece found by bisection
+        k = bisect_right(bounds, p)
+        i, value, starts, ends = pieces[k]
+        at = p - (bounds[k] - len(value))
+        spans.append((i, starts[at], ends[at]))
     return spans
 
 
+def _holds_digit(texts: list[str | None]) -> bool:
+    return any(isinstance(t, str) and _DIGIT.search(fold_digits(t)) for t in texts or [])
+
+
 def holds_split_id(texts: list[str | None], nested: list[bool] | None = None) -> bool:
-    """Whether an ID number is split across ``texts`` (``split_id_spans``)."""
-    return bool(split_id_spans(texts, nested))
+    """Whether an ID number is split across ``texts`` (``split_id_spans``). Never raises: on
+    values it cannot read, true where they hold a digit (what ``mask_split_ids`` leaves of
+    such values holds none)."""
+    try:
+        return bool(split_id_spans(texts, nested))
+    except Exception:  # noqa: BLE001 - one row's values never stop the run
+        return _holds_digit(texts)
 
 
 class _Float(Exception):
@@ -337,8 +402,16 @@ def json_may_hold_split_id(text: str | None) -> bool:
     """Whether ``mask_split_ids`` may find an ID number split across the values of the JSON
     object ``text`` — the guard before the SQL's masking of a JSON object without a digit run or
     a personal header, which costs far more than this. Never false where it would find one: the
-    values are read unescaped (an escape only parts digits); a document with a fractional
-    number (written back by DuckDB in its own form), not an object, or not JSON: true."""
+    values are read unescaped, as the masking reads them (``_leaves``); a document with a
+    fractional number (written back by DuckDB in its own form), not an object, or not JSON:
+    true. Never raises: on an error, true."""
+    try:
+        return _json_may_hold_split_id(text)
+    except Exception:  # noqa: BLE001 - one row's values never stop the run; when in doubt, mask
+        return True
+
+
+def _json_may_hold_split_id(text: str | None) -> bool:
     if text is None:
         return False
     try:
@@ -365,12 +438,55 @@ def json_may_hold_split_id(text: str | None) -> bool:
 def mask_split_ids(texts: list[str | None], masked: list[str | None],
                    nested: list[bool] | None = None) -> list[str | None]:
     """``masked`` (each text of ``texts`` masked on its own, the same length) with every ID
-    number split across ``texts`` (``split_id_spans``, decided on ``texts``) masked as well."""
-    spans = split_id_spans(texts, nested)
-    if not spans:
-        return list(masked)
+    number split across ``texts`` (``split_id_spans``, decided on ``texts``) masked as well.
+    What this returns never holds a split ID number by the same rule: where starring a
+    value's every digit leaves its neighbours side by side, and they make one, it is masked
+    too, round after round (after ``_MASK_ROUNDS``: every digit of the values).
+    Never raises: on values it cannot read, every digit of each value holding one is masked."""
+    try:
+        return _mask_split_ids(texts, masked, nested)
+    except Exception:  # noqa: BLE001 - one row's values never stop the run; when in doubt, mask
+        return _mask_every_digit(texts, masked)
+
+
+def _mask_every_digit(texts: list[str | None], masked: list[str | None]) -> list[str | None]:
+    out = []
+    for k, text in enumerate(texts or []):
+        alone = masked[k] if masked is not None and k < len(masked) else None
+        base = alone if isinstance(alone, str) and isinstance(text, str) and len(alone) == len(text) else text
+        if not isinstance(base, str):
+            out.append(base if base is None else None)
+            continue
+        folded = fold_digits(base)
+        out.append("".join(MASK if "0" <= c <= "9" else base[j] for j, c in enumerate(folded)))
+    return out
+
+
+def _mask_split_ids(texts: list[str | None], masked: list[str | None],
+                    nested: list[bool] | None = None) -> list[str | None]:
+    out = _star(texts, masked, split_id_spans(texts, nested))
+    # Starring a value's every digit takes it out of the joined values, so its neighbours may
+    # meet: what that makes is masked too, until nothing is left to mask
+    for _ in range(_MASK_ROUNDS):
+        more = split_id_spans(out, nested)
+        if not more:
+            return out
+        out = _star(out, out, more)
+    return _mask_every_digit(out, out)
+
+
+_MASK_ROUNDS = 8
+
+
+def _star(texts: list[str | None], masked: list[str | None], spans: list[tuple[int, int, int]]) -> list[str | None]:
+    """``masked`` with a mask character on each span of ``texts``."""
     out = list(masked)
+    chars: dict[int, list[str]] = {}  # each value changed as a list of characters, joined once
     for i, s, e in spans:
-        text = out[i] if out[i] is not None and len(out[i]) == len(texts[i]) else mask_value(texts[i])
-        out[i] = text[:s] + MASK * (e - s) + text[e:]
+        if i not in chars:
+            text = out[i] if out[i] is not None and len(out[i]) == len(texts[i]) else mask_value(texts[i])
+            chars[i] = list(text)
+        chars[i][s:e] = MASK * (e - s)
+    for i, text in chars.items():
+        out[i] = "".join(text)
     return out

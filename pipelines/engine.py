@@ -55,7 +55,8 @@ def engine_name(environ: dict | None = None) -> str:
     return name
 
 
-SPARK_SO_FAR = "the seeds, stg_calendar, stg_approval, stg_inspectors, stg_draw_list and the staging macros"
+SPARK_SO_FAR = ("the seeds, the staging models, int_items__current, int_plans__current, int_inspector__current, "
+                "int_licence__current, int_credit__current and int_registration__current")
 """What runs on Spark so far (docs/engines.md, tests/integration/test_engines.py)."""
 
 
@@ -232,8 +233,8 @@ def register_functions(session: "SparkSession") -> None:
     finds a digit run in — are the Python functions themselves here: they make the
     same RE2 scan (pyarrow's) before calling Python on a value; ``mask_split_ids`` and
     ``holds_split_id`` and ``json_may_hold_split_id`` too (Python's own count of digits in
-    place of the RE2 guard). Then the JSON columns'
-    functions (``ssj_raw_json``, ``ssj_extra_json``) and the constant macros
+    place of the RE2 guard); ``mask_personal_few`` is ``mask_personal``. Then the JSON columns'
+    functions (``ssj_raw_json``, ``ssj_extra_json``, ``ssj_json_text``) and the constant macros
     (``spark_function_ddl``)."""
     import warnings
 
@@ -251,6 +252,7 @@ def register_functions(session: "SparkSession") -> None:
         ("nfkc", udfs.nfkc, StringType()),
         ("matches_pattern", udfs.matches_pattern, BooleanType()),
         ("mask_personal", udfs.mask_personal, StringType()),
+        ("mask_personal_few", udfs.mask_personal, StringType()),
         ("mask_personal_value", udfs.mask_personal_value, StringType()),
         ("has_id_number", udfs.has_id_number, BooleanType()),
         ("mask_split_ids", udfs.mask_split_ids, ArrayType(StringType())),
@@ -264,6 +266,7 @@ def register_functions(session: "SparkSession") -> None:
     # the staging models' JSON columns, written by DuckDB's own macros (pipelines/spark_json.py)
     session.udf.register("ssj_raw_json", arrow_udf(spark_json.raw_json, StringType(), ArrowUDFType.SCALAR))
     session.udf.register("ssj_extra_json", arrow_udf(spark_json.extra_json, StringType(), ArrowUDFType.SCALAR))
+    session.udf.register("ssj_json_text", arrow_udf(spark_json.json_text, StringType(), ArrowUDFType.SCALAR))
     for sql in spark_function_ddl():
         session.sql(sql)
 

@@ -69,6 +69,15 @@ def raw_json(rows: pa.StructArray, extras: pa.Array, feeds: pa.Array) -> pa.Arra
     return _run(expression.replace("_row._extra", "_extra"), batch)
 
 
+def json_text(values: pa.Array) -> pa.Array:
+    """Each JSON text in DuckDB's form of it (``json(…)``: compact, keys in their order,
+    numbers as DuckDB writes them) — what DuckDB's JSON columns read from a file hold (the
+    ledger's ``headers``); Spark reads a JSON value into a string as it is written."""
+    if len(values) == 0:
+        return pa.array([], pa.string())
+    return _run("json(_v)", pa.table({"_v": values}))
+
+
 def extra_json(extras: pa.Array, feeds: pa.Array) -> pa.Array:
     """extra_json(feed) of each row's columns outside the contract (JSON text)."""
     if len(extras) == 0:

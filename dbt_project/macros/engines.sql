@@ -191,3 +191,34 @@ where failing_rows > 0
 {% macro default__issue_personal_id(columns) %}{{ no_engine_twin('issue_personal_id') }}{% endmacro %}
 {% macro default__issue_control_character(columns) %}{{ no_engine_twin('issue_control_character') }}{% endmacro %}
 {% macro default__ingested_rows(feed, new_files_only=false) %}{{ no_engine_twin('ingested_rows') }}{% endmacro %}
+{% macro default__build_state_value(key) %}{{ no_engine_twin('build_state_value') }}{% endmacro %}
+{% macro default__previous_snapshot() %}{{ no_engine_twin('previous_snapshot') }}{% endmacro %}
+{% macro default__masked_json(col) %}{{ no_engine_twin('masked_json') }}{% endmacro %}
+{% macro default__split_rows(text, separator) %}{{ no_engine_twin('split_rows') }}{% endmacro %}
+{% macro default__sector_division_map() %}{{ no_engine_twin('sector_division_map') }}{% endmacro %}
+{% macro default__lookup_map(key, value, where=none) %}{{ no_engine_twin('lookup_map') }}{% endmacro %}
+{% macro default__ordered_structs(fields, order_by) %}{{ no_engine_twin('ordered_structs') }}{% endmacro %}
+{% macro default__first_word_class(text, words) %}{{ no_engine_twin('first_word_class') }}{% endmacro %}
+{% macro default__normalize_industry_code(col, division_map) %}{{ no_engine_twin('normalize_industry_code') }}{% endmacro %}
+{% macro default__normalize_name(col) %}{{ no_engine_twin('normalize_name') }}{% endmacro %}
+{% macro default__distinct_text_agg(value, separator, where) %}{{ no_engine_twin('distinct_text_agg') }}{% endmacro %}
+{% macro default__distinct_list(value) %}{{ no_engine_twin('distinct_list') }}{% endmacro %}
+{% macro default__list_size(list) %}{{ no_engine_twin('list_size') }}{% endmacro %}
+{% macro default__full_match(text, pattern) %}{{ no_engine_twin('full_match') }}{% endmacro %}
+{% macro default__list_outside(list, allowed) %}{{ no_engine_twin('list_outside') }}{% endmacro %}
+{% macro default__looked_up(list, map, var) %}{{ no_engine_twin('looked_up') }}{% endmacro %}
+{% macro default__industry_codes(list, division_map) %}{{ no_engine_twin('industry_codes') }}{% endmacro %}
+{% macro default__sorted_set(list) %}{{ no_engine_twin('sorted_set') }}{% endmacro %}
+{% macro default__unmapped(raw, mapped) %}{{ no_engine_twin('unmapped') }}{% endmacro %}
+{% macro default__values_as_rows(values, prefix='') %}{{ no_engine_twin('values_as_rows') }}{% endmacro %}
+{% macro default__cte_materialized() %}{{ no_engine_twin('cte_materialized') }}{% endmacro %}
+{% macro default__working_day_after(start, days) %}{{ no_engine_twin('working_day_after') }}{% endmacro %}
+{% macro default__screened_and_checked(relation, texts, codes=[], issues=[]) %}{{ no_engine_twin('screened_and_checked') }}{% endmacro %}
+{% macro default__empty_text_list() %}{{ no_engine_twin('empty_text_list') }}{% endmacro %}
+{% macro default__normalize_address(col) %}{{ no_engine_twin('normalize_address') }}{% endmacro %}
+{% macro default__json_member_text(json, key) %}{{ no_engine_twin('json_member_text') }}{% endmacro %}
+{% macro default__staged_row_id(alias) %}{{ no_engine_twin('staged_row_id') }}{% endmacro %}
+{% macro default__latest_version(dated_by) %}{{ no_engine_twin('latest_version') }}{% endmacro %}
+{% macro default__value_at_max(value, key) %}{{ no_engine_twin('value_at_max') }}{% endmacro %}
+{% macro default__struct_of(fields) %}{{ no_engine_twin('struct_of') }}{% endmacro %}
+{% macro default__without_negated_clauses(col) %}{{ no_engine_twin('without_negated_clauses') }}{% endmacro %}

@@ -17,6 +17,7 @@
   and must not collide with its parent ('X有限公司宁波分公司' ≠ 'X有限公司').
 #}
 {% macro normalize_name(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('normalize_name')(col)) }}{% endif -%}
 nullif(lower(replace(
     regexp_replace(
         {#- steps 2 and 3 in one pass: white space, zero-width and bracket characters dropped #}
@@ -34,6 +35,7 @@ nullif(lower(replace(
     all become '鼓楼区五四路1号'; Latin letters lower-cased; '' → NULL.
 #}
 {% macro normalize_address(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('normalize_address')(col)) }}{% endif -%}
 nullif(lower(regexp_replace(
     regexp_replace(nfkc(cast({{ col }} as varchar)), '[\s\x{200B}-\x{200D}\x{2060}\x{FEFF}()\[\]【】〔〕,，、.。\-—#＃·・]+', '', 'g'),
     '^(?:中国)?(?:[^省]{2,7}省|[^区]{2,8}?自治区)?(?:[^市省区县]{2,5}市)?([^区县市省]{1,6}(?:区|县|市|旗))', '\1')), '')

@@ -44,3 +44,13 @@ keyed as (
     where stg.is_accepted and stg.enterprise_key is not null
 )
 {%- endmacro %}
+
+{#- A business scope with its negated clauses removed (int_registration__current's
+    scope_for_rules, where the clauses are described). -#}
+{% macro without_negated_clauses(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('without_negated_clauses')(col)) }}{% endif -%}
+regexp_replace(
+        regexp_replace({{ col }}, '[(][^()]*(?:不含|不包括|除|不得|禁止)[^()]*[)]', '', 'g'),
+        '(?:不含|不包括|不得)[^,;。:()]*|[^,;。:()]*除外|(^|[^拆清消排解去扫剔删驱破免切])除[^,;。:()]*?外',
+        '\1', 'g')
+{%- endmacro %}

@@ -22,8 +22,10 @@ nullif(case when {{ v }} rlike r'[\t\n\f\r \x{200B}-\x{200D}\x{FEFF}]'
     else {{ v }} end, '')
 {%- endmacro %}
 
-{% macro spark__clean_code(col) -%}
-{%- set v = 'upper(nfkc(cast(' ~ col ~ ' as string)))' -%}
+{#- clean_code, normalized=true: `col` is NFKC already (a piece of a cleaned text), and
+    no Python function is called (Spark calls none inside a lambda). -#}
+{% macro spark__clean_code(col, normalized=false) -%}
+{%- set v = ('upper(' ~ col ~ ')') if normalized else 'upper(nfkc(cast(' ~ col ~ ' as string)))' -%}
 {%- set drop = '[\\t\\n\\f\\r \\x{200B}-\\x{200D}\\x{FEFF}\\-‐‑‒–—―]' -%}
 nullif(case when {{ v }} rlike r'{{ drop }}' then regexp_replace({{ v }}, r'{{ drop }}+', '')
     else {{ v }} end, '')
@@ -154,13 +156,44 @@ coalesce(transform(array({{ col }}), _v ->
 
 {# ------------------------------------------------- reasons (row rules) -- #}
 
+{#- issue: a model writes its message in DuckDB's literals (the run''s date): they are
+    written in Spark's (spark_literals). -#}
 {% macro spark__issue(condition, code, message) -%}
-case when {{ condition }} then named_struct('code', '{{ code }}', 'message', {{ message }}) end
+case when {{ condition }} then named_struct('code', '{{ code }}', 'message', {{ spark_literals(message) }}) end
 {%- endmacro %}
 
-{#- quoted: Spark has no '' inside a literal ('''' would be two empty literals). -#}
+{#- The text literals of an SQL expression as DuckDB reads them ('it''s', a backslash as
+    itself) in Spark's form ('it\'s', '\\'): Spark has no doubled quote inside a literal
+    ('a''b' is two literals run together, 'ab') and its backslash escapes. Raw literals
+    (r'…', already Spark's) and everything outside literals are left as they are. -#}
+{% macro spark_literals(sql) -%}
+{%- set ns = namespace(out='', state='out', prev='', prev2='') -%}
+{%- for ch in sql -%}
+    {%- if ns.state == 'pending' -%}
+        {%- if ch == "'" -%}{%- set ns.out = ns.out ~ "\\'" -%}{%- set ns.state = 'in' -%}
+        {%- else -%}{%- set ns.out = ns.out ~ "'" ~ ch -%}{%- set ns.state = 'out' -%}{%- endif -%}
+    {%- elif ns.state == 'in' -%}
+        {%- if ch == "'" -%}{%- set ns.state = 'pending' -%}
+        {%- elif ch == "\\" -%}{%- set ns.out = ns.out ~ "\\\\" -%}
+        {%- else -%}{%- set ns.out = ns.out ~ ch -%}{%- endif -%}
+    {%- elif ns.state == 'raw' -%}
+        {%- set ns.out = ns.out ~ ch -%}
+        {%- if ch == "'" -%}{%- set ns.state = 'out' -%}{%- endif -%}
+    {%- else -%}
+        {%- set ns.out = ns.out ~ ch -%}
+        {%- if ch == "'" -%}
+            {%- set ns.state = 'raw' if ns.prev in ('r', 'R') and not (ns.prev2.isalnum() or ns.prev2 == '_') else 'in' -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set ns.prev2 = ns.prev -%}{%- set ns.prev = ch -%}
+{%- endfor -%}
+{{ ns.out ~ ("'" if ns.state == 'pending' else '') }}
+{%- endmacro %}
+
+{#- quoted: a quote is chr(39) (Spark has no '' inside a literal; '''' would be two empty
+    literals), so spark_literals leaves it alone. -#}
 {% macro spark__quoted(value) -%}
-'\'' || coalesce(mask_personal(cast({{ value }} as string)), '') || '\''
+chr(39) || coalesce(mask_personal(cast({{ value }} as string)), '') || chr(39)
 {%- endmacro %}
 
 {% macro spark__publishable_text(text) -%}
@@ -177,13 +210,18 @@ then transform(array(filter(array(
         {%- for i in issues %}
         {{ i }}{{ "," if not loop.last }}
         {%- endfor %}
-    ), _is -> _is is not null)), _iss -> named_struct(
-        'reason_codes', coalesce(array_sort(array_distinct(transform(_iss, _c -> _c.code))), cast(array() as array<string>)),
-        'reason', {{ spark__publishable_text("nullif(array_join(transform(_iss, _c -> _c.message), '; '), '')") }},
-        'is_accepted', size(_iss) = 0
-    ))[0]
+    ), _is -> _is is not null)), _iss -> {{ spark_outcome('_iss') }})[0]
 else named_struct('reason_codes', cast(array() as array<string>), 'reason', cast(null as string), 'is_accepted', true)
 end
+{%- endmacro %}
+
+{#- The verdict (collect_issues' struct) of `found`, a list of the findings that hold. -#}
+{% macro spark_outcome(found) -%}
+named_struct(
+        'reason_codes', coalesce(array_sort(array_distinct(transform({{ found }}, _c -> _c.code))), cast(array() as array<string>)),
+        'reason', {{ spark__publishable_text("nullif(array_join(transform(" ~ found ~ ", _c -> _c.message), '; '), '')") }},
+        'is_accepted', size({{ found }}) = 0
+    )
 {%- endmacro %}
 
 {#- vocabulary_word: RE2's \s is [\t\n\f\r ]; \p{P} is Unicode's punctuation in both. -#}
@@ -193,12 +231,12 @@ regexp_replace({{ spark__clean_text(col) }}, r'[\t\n\f\r \p{P}]', '')
 
 {# ------------------------------------------------------- personal data -- #}
 
-{#- screen_texts: the same scans and the same struct. Java never runs the digit run
-    itself (ssj_id_run_pattern(), unbounded: its recursion overflows the JVM's stack on
-    a cell of a few thousand digits): rlike runs ssj_id_run_prefilter(), the run's first
-    15 digits (bounded), and the answer is RE2's, ssj_has_id_run (pyarrow, as on DuckDB) —
-    both SQL functions of the session (pipelines/engine.py). DuckDB's concat skips NULLs,
-    Spark's does not: concat_ws(''). -#}
+{#- screen_texts: the same scans and the same struct. Java never looks for the digit
+    run: the answer is RE2's, ssj_has_id_run (pyarrow, as on DuckDB; a SQL function of the
+    session, pipelines/engine.py). Java's regex would overflow the JVM's stack on the
+    unbounded run, and its \p{Nd} is its own Unicode version's: a JDK older than the
+    Python's misses the digits of newer scripts, which the Python rule folds. DuckDB's
+    concat skips NULLs, Spark's does not: concat_ws(''). -#}
 {% macro spark__screen_texts(texts, codes=[], json=none, json_as='extra') -%}
 {%- set ctrl = control_character_class() -%}
 {%- set joined -%}concat_ws('#'{%- for c in texts %}, {{ c if c is string else c[1] }}{% endfor %}){%- endset -%}
@@ -209,7 +247,7 @@ regexp_replace({{ spark__clean_text(col) }}, r'[\t\n\f\r \p{P}]', '')
 {%- if json -%}
 {%- set _ = controls.append("case when " ~ json ~ " rlike r'" ~ json_control_character_pattern() ~ "' then '" ~ json_as ~ "' end") -%}
 {%- endif -%}
-case when ({{ joined }} rlike ssj_id_run_prefilter() and ssj_has_id_run({{ joined }}))
+case when ssj_has_id_run({{ joined }})
     or {{ joined }} rlike r'{{ ctrl }}'
     {%- if codes %}
     or concat_ws(''{% for c in codes %}, {{ c if c is string else c[1] }}{% endfor %}) rlike r'{{ ctrl }}'
@@ -239,4 +277,33 @@ end
 {% macro spark__issue_control_character(columns) -%}
 {{ spark__issue(columns ~ ' is not null', 'control_character',
          "array_join(" ~ columns ~ ", ', ') || ': holds a control character (U+0000-U+001F other than tab, line breaks and form feed; U+007F; U+0080-U+009F)'") }}
+{%- endmacro %}
+
+{# ------------------------------------------------------ industry codes -- #}
+
+{#- normalize_industry_code: Java's \z for RE2's $; a full match anchored (rlike finds). -#}
+{% macro spark__normalize_industry_code(col, division_map, normalized=false) -%}
+transform(array(regexp_replace({{ spark__clean_code(col, normalized=normalized) }}, r'\.0+\z', '')), _ic ->
+    case
+        when _ic rlike r'^[A-T]\z' then
+            case when array_contains(map_values({{ division_map }}), _ic) then _ic end
+        when _ic rlike r'^[A-T]?\d{1,4}\z' then
+            transform(array(named_struct(
+                'letter', nullif(regexp_extract(_ic, r'^([A-T]?)', 1), ''),
+                'digits', regexp_extract(_ic, r'(\d+)\z', 1)
+            )), _ip ->
+                case
+                    when length(_ip.digits) = 1 then
+                        case when coalesce(_ip.letter, {{ division_map }}['0' || _ip.digits]) = {{ division_map }}['0' || _ip.digits]
+                            then {{ division_map }}['0' || _ip.digits] || '0' || _ip.digits end
+                    when length(_ip.digits) = 3 and _ip.letter is not null then
+                        case
+                            when {{ division_map }}[left(_ip.digits, 2)] = _ip.letter then _ip.letter || _ip.digits
+                            when {{ division_map }}['0' || left(_ip.digits, 1)] = _ip.letter then _ip.letter || '0' || _ip.digits
+                        end
+                    else
+                        case when coalesce(_ip.letter, {{ division_map }}[left(_ip.digits, 2)]) = {{ division_map }}[left(_ip.digits, 2)]
+                            then {{ division_map }}[left(_ip.digits, 2)] || _ip.digits end
+                end)[0]
+    end)[0]
 {%- endmacro %}

@@ -189,12 +189,14 @@ select
     without a rowid: NULL then, with no rows to tell apart. A unit test's given rows
     have none either: a model using it has no dbt unit test. -#}
 {% macro staged_row_id(alias) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('staged_row_id')(alias)) }}{% endif -%}
 {%- if flags.EMPTY -%} null::bigint {%- else -%} {{ alias }}.rowid {%- endif -%}
 {%- endmacro %}
 
 {#- NULLs are never compared: a flag says whether the value is there, the value
     itself is then -infinity. -#}
 {% macro latest_version(dated_by) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('latest_version')(dated_by)) }}{% endif -%}
 {
     'dated': {{ dated_by }} is not null,
     'dated_by': coalesce({{ dated_by }}, '-infinity'),
@@ -216,6 +218,7 @@ select
     such table (a build run by hand). Read when the model runs, not passed as a
     dbt var: a var that changes every build would cost dbt a full re-parse. -#}
 {% macro build_state_value(key) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('build_state_value')(key)) }}{% endif -%}
 {%- set state = adapter.get_relation(this.database, this.schema, '_ssj_build_state') if execute else none -%}
 {%- if state is not none -%}
 (select max(value) from {{ state }} where key = '{{ key }}')
@@ -246,4 +249,50 @@ select raw_value, {{ text_as }}{% if parsed is not none %}, {{ parsed }} as {{ p
         select raw_value, {{ clean_code('raw_value') if cleaner == 'clean_code' else clean_text('raw_value') }} as {{ text_as }}
         from (select distinct {{ adapter.quote(column) }} as raw_value from ({{ ingested_rows(feed) }}))
     ) {{ also }}
+{%- endmacro %}
+
+{#- The table a model builds, as the previous build left it (none before its first build):
+    what a snapshot that keeps part of its rows reads back (stg_ledger). -#}
+{% macro previous_snapshot() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('previous_snapshot')()) }}{% endif -%}
+{{ return(adapter.get_relation(this.database, this.schema, this.identifier)) }}
+{%- endmacro %}
+
+{#- A JSON value with every digit run of its text masked (mask_personal), kept as JSON. -#}
+{% macro masked_json(col) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('masked_json')(col)) }}{% endif -%}
+mask_personal({{ col }}::varchar)::json
+{%- endmacro %}
+
+{#- One row per piece of `text` cut at `separator` (a plain text, not a pattern), as a
+    set-returning expression of a select list. -#}
+{% macro split_rows(text, separator) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('split_rows')(text, separator)) }}{% endif -%}
+unnest(string_split({{ text }}, '{{ separator }}'))
+{%- endmacro %}
+
+{#- An empty list of texts (a list column's value where there is none). -#}
+{% macro empty_text_list() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('empty_text_list')()) }}{% endif -%}
+[]::varchar[]
+{%- endmacro %}
+
+{#- The text of a JSON object's member `key` (a JSON text of it when it is no string);
+    NULL when there is none. -#}
+{% macro json_member_text(json, key) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('json_member_text')(json, key)) }}{% endif -%}
+{{ json }}->>'{{ key }}'
+{%- endmacro %}
+
+{#- The `value` of the row whose `key` is the greatest (arg_max: with latest_version as
+    the key, the latest version's). -#}
+{% macro value_at_max(value, key) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('value_at_max')(value, key)) }}{% endif -%}
+arg_max({{ value }}, {{ key }})
+{%- endmacro %}
+
+{#- A struct of `fields` ((name, expression) pairs). -#}
+{% macro struct_of(fields) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('struct_of')(fields)) }}{% endif -%}
+{ {%- for f in fields %}'{{ f[0] }}': {{ f[1] }}{{ ", " if not loop.last }}{% endfor %}}
 {%- endmacro %}

@@ -74,6 +74,7 @@
               — a row that could not be read (malformed_row), a control character,
               a personal ID number — then of the feed's own `issues`. -#}
 {% macro screened_and_checked(relation, texts, codes=[], issues=[]) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('screened_and_checked')(relation, texts, codes=codes, issues=issues)) }}{% endif -%}
 screened as (
     select
         {{ relation }}.*,
@@ -105,8 +106,111 @@ checked as (
 {#- The division → sector map of the seed sector_divisions (2-digit 大类 → 门类 letter),
     as one row `division_map`: what normalize_industry_code reads. -#}
 {% macro sector_division_map() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('sector_division_map')()) }}{% endif -%}
 select map(list(division order by division), list(sector order by division)) as division_map
     from {{ ref('sector_divisions') }}
+{%- endmacro %}
+
+{#- A lookup from `key` to `value` over the rows of an aggregate (a seed's words →
+    its values), as one map: what `<map>[<key>]` reads; `where`: of the rows it holds
+    only (an empty map when none does). -#}
+{% macro lookup_map(key, value, where=none) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('lookup_map')(key, value, where=where)) }}{% endif -%}
+{%- if where is none -%}
+map(list({{ key }}), list({{ value }}))
+{%- else -%}
+map(coalesce(list({{ key }} order by {{ key }}) filter (where {{ where }}), []::varchar[]),
+            coalesce(list({{ value }} order by {{ key }}) filter (where {{ where }}), []::varchar[]))
+{%- endif -%}
+{%- endmacro %}
+
+{#- The distinct values of an aggregate's rows where `where` holds, sorted, as one text
+    joined by `separator`; NULL when there are none. -#}
+{% macro distinct_text_agg(value, separator, where) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('distinct_text_agg')(value, separator, where)) }}{% endif -%}
+string_agg(distinct {{ value }}, '{{ separator }}' order by {{ value }}) filter (where {{ where }})
+{%- endmacro %}
+
+{#- The distinct values of an aggregate's rows, as a list (in no particular order). -#}
+{% macro distinct_list(value) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('distinct_list')(value)) }}{% endif -%}
+list(distinct {{ value }})
+{%- endmacro %}
+
+{#- How many elements a list holds. -#}
+{% macro list_size(list) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('list_size')(list)) }}{% endif -%}
+len({{ list }})
+{%- endmacro %}
+
+{#- Whether the whole of `text` matches `pattern` (one both engines' regular expressions
+    read alike: no \s, no $). -#}
+{% macro full_match(text, pattern) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('full_match')(text, pattern)) }}{% endif -%}
+regexp_full_match({{ text }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- The elements of `list` that `allowed` (a list) does not hold; all of them when
+    `allowed` is NULL. -#}
+{% macro list_outside(list, allowed) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('list_outside')(list, allowed)) }}{% endif -%}
+list_filter({{ list }}, lambda _i: not coalesce(list_contains({{ allowed }}, _i), false))
+{%- endmacro %}
+
+{#- Each element of `list` looked up, lower-cased, in `map` (`var` names the element). -#}
+{% macro looked_up(list, map, var) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('looked_up')(list, map, var)) }}{% endif -%}
+list_transform({{ list }}, lambda {{ var }}: {{ map }}[lower({{ var }})])
+{%- endmacro %}
+
+{#- Each element of `list` (pieces of a cleaned text) through normalize_industry_code. -#}
+{% macro industry_codes(list, division_map) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('industry_codes')(list, division_map)) }}{% endif -%}
+list_transform({{ list }}, lambda _s: {{ normalize_industry_code('_s', division_map) }})
+{%- endmacro %}
+
+{#- The distinct non-NULL elements of a list, sorted. -#}
+{% macro sorted_set(list) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('sorted_set')(list)) }}{% endif -%}
+list_sort(list_distinct({{ list }}))
+{%- endmacro %}
+
+{#- The elements of `raw` whose counterpart (same position) in `mapped` is NULL: the
+    values no rule recognised. -#}
+{% macro unmapped(raw, mapped) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('unmapped')(raw, mapped)) }}{% endif -%}
+list_filter({{ raw }}, lambda _v, _i: {{ mapped }}[_i] is null)
+{%- endmacro %}
+
+{#- One row per value of `values` (expressions of one row, each after `prefix`), as a
+    set-returning expression of a select list. -#}
+{% macro values_as_rows(values, prefix='') -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('values_as_rows')(values, prefix=prefix)) }}{% endif -%}
+unnest([{% for v in values %}{{ prefix }}{{ v }}{{ ', ' if not loop.last }}{% endfor %}])
+{%- endmacro %}
+
+{#- `materialized ` (with its space) before a CTE's body where the engine computes a CTE
+    once when asked to (DuckDB); nothing where it has no such hint. -#}
+{% macro cte_materialized() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('cte_materialized')()) }}{% endif -%}
+materialized {# #}
+{%- endmacro %}
+
+{#- The list of an aggregate's rows as structs of `fields` ((name, expression) pairs), in
+    the order of `order_by` (expressions, ascending). -#}
+{% macro ordered_structs(fields, order_by) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('ordered_structs')(fields, order_by)) }}{% endif -%}
+list({ {%- for f in fields %}'{{ f[0] }}': {{ f[1] }}{{ ", " if not loop.last }}{% endfor %}} order by {{ order_by | join(', ') }})
+{%- endmacro %}
+
+{#- The class (status_class) of the first of `words` (ordered_structs of word and
+    status_class, by priority) that `text` contains; NULL when it contains none. -#}
+{% macro first_word_class(text, words) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('first_word_class')(text, words)) }}{% endif -%}
+list_transform(
+            [list_filter({{ words }}, lambda _w: contains({{ text }}, _w.word))],
+            lambda _m: case when len(_m) > 0 then _m[1].status_class end
+        )[1]
 {%- endmacro %}
 
 {#- A window (a draw list's, a plan's): window_start and window_end parsed from their

@@ -455,6 +455,7 @@ end)[1]
     A letter that disagrees with the digits' division, or an unknown division → NULL.
     A letter alone ('F') → 'F'. -#}
 {% macro normalize_industry_code(col, division_map) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('normalize_industry_code')(col, division_map)) }}{% endif -%}
 list_transform([regexp_replace({{ clean_code(col) }}, '\.0+$', '')], lambda _ic:
     case
         when regexp_full_match(_ic, '[A-T]') then

@@ -13,6 +13,7 @@
     finds no place). A correlated lookup made DuckDB copy every row of the model
     through two joins per deadline (1M results: a third of stg_results' time). -#}
 {% macro working_day_after(start, days) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('working_day_after')(start, days)) }}{% endif -%}
 {%- set calendar = ref('stg_calendar') -%}
 {%- set place = "datediff('day', (select min(_wd.day) from " ~ calendar ~ " as _wd), " ~ start ~ ") + 1" -%}
 {%- set number = "case when " ~ place ~ " >= 1 and list_extract((select list(_wd.day order by _wd.day) from " ~ calendar ~ " as _wd), " ~ place ~ ") = " ~ start

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from stdnum.cn.ric import calc_check_digit
 
 from connectors import personal
-from tests.leak_detector import scan_rows
+from tests.leak_detector import scan_rows, split_numbers_in
 from tests.support import make_id_no, make_reg_no, make_uscc
 from tests.unit.test_personal_udfs import sql_batch
 from tests.unit.test_value_rules import json_expr, orgcode_check
@@ -234,3 +234,204 @@ def test_split_id_guard_pattern_never_misses():
     values = [f"x{number[:5]}", f"{number[5:]}y"]
     assert personal.holds_split_id(values)
     assert sql_batch("regexp_matches(v, ssj_split_id_pattern())", ["".join(values), "1" * 14, "1" * 15]) == [True, False, True]
+
+
+# -- a hostile value never stops the run
+
+HOSTILE = [
+    "[" * 1000,
+    "{" * 1000,
+    '{"a":' * 5000 + "1" + "}" * 5000,
+    "[" * 100000 + "]" * 100000,
+    "1" * 200000,
+    "\ud800" + "350102" + "\udfff",
+    "null",
+    "123456789012345678",
+    '"a string"',
+    "[1, 2, 3]",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_values_never_raise(text):
+    number = make_id_no("35010219800101123")
+    for texts in ([text], [text, number[:12], number[12:]], [number[:12], text, number[12:]]):
+        for nested in (None, [True] * len(texts)):
+            out = personal.mask_split_ids(texts, [personal.mask_text(t) for t in texts], nested)
+            assert len(out) == len(texts)
+            assert number not in "".join(o or "" for o in out)
+            assert isinstance(personal.holds_split_id(texts, nested), bool)
+    assert isinstance(personal.json_may_hold_split_id(text), bool)
+    assert isinstance(personal.json_may_hold_split_id(json.dumps({"a": text, "b": [text]})), bool)
+
+
+def test_deep_brackets_beside_a_date_are_masked_in_sql():
+    obj = {"备注": "[" * 1000, "电话": "0591-87654321", "日期": "2026-01-01"}
+    text = json.dumps(obj, ensure_ascii=False)
+    assert json.loads(json_expr("mask_personal_json_guarded", text)) == obj
+    assert holds(text) is False
+
+
+def test_an_unexpected_error_masks_every_digit(monkeypatch):
+    def broken(*_):
+        raise MemoryError
+
+    monkeypatch.setattr(personal, "split_id_spans", broken)
+    texts = ["甲350102", "19800101", None, "1234X"]
+    assert personal.mask_split_ids(texts, list(texts)) == ["甲******", "********", None, "****X"]
+    assert personal.holds_split_id(texts) is True and personal.holds_split_id(["甲", None]) is False
+    monkeypatch.setattr(personal, "_json_may_hold_split_id", broken)
+    assert personal.json_may_hold_split_id('{"a": "1"}') is True
+
+
+def _one_digit_per_element(size: int) -> list[str]:
+    number = make_id_no("35010219800101123")
+    element = json.dumps(list(number) + ["2026", "01", "01"])[1:-1] + ", "
+    return [("[" + element * (size // len(element)) + '"1"]')]
+
+
+def test_masking_time_grows_linearly_with_the_pieces():
+    """An array with one element per digit: 1 MB is masked in seconds, not in minutes; four
+    times the values take about four times as long."""
+    import time
+
+    times = {}
+    for size in (100_000, 400_000, 1_000_000):
+        texts = _one_digit_per_element(size)
+        started = time.perf_counter()
+        out = personal.mask_split_ids(texts, list(texts), [True])
+        times[size] = time.perf_counter() - started
+        assert not personal.holds_split_id(out, [True])
+        assert out[0].count("*") > size // 20
+    assert times[1_000_000] < 30, times  # quadratic: some twenty minutes
+    assert times[400_000] < 8 * times[100_000] + 1, times
+
+
+def _shown(text: str) -> str:
+    return text[:4] + "*" * max(len(text) - 8, 0) + text[-4:]
+
+
+@pytest.mark.parametrize("shape", ["star_before", "star_between", "stars_inside"])
+def test_a_mask_character_parts_only_the_digits_beside_it(shape):
+    number = make_id_no("11010119900307123")
+    obj = {"star_before": {"前段": "*" + number[:12], "后段": number[12:]},
+           "star_between": {"前段": number[:12], "x": "*", "后段": number[12:]},
+           "stars_inside": {"前段": "**" + number[:12], "注": "***", "后段": number[12:] + "*"}}[shape]
+    text = json.dumps(obj, ensure_ascii=False)
+    assert split_numbers_in(obj) == [number], _shown(number)  # the premise: a reader finds it
+    assert holds(text) is True
+    out = masked(obj)
+    assert not split_numbers_in(out) and number[4:14] not in out, _shown(number)
+    assert holds(out) is False and not scan_rows("extra", ["extra"], [(json.loads(out),)])
+
+
+@pytest.mark.parametrize("x", ["X", "x", "Ｘ", " X", "ｘ"])
+def test_a_check_character_alone_in_its_value_counts(x):
+    for body in ("11010119900307001", "35010219800101002", "44030119851231003", "32010219700605004"):
+        number = make_id_no(body)
+        if number.endswith("X"):
+            break
+    assert number.endswith("X")
+    obj = {"a": number[:12], "b": number[12:17], "c": x}
+    assert holds(json.dumps(obj, ensure_ascii=False)) is True
+    out = json.loads(masked(obj))
+    assert out["a"] == number[:4] + "*" * 8 and out["b"].startswith("**") and out["c"] == x, _shown(number)
+    assert not split_numbers_in(out)
+    assert holds(json.dumps(out, ensure_ascii=False)) is False
+
+
+def test_neighbours_of_a_value_masked_whole_are_checked_again():
+    """A value whose digits are all starred drops out of the joined values, as a reader drops
+    it: its neighbours, side by side now, are read again, and masked where they make a number.
+    Here W (110101…) is cut into three values; once its middle value is starred, the first
+    value (3501021990 and W's first 4) and the last (W's last 4) make another number."""
+    for day in range(1, 29):
+        w = make_id_no(f"110101199003{day:02d}123")
+        v = "3501021990" + w[:4] + w[14:]
+        if personal.is_valid_id_number(v):
+            break
+    assert personal.is_valid_id_number(v)
+    values = ["3501021990" + w[:4], w[4:14], w[14:]]
+    out = personal.mask_split_ids(values, [personal.mask_text(x) for x in values])
+    assert out[1] == "*" * 10
+    assert not personal.holds_split_id(out) and not split_numbers_in(json.dumps(out)), out[0][:4]
+    obj = dict(zip("abc", values))
+    out = json.loads(masked(obj))
+    assert holds(json.dumps(out)) is False and not split_numbers_in(out)
+
+
+# -- nested values are read as a reader reads them: unescaped, a string holding JSON element by element
+
+def test_a_json_string_inside_a_nested_value_is_read_element_by_element():
+    number = make_id_no("35010219800101123")
+    obj = {"联系人": {"证件": json.dumps([number[:12], number[12:]])}}
+    text = json.dumps(obj, ensure_ascii=False)
+    assert holds(text) is True and personal.json_may_hold_split_id(text) is True
+    out = masked(obj)
+    assert number[4:12] not in out and holds(out) is False, _shown(number)
+    inner = json.loads(json.loads(json.loads(out)["联系人"])["证件"])
+    assert inner == [number[:4] + "*" * 8, "**" + number[14:]]
+
+
+def test_an_escape_is_never_read_as_digits():
+    """A control character inside a nested value is written \\u0011: its digits are not the value's."""
+    number = make_id_no("11010119900307123")  # \u0011 ends in the number's first two digits
+    obj = {"备注": {"x": "甲\x11", "y": number[2:12], "z": number[12:]}}
+    text = json.dumps(obj, ensure_ascii=False)
+    assert personal.json_may_hold_split_id(text) is False
+    assert json.loads(json_expr("mask_personal_json", text)) == obj
+    assert holds(text) is False
+    texts = [json.dumps(obj["备注"])]
+    assert personal.mask_split_ids(texts, texts, [True]) == texts
+
+
+json_text = st.text(alphabet="0123456789 \"\\\x11\x00\n\t*X甲-", max_size=12)
+leaf = st.one_of(value, json_text, st.builds(lambda n, cut: n[:cut] + "\x11" + n[cut:], ids, st.integers(1, 17)))
+# an ID number of region 11-15 whose first two digits are those of a control character's escape
+escaped_head = st.builds(
+    lambda p, born, seq, cut: (lambda n: {"x": "甲" + chr(int(n[:2], 16)), "y": n[2:cut], "z": n[cut:]})(
+        make_id_no(f"{p}0102{born:%Y%m%d}{seq}")),
+    st.sampled_from(["11", "12", "13", "14", "15"]), births, st.from_regex(r"[0-9]{3}", fullmatch=True),
+    st.integers(3, 17))
+leaf = st.one_of(leaf, escaped_head)
+nested_values = st.recursive(leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(alphabet="ab1", min_size=1, max_size=2), inner, max_size=4),
+    st.lists(inner, max_size=3).map(json.dumps)), max_leaves=12)
+nested_objects = st.dictionaries(st.text(alphabet="ab备1", min_size=1, max_size=3), nested_values, max_size=5)
+
+
+def _as_the_sql_passes(obj: dict, ascii: bool) -> tuple[list, list]:
+    texts, nested = [], []
+    for v in obj.values():
+        if isinstance(v, (dict, list)):
+            texts.append(json.dumps(v, ensure_ascii=ascii))
+            nested.append(True)
+        elif v is not None:
+            texts.append(str(v))
+            nested.append(False)
+    return texts, nested
+
+
+@settings(max_examples=400, deadline=None)
+@given(nested_objects, st.booleans())
+def test_the_guard_the_masking_and_the_check_read_nested_values_alike(obj, ascii):
+    """Escapes (\\u0011, \\", \\\\, \\u7532) in nested values and strings holding JSON: where the
+    guard says no, the masking changes nothing and the check finds nothing; what the masking
+    returns, the check never flags."""
+    texts, nested = _as_the_sql_passes(obj, ascii)
+    out = personal.mask_split_ids(texts, [personal.mask_text(t) for t in texts], nested)
+    assert not personal.holds_split_id(out, nested), out
+    if not personal.json_may_hold_split_id(json.dumps(obj, ensure_ascii=ascii)):
+        assert not personal.holds_split_id(texts, nested)
+        assert personal.mask_split_ids(texts, texts, nested) == texts
+
+
+@pytest.mark.slow
+@settings(max_examples=100, deadline=None)
+@given(nested_objects)
+def test_the_guard_never_skips_a_nested_object_the_masking_would_change(obj):
+    text = json.dumps(obj, ensure_ascii=False)
+    guarded = json_expr("mask_personal_json_guarded", text)
+    assert json.loads(guarded) == json.loads(json_expr("mask_personal_json", text)), (text, guarded)
+    assert holds(guarded) is False, guarded

@@ -13,7 +13,7 @@ versions as (
         uscc,
         domain,
         count(*) as version_count,
-        arg_max({{ staged_row_id('stg') }}, {{ latest_version('classified_on') }}) as stg_rowid
+        {{ value_at_max(staged_row_id('stg'), latest_version('classified_on')) }} as stg_rowid
     from {{ ref('stg_credit_risk') }} as stg
     where is_accepted and uscc is not null
     group by uscc, domain

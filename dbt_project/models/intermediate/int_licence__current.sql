@@ -6,6 +6,9 @@
   address: approval has no address column in the contract; an extra column headed
   地址 / 住所 / 经营场所 / 生产地址 / address is used for name + address linking.
 -#}
+{%- set address_text = "coalesce(" ~ json_member_text('extra', 'address') ~ ", " ~ json_member_text('extra', '地址') ~ ", "
+    ~ json_member_text('extra', '住所') ~ ", " ~ json_member_text('extra', '经营场所') ~ ", "
+    ~ json_member_text('extra', '生产地址') ~ ")" -%}
 
 with
 
@@ -19,8 +22,8 @@ select
     uscc,
     name,
     {{ normalize_name('name') }} as name_normalized,
-    {{ clean_text("coalesce(extra->>'address', extra->>'地址', extra->>'住所', extra->>'经营场所', extra->>'生产地址')") }} as address,
-    {{ normalize_address("coalesce(extra->>'address', extra->>'地址', extra->>'住所', extra->>'经营场所', extra->>'生产地址')") }} as address_normalized,
+    {{ clean_text(address_text) }} as address,
+    {{ normalize_address(address_text) }} as address_normalized,
     valid_from,
     valid_to,
     issuer,

@@ -36,7 +36,7 @@ versions as (
         enterprise_id,
         count(*) as version_count,
         max(reg_no) as any_reg_no,
-        arg_max({'stg_rowid': stg_rowid, 'id_method': id_method}, {{ latest_version('updated_at') }}) as latest
+        {{ value_at_max(struct_of([('stg_rowid', 'stg_rowid'), ('id_method', 'id_method')]), latest_version('updated_at')) }} as latest
     from keyed
     group by enterprise_id
 ),
@@ -73,10 +73,7 @@ select
     -- '…除外' ('危险化学品除外'), '除…外' ('除危险化学品以外的化工产品'); a 除 that ends a
     -- word (拆除, 清除, 消除, 排除, 解除, 去除, 扫除, 剔除, 删除, 驱除, 破除, 免除, 切除)
     -- starts no clause
-    regexp_replace(
-        regexp_replace(business_scope, '[(][^()]*(?:不含|不包括|除|不得|禁止)[^()]*[)]', '', 'g'),
-        '(?:不含|不包括|不得)[^,;。:()]*|[^,;。:()]*除外|(^|[^拆清消排解去扫剔删驱破免切])除[^,;。:()]*?外',
-        '\1', 'g') as scope_for_rules,
+    {{ without_negated_clauses('business_scope') }} as scope_for_rules,
     employees,
     revenue,
     total_assets,

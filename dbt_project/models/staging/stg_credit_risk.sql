@@ -8,7 +8,7 @@ source as (
 ),
 
 grade_vocab as (
-    select map(list(upper(raw)), list(grade)) as vocab
+    select {{ lookup_map('upper(raw)', 'grade') }} as vocab
     from {{ ref('credit_grade_vocab') }}
 ),
 

@@ -31,9 +31,8 @@ vocab_entries as (
 vocab as (
     select
         {%- for c in vocab_columns %}
-        map(coalesce(list(lookup order by lookup) filter (where feed_column = '{{ c }}'), []::varchar[]),
-            coalesce(list(value order by lookup) filter (where feed_column = '{{ c }}'), []::varchar[])) as {{ c }}_map,
-        string_agg(distinct value, ', ' order by value) filter (where feed_column = '{{ c }}') as {{ c }}_values
+        {{ lookup_map('lookup', 'value', where="feed_column = '" ~ c ~ "'") }} as {{ c }}_map,
+        {{ distinct_text_agg('value', ', ', "feed_column = '" ~ c ~ "'") }} as {{ c }}_values
         {{- "," if not loop.last }}
         {%- endfor %}
     from vocab_entries
@@ -54,10 +53,10 @@ typed as (
     select
         cleaned.*,
         vocab.category_map[lower(category)] as category_value,
-        list_transform(sectors_raw, lambda _s: {{ normalize_industry_code('_s', 'sector_divisions.division_map') }})
+        {{ industry_codes('sectors_raw', 'sector_divisions.division_map') }}
             as sectors_mapped,
-        list_transform(categories_raw, lambda _c: vocab.categories_map[lower(_c)]) as categories_mapped,
-        list_transform(entity_kinds_raw, lambda _k: vocab.entity_kinds_map[lower(_k)]) as entity_kinds_mapped,
+        {{ looked_up('categories_raw', 'vocab.categories_map', '_c') }} as categories_mapped,
+        {{ looked_up('entity_kinds_raw', 'vocab.entity_kinds_map', '_k') }} as entity_kinds_mapped,
         vocab.carrier_map[lower(carrier_raw)] as carrier,
         {{ parse_bool('key_supervision_only_text', cleaned=true) }} as key_supervision_only,
         vocab.categories_values,
@@ -73,8 +72,8 @@ scoped as (
     select
         typed.*,
         {%- for c in ['sectors', 'categories', 'entity_kinds'] %}
-        list_sort(list_distinct({{ c }}_mapped)) as {{ c }},
-        list_filter({{ c }}_raw, lambda _v, _i: {{ c }}_mapped[_i] is null) as {{ c }}_unknown
+        {{ sorted_set(c ~ '_mapped') }} as {{ c }},
+        {{ unmapped(c ~ '_raw', c ~ '_mapped') }} as {{ c }}_unknown
         {{- "," if not loop.last }}
         {%- endfor %}
     from typed
@@ -92,11 +91,11 @@ scoped as (
         issue_required('item_name', 'item_name'),
         issue('category is not null and category_value is null', 'invalid_item_category',
               "'category: ' || " ~ quoted('category') ~ " || ' is not an item category (expected 一般检查事项 or 重点检查事项; see seed item_vocab)'"),
-        issue('len(sectors_unknown) > 0', 'invalid_scope',
+        issue(list_size('sectors_unknown') ~ ' > 0', 'invalid_scope',
               "'sectors: ' || " ~ quoted("array_to_string(sectors_unknown, ', ')") ~ " || ' not a GB/T 4754 section letter or division code (expected e.g. F, 52 or F52)'"),
-        issue('len(categories_unknown) > 0', 'invalid_scope',
+        issue(list_size('categories_unknown') ~ ' > 0', 'invalid_scope',
               "'categories: ' || " ~ quoted("array_to_string(categories_unknown, ', ')") ~ " || ' not a category of the enterprise pool (expected ' || categories_values || ' or a Chinese name of seed item_vocab)'"),
-        issue('len(entity_kinds_unknown) > 0', 'invalid_scope',
+        issue(list_size('entity_kinds_unknown') ~ ' > 0', 'invalid_scope',
               "'entity_kinds: ' || " ~ quoted("array_to_string(entity_kinds_unknown, ', ')") ~ " || ' not an entity kind of the enterprise pool (expected ' || entity_kinds_values || ' or a Chinese name of seed item_vocab)'"),
         issue('carrier_raw is not null and carrier is null', 'invalid_scope',
               "'carrier: ' || " ~ quoted('carrier_raw') ~ " || ' is not a carrier (expected ' || carrier_values || ' or 线上, 线下, 线上线下)'"),

@@ -14,7 +14,7 @@
     (mask_personal, as everything leaving staging): a file may be named after a
     person, and a header-less file's first row may be taken for its headers. -#}
 
-{%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
+{%- set previous = previous_snapshot() if execute else none -%}
 
 with
 
@@ -38,7 +38,7 @@ final as (
         mask_personal(duplicate_of) as duplicate_of,
         format,
         encoding,
-        mask_personal(headers::varchar)::json as headers,
+        {{ masked_json('headers') }} as headers,
         first_seen_at,
         processed_at
     from ledger
@@ -52,7 +52,7 @@ select * from final
 
 restaged as (
     select feed
-    from (select unnest(string_split({{ build_state_value('restage_feeds') }}, ',')) as feed)
+    from (select {{ split_rows(build_state_value('restage_feeds'), ',') }} as feed)
     where feed <> ''
 )
 

@@ -19,7 +19,7 @@ source as (
 ),
 
 agency_items as (
-    select agency, list(distinct item_code) as item_codes
+    select agency, {{ distinct_list('item_code') }} as item_codes
     from {{ ref('stg_items') }}
     where is_accepted and item_code is not null
     group by agency
@@ -41,7 +41,7 @@ typed as (
         {%- for r in ratios %}
         {{ parse_ratio(r ~ '_text', cleaned=true) }} as {{ r }}_given,
         {%- endfor %}
-        list_filter(items, lambda _i: not coalesce(list_contains(agency_items.item_codes, _i), false)) as unknown_items
+        {{ list_outside('items', 'agency_items.item_codes') }} as unknown_items
     from cleaned
     left join agency_items on agency_items.agency = cleaned.agency
 ),
@@ -69,9 +69,9 @@ typed as (
         issue('ratio_b_text is null', 'missing_required',
               "'ratio_b: required value is missing (stratum B has no other ratio, and a blank ratio takes ratio_b''s value)'"),
     ] + window_rules() + [
-        issue('len(unknown_items) > 0', 'unknown_item',
+        issue(list_size('unknown_items') ~ ' > 0', 'unknown_item',
               "'items: ' || " ~ quoted("array_to_string(unknown_items, ', ')") ~ " || ' not in the item list of ' || agency || ' (expected item codes of its own items feed, 抽查事项清单)'"),
-        issue("seed_sha256_code is not null and not regexp_full_match(seed_sha256_code, '[0-9A-F]{64}')", 'invalid_seed_sha256',
+        issue("seed_sha256_code is not null and not " ~ full_match('seed_sha256_code', '[0-9A-F]{64}'), 'invalid_seed_sha256',
               "'seed_sha256: ' || " ~ quoted('lower(seed_sha256_code)') ~ " || ' is not a SHA-256 (expected 64 hexadecimal characters: the hex digest of the draw''s seed)'"),
     ] + ratio_issues) }},
 

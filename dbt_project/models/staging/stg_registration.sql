@@ -14,7 +14,7 @@ sector_divisions as (
 ),
 
 status_words as (
-    select list({'word': word, 'status_class': status_class} order by priority, word) as words
+    select {{ ordered_structs([('word', 'word'), ('status_class', 'status_class')], ['priority', 'word']) }} as words
     from {{ ref('status_words') }}
 ),
 
@@ -24,10 +24,8 @@ status_words as (
     ('reg_capital', 'reg_capital_text', parse_money('reg_capital_text', cleaned=true), 'reg_capital'),
     ('established_on', 'established_on_text', parse_date('established_on_text', cleaned=true), 'established_on'),
     ('updated_at', 'updated_at_text', parse_date('updated_at_text', cleaned=true), 'updated_at'),
-    ('status', 'status', "list_transform(
-            [list_filter(status_words.words, lambda _w: contains(status, _w.word))],
-            lambda _m: case when len(_m) > 0 then _m[1].status_class end
-        )[1]", 'status_class', {'also': 'cross join status_words'}),
+    ('status', 'status', first_word_class('status', 'status_words.words'), 'status_class',
+     {'also': 'cross join status_words'}),
     ('employees', 'employees_text', parse_int('employees_text', cleaned=true), 'employees'),
     ('online_shop', 'online_shop_text', parse_bool('online_shop_text', cleaned=true), 'online_shop'),
     ('industry_code', 'industry_code_raw',

@@ -29,7 +29,7 @@ date_values as (
     select raw_value, text, {{ parse_date('text', cleaned=true) }} as parsed
     from (
         select raw_value, {{ clean_text('raw_value') }} as text
-        from (select distinct unnest([{% for d in dates %}source.{{ d }}{{ ', ' if not loop.last }}{% endfor %}]) as raw_value
+        from (select distinct {{ values_as_rows(dates, prefix='source.') }} as raw_value
               from source)
     )
 ),
@@ -81,7 +81,7 @@ typed as (
 {#- materialized: every later step reads these columns many times (the row rules, the
     reasons, the masks of a rejected row), and DuckDB otherwise inlines their expressions
     there and computes them again (1M results: a third of this model's time) -#}
-deadlines as materialized (
+deadlines as {{ cte_materialized() }}(
     select
         typed.*,
         {{ working_day_after('typed.inspected_on', 'typed.entry_working_days') }} as entry_due_on,
