@@ -179,7 +179,7 @@ objects = st.dictionaries(st.text(alphabet="abc备注号码12", min_size=1, max_
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(objects)
 def test_what_mask_personal_json_leaves_never_trips_the_data_test(obj):
     out = masked(obj)
@@ -187,7 +187,7 @@ def test_what_mask_personal_json_leaves_never_trips_the_data_test(obj):
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text(alphabet="abc备注12", min_size=1, max_size=4),
                        st.one_of(value, st.floats(allow_nan=False, allow_infinity=False), st.lists(value, max_size=4),
                                  st.lists(value, max_size=3).map(json.dumps)), max_size=7))
@@ -413,7 +413,7 @@ def _as_the_sql_passes(obj: dict, ascii: bool) -> tuple[list, list]:
     return texts, nested
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(nested_objects, st.booleans())
 def test_the_guard_the_masking_and_the_check_read_nested_values_alike(obj, ascii):
     """Escapes (\\u0011, \\", \\\\, \\u7532) in nested values and strings holding JSON: where the
@@ -428,7 +428,7 @@ def test_the_guard_the_masking_and_the_check_read_nested_values_alike(obj, ascii
 
 
 @pytest.mark.slow
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(nested_objects)
 def test_the_guard_never_skips_a_nested_object_the_masking_would_change(obj):
     text = json.dumps(obj, ensure_ascii=False)
