@@ -3,11 +3,6 @@
 Where a server is not reachable those tests are skipped, each saying which server
 and how to start it — unless ``SSJ_REQUIRE_DB=1`` (set by .ci/run), where a missing
 server fails the run instead of hiding the tests that need it.
-
-The files whose tests are marked ``slow`` (they run the pipeline, often several times)
-are collected first: pytest-xdist hands a worker a whole file at a time (``--dist
-loadfile``), in collection order, and a long file handed out last keeps one worker
-busy while the other has nothing left.
 """
 
 from __future__ import annotations
@@ -39,8 +34,3 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("SSJ_REQUIRE_DB") == "1":
         pytest.fail(f"SSJ_REQUIRE_DB=1 but the test {message}", pytrace=False)
     pytest.skip(message)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: each file's order kept
