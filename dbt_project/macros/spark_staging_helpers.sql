@@ -191,22 +191,13 @@ get(filter({{ words }}, _w -> contains({{ text }}, _w.word)), 0).status_class
     subquery inside a higher-order function, and a finding's message may hold one (the
     calendar's years in stg_results'). -#}
 {% macro spark__screened_and_checked(relation, texts, codes=[], issues=[]) -%}
-screened as (
-    select
-        {{ relation }}.*,
-        {{ screen_texts(texts, codes=codes, json='_source._extra') }} as screening
-    from {{ relation }}
-),
+{{ screened_cte(relation, texts, codes) }},
 
 found as (
     select
         screened.*,
         array_compact(array(
-            {%- for i in [
-                issue_malformed('parse_error'),
-                issue_control_character('screening.control'),
-                issue_personal_id('screening.personal_id'),
-            ] + issues %}
+            {%- for i in shared_issues() + issues %}
             {{ i }}{{ "," if not loop.last }}
             {%- endfor %}
         )) as _issues

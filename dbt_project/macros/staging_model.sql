@@ -75,23 +75,31 @@
               a personal ID number — then of the feed's own `issues`. -#}
 {% macro screened_and_checked(relation, texts, codes=[], issues=[]) -%}
 {%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('screened_and_checked')(relation, texts, codes=codes, issues=issues)) }}{% endif -%}
+{{ screened_cte(relation, texts, codes) }},
+
+checked as (
+    select
+        screened.*,
+        {{ collect_issues(shared_issues() + issues) }} as outcome
+    from screened
+)
+{%- endmacro %}
+
+{#- The CTE `screened` of screened_and_checked, on every engine. -#}
+{% macro screened_cte(relation, texts, codes=[]) -%}
 screened as (
     select
         {{ relation }}.*,
         {{ screen_texts(texts, codes=codes, json='_source._extra') }} as screening
     from {{ relation }}
-),
-
-checked as (
-    select
-        screened.*,
-        {{ collect_issues([
-            issue_malformed('parse_error'),
-            issue_control_character('screening.control'),
-            issue_personal_id('screening.personal_id'),
-        ] + issues) }} as outcome
-    from screened
 )
+{%- endmacro %}
+
+{#- The findings of the rules every feed shares, first in every row's verdict: a row that
+    could not be read, a control character, a personal ID number. -#}
+{% macro shared_issues() -%}
+{{ return([issue_malformed('parse_error'), issue_control_character('screening.control'),
+           issue_personal_id('screening.personal_id')]) }}
 {%- endmacro %}
 
 {#- `<name> as <name>` through staged_text (as typed on an accepted row, digit runs
