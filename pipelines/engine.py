@@ -271,23 +271,6 @@ def register_functions(session: "SparkSession") -> None:
         session.sql(sql)
 
 
-def id_run_prefilter() -> str:
-    """``ID_RUN_RE2`` with its repeat bounded: the first MIN_RUN digits of a run and no more.
-    A text holds a match of it exactly when it holds a digit run, so ``rlike`` on it answers
-    "is there a run" — but Java's regex engine recurses once per repetition of a group, and
-    the unbounded run overflows the JVM's stack on a cell of a few thousand digits (the
-    error ends the SparkContext, every agency's build with it). Bounded, the depth is
-    MIN_RUN whatever the cell. The match's extent is not the run's: never use it to mask."""
-    from connectors import personal
-
-    unbounded = f"{{{personal.MIN_RUN - 1},}}"
-    bounded = personal.ID_RUN_RE2.replace(unbounded, f"{{{personal.MIN_RUN - 1}}}")
-    if bounded == personal.ID_RUN_RE2 or ",}" in bounded or "*" in bounded or "+" in bounded:
-        raise EngineError(f"ID_RUN_RE2 no longer has the one unbounded repeat id_run_prefilter bounds: "
-                          f"{personal.ID_RUN_RE2!r}")
-    return bounded
-
-
 def has_id_run(values: pa.Array) -> pa.Array:
     """Whether each text holds a digit run (``ID_RUN_RE2``, pyarrow's RE2, false for NULL):
     the exact answer DuckDB's ``regexp_matches(text, ssj_id_run_pattern())`` gives, for
@@ -302,9 +285,7 @@ def spark_function_ddl() -> list[str]:
     session: ``ssj_personal_header_pattern()`` and ``ssj_split_id_pattern()`` (the same
     patterns: RE2's syntax for them is Java's too — Unicode classes, literal characters in
     a class, ``(?i:…)``),
-    ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns); ``ssj_id_run_prefilter()``
-    in place of DuckDB's ``ssj_id_run_pattern()`` (``id_run_prefilter``: Java never runs
-    the unbounded run); and ``array_to_string``, the DuckDB function a model's own SQL
+    ``ssj_personal_columns(feed)`` (feeds.yaml's personal columns); and ``array_to_string``, the DuckDB function a model's own SQL
     calls, as Spark's array_join."""
     from connectors import personal
     from connectors.feeds import feeds
@@ -314,7 +295,6 @@ def spark_function_ddl() -> list[str]:
                         for name, feed in feeds().items())
     create = "create or replace temporary function"
     return [
-        f"{create} ssj_id_run_prefilter() returns string return {_quote(id_run_prefilter())}",
         f"{create} ssj_personal_header_pattern() returns string return {_quote(personal_header_prefilter())}",
         # a bounded repeat (15): Java's depth stays 15 whatever the text
         f"{create} ssj_split_id_pattern() returns string return {_quote(personal.SPLIT_GUARD_RE2)}",

@@ -90,9 +90,10 @@ def test_spark_gets_every_function_and_macro_duckdb_gets():
     from pipelines import udfs
 
     made = {re.search(r"function (\w+)\(", sql).group(1) for sql in engine.spark_function_ddl()} - {"array_to_string"}
-    # Java gets the bounded run in place of ssj_id_run_pattern() (test_java_never_gets_the_unbounded_digit_run)
-    assert "ssj_id_run_pattern" not in made and "ssj_id_run_prefilter" in made
-    made = made - {"ssj_id_run_prefilter"} | {"ssj_id_run_pattern"}
+    # Java never runs the unbounded digit run: the Arrow UDF ssj_has_id_run (RE2) stands for
+    # ssj_id_run_pattern() (test_java_never_gets_the_unbounded_digit_run)
+    assert "ssj_id_run_pattern" not in made
+    made = made | {"ssj_id_run_pattern"}
     registered = {"nfkc", "matches_pattern", "mask_personal", "mask_personal_few", "mask_personal_value",
                   "has_id_number", "mask_split_ids", "holds_split_id", "json_may_hold_split_id",
                   "is_personal_header", "is_code_header"}  # Arrow UDFs
@@ -112,23 +113,18 @@ RUNS = [None, "", "abc", "12345678901234", "123456789012345", "1234567890123 4",
 def test_java_never_gets_the_unbounded_digit_run():
     """Spark's rlike is Java's regex, which recurses once per repetition of a group: the
     unbounded digit run overflows the JVM's stack on a cell of a few thousand digits."""
-    from connectors import personal
-
-    prefilter = engine.id_run_prefilter()
-    assert f"{{{personal.MIN_RUN - 1}}}" in prefilter
     for sql in engine.spark_function_ddl():
         assert ",}" not in sql, sql
     macros = (DBT_DIR / "macros" / "spark_value_rules.sql").read_text("utf-8")
     assert "ssj_id_run_pattern()" not in macros.split("#}", 1)[1].replace("(ssj_id_run_pattern(), unbounded", "")
 
 
-def test_the_bounded_prefilter_finds_a_run_exactly_where_the_run_is():
+def test_the_spark_digit_run_test_finds_a_run_exactly_where_the_run_is():
     import pyarrow.compute as pc
     from connectors import personal
 
     values = pa.array(RUNS, pa.string())
     run = pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN_RE2), False).to_pylist()
-    assert pc.fill_null(pc.match_substring_regex(values, engine.id_run_prefilter()), False).to_pylist() == run
     assert engine.has_id_run(values).to_pylist() == run
     assert run.count(True) >= 10 and run.count(False) >= 5
 
