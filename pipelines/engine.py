@@ -272,7 +272,7 @@ def register_functions(session: "SparkSession") -> None:
 
 
 def has_id_run(values: pa.Array) -> pa.Array:
-    """Whether each text holds a digit run (``ID_RUN_RE2``, pyarrow's RE2, false for NULL):
+    """Whether each text may hold a digit run (``ID_RUN_GUARD_RE2``, pyarrow's RE2, false for NULL):
     the exact answer DuckDB's ``regexp_matches(text, ssj_id_run_pattern())`` gives, for
     the Spark session (``ssj_has_id_run``)."""
     from pipelines import udfs

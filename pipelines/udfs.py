@@ -8,13 +8,13 @@ personal ID number, ``connectors.personal``, through the functions below — the
 SQL never spells the rule itself. They are Arrow functions; the two that run on
 every text (mask_personal, has_id_number) are SQL macros that call Python
 (``ssj_mask_personal_py``, ``ssj_has_id_number_py``) only for the values DuckDB's
-RE2 finds a digit run in (``ID_RUN_RE2``): a clean value pays one RE2 scan, no call
+RE2 may find a digit run in (``ID_RUN_GUARD_RE2``): a clean value pays one RE2 scan, no call
 into Python. The others run on few values (a rejected row's, an ID column's, the
 keys of a JSON object being masked). ``mask_personal_few`` is mask_personal without
 the SQL guard, for the values a reason quotes (made only on the rows its finding
-holds for): DuckDB compiles ID_RUN_RE2 for every regexp_matches in a query as it
-plans it (~7 ms each), and a staging model's reasons quote dozens of values; the
-Python function runs its own RE2 scan (in Arrow) on the rows it gets.
+holds for): DuckDB compiles the guard for every regexp_matches in a query as it
+plans it, and a staging model's reasons quote dozens of values; the Python function
+runs its own RE2 scan (in Arrow) on the rows it gets.
 
     mask_personal(text)           mask_text: every digit run → first 4 + stars + last 4
     mask_personal_few(text)       the same, for a reason's quoted values (few rows)
@@ -30,8 +30,8 @@ Python function runs its own RE2 scan (in Arrow) on the rows it gets.
     is_personal_header(header)    whether a column header names an identity document
     is_code_header(header)        whether a header is one of an enterprise-code column's
                                   (type uscc or reg_no in feeds.yaml: its name or an alias)
-    ssj_id_run_pattern()          ID_RUN_RE2, for a cheap regexp_matches guard in SQL (a superset of ID_RUN)
-    ssj_split_id_pattern()        SPLIT_GUARD_RE2: 15 digits in all, the guard before the two above
+    ssj_id_run_pattern()          ID_RUN_GUARD_RE2, for a cheap regexp_matches guard in SQL (a superset of ID_RUN)
+    ssj_split_id_pattern()        SPLIT_GUARD_RE2: 15 digits in all (or one not 0–9), the guard before the two above
     ssj_personal_header_pattern() an RE2 pattern that matches (at least) every text holding
                                   a personal header: the guard before is_personal_header
     ssj_personal_columns(feed)    the feed's columns marked ``personal: true`` in feeds.yaml
@@ -87,8 +87,8 @@ def _string_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _with_id_run(values: pa.Array) -> pa.Array:
-    """Boolean mask (no NULLs) of the values that may hold a digit run (ID_RUN_RE2): one RE2 scan."""
-    return pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN_RE2), False)
+    """Boolean mask (no NULLs) of the values that may hold a digit run (ID_RUN_GUARD_RE2): one RE2 scan."""
+    return pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN_GUARD_RE2), False)
 
 
 def mask_personal(values: pa.Array) -> pa.Array:
@@ -184,7 +184,7 @@ FUNCTION_CATALOG = "ssj_functions"
 Macros created there are made once per database instance (a dbt command's or a
 warehouse connection's) and are shared by every cursor of it; a temporary macro is
 per connection, and dbt-duckdb opens a cursor for every node (~280 per build). Binding
-the two macros that compile ID_RUN_RE2 takes a few milliseconds each, and creating
+the two macros that compile the digit-run guard takes a millisecond each, and creating
 them all on every cursor was the larger part of dbt-duckdb's per-node cost. A cursor finds
 them through ``search_path`` (``SEARCH_PATH``), a per-connection setting."""
 
@@ -198,7 +198,7 @@ def _macros(schema: str = f"{FUNCTION_CATALOG}.main") -> list[str]:
         f"{_sql_literal(name)}: [{', '.join(_sql_literal(c) for c in feed.personal)}]::varchar[]"
         for name, feed in feeds().items())
     return [
-        f"{create}ssj_id_run_pattern() as {_sql_literal(personal.ID_RUN_RE2)}",
+        f"{create}ssj_id_run_pattern() as {_sql_literal(personal.ID_RUN_GUARD_RE2)}",
         f"{create}ssj_split_id_pattern() as {_sql_literal(personal.SPLIT_GUARD_RE2)}",
         f"{create}ssj_personal_header_pattern() as {_sql_literal(personal_header_prefilter())}",
         f"{create}ssj_personal_columns(feed) as "

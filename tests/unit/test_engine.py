@@ -119,14 +119,22 @@ def test_java_never_gets_the_unbounded_digit_run():
     assert "ssj_id_run_pattern()" not in macros.split("#}", 1)[1].replace("(ssj_id_run_pattern(), unbounded", "")
 
 
-def test_the_spark_digit_run_test_finds_a_run_exactly_where_the_run_is():
-    import pyarrow.compute as pc
+def test_spark_guards_the_digit_run_as_duckdb_does():
+    """ssj_has_id_run, Spark's guard before Python, is DuckDB's regexp_matches(text,
+    ssj_id_run_pattern()) value for value, and true wherever Python finds a run."""
+    import duckdb
     from connectors import personal
+    from pipelines import udfs
 
-    values = pa.array(RUNS, pa.string())
-    run = pc.fill_null(pc.match_substring_regex(values, personal.ID_RUN_RE2), False).to_pylist()
-    assert engine.has_id_run(values).to_pylist() == run
-    assert run.count(True) >= 10 and run.count(False) >= 5
+    con = duckdb.connect()
+    udfs.register(con)
+    duck = [r[0] for r in con.execute("select coalesce(regexp_matches(v, ssj_id_run_pattern()), false) "
+                                      "from unnest($1::varchar[]) with ordinality as t(v, i) order by i",
+                                      [RUNS]).fetchall()]
+    guarded = engine.has_id_run(pa.array(RUNS, pa.string())).to_pylist()
+    assert guarded == duck
+    assert all(g or not personal.runs(v) for v, g in zip(RUNS, guarded))
+    assert guarded.count(True) >= 10 and guarded.count(False) >= 5
 
 
 @pytest.mark.parametrize("value, name", [("DUCKDB", "duckdb"), (" Spark ", "spark"), ("", "duckdb"),

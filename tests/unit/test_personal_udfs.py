@@ -168,3 +168,21 @@ def test_a_number_cut_across_list_elements_is_masked_as_written():
     for sep in ";；|｜":
         written = f"A1{sep}350102199{sep}001011234"
         assert personal.has_id_number(written) and "350102199" not in personal.mask_text(written)
+
+
+def test_every_digit_python_folds_passes_the_guards_in_duckdb_and_arrow():
+    """The RE2 guards (ID_RUN_GUARD_RE2, SPLIT_GUARD_RE2) let a text through to Python when it holds
+    a digit other than 0–9 (NON_ASCII_DIGIT_RE2): every character fold_digits turns into a digit
+    must be one, in DuckDB's RE2 and in Arrow's (each has its own Unicode tables)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    folded = [chr(c) for c in range(0x80, 0x110000)
+              if not 0xD800 <= c <= 0xDFFF and personal.fold_digits(chr(c)) in "0123456789"]
+    assert len(folded) > 500
+    for guard in (personal.NON_ASCII_DIGIT_RE2, personal.ID_RUN_GUARD_RE2, personal.SPLIT_GUARD_RE2):
+        arrow = pc.match_substring_regex(pa.array(folded, pa.string()), guard).to_pylist()
+        duck = sql_batch(f"regexp_matches(v, '{guard.replace(chr(39), chr(39) * 2)}')", folded)
+        assert all(arrow), [hex(ord(c)) for c, hit in zip(folded, arrow) if not hit][:20]
+        assert all(duck), [hex(ord(c)) for c, hit in zip(folded, duck) if not hit][:20]
+    assert not any(pc.match_substring_regex(pa.array(list("0123456789")), personal.NON_ASCII_DIGIT_RE2).to_pylist())
