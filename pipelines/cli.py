@@ -14,7 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from connectors.personal import mask_text
-from pipelines.settings import PROJECT_ROOT, Settings, today_in_shanghai
+from pipelines import PROJECT_ROOT
+from pipelines.settings import Settings, today_in_shanghai
 
 DAGSTER_YAML = """\
 # Written by `ssj`. Runs that write the warehouse are queued one at a time

@@ -6,7 +6,8 @@ import dagster as dg
 
 from pipelines.defs.dbt.assets import dbt_resource
 from pipelines.engine import refuse_pipeline
-from pipelines.settings import PROJECT_ROOT, SsjSettings
+from pipelines import PROJECT_ROOT
+from pipelines.settings import SsjSettings
 
 
 @dg.definitions

@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+from pipelines import PROJECT_ROOT
 TZ = ZoneInfo("Asia/Shanghai")
 
 

@@ -17,7 +17,7 @@ from functools import cache
 
 import pyarrow as pa
 
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines import DBT_PROJECT_DIR
 
 
 @cache

@@ -1,7 +1,9 @@
 """DuckDB functions the dbt models need that SQL alone cannot express well.
 
-Registered on every dbt connection through the dbt-duckdb plugin below, and by
-any other code that runs the models' SQL (tests, publish) via ``register``.
+Registered on every dbt connection through the dbt-duckdb plugin (``pipelines/dbt_plugin.py``),
+and by any other code that runs the models' SQL (tests, publish, the GX workers) via
+``register``. This module imports no dbt: a process that only reads the warehouse
+(a GX worker) does not pay for dbt's import.
 
 Personal data: the models mask and screen values with the one definition of a
 personal ID number, ``connectors.personal``, through the functions below — the
@@ -47,7 +49,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from dbt.adapters.duckdb.plugins import BasePlugin
 
 from connectors import personal
 from connectors.feeds import feeds, fold_header
@@ -314,26 +315,3 @@ def register(conn: duckdb.DuckDBPyConnection) -> bool:
     shared = create_macros(conn)
     set_run_variables(conn)
     return shared
-
-
-class Plugin(BasePlugin):
-    """Registers the functions once per dbt command (its database instance); every node's
-    cursor then needs one statement: the search path to the shared macros and the run's
-    variables (settings and variables are per connection, as temporary macros would be)."""
-
-    _cursor_sql: str | None = None
-
-    def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        shared = register(conn)
-        self._cursor_sql = (SEARCH_PATH + "; " if shared else "") + run_variables_sql(conn)
-        self._temporary_macros = not shared
-
-    def configure_cursor(self, cursor) -> None:
-        if self._cursor_sql is None:  # not configured through this plugin's connection
-            create_macros(cursor)
-            set_run_variables(cursor)
-            return
-        if self._temporary_macros:
-            for sql in _macros(None):
-                cursor.execute(sql)
-        cursor.execute(self._cursor_sql)

@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.defs.dbt.in_process import InProcessDbt
 from pipelines.defs.dbt.parse_state import share_partial_parse, warm_partial_parse
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 

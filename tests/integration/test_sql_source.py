@@ -22,7 +22,8 @@ from connectors.sql import RetryPolicy, SourceUnavailable, SqlSourceError, make_
 from pipelines.defs.ingest import sql_sources as ss
 from pipelines.defs.ingest.raw_store import ledger_dir, ledger_id, raw_dir, raw_file
 from pipelines.defs.ingest.registry import load_registry
-from pipelines.settings import PROJECT_ROOT, SsjSettings
+from pipelines import PROJECT_ROOT
+from pipelines.settings import SsjSettings
 
 pytestmark = pytest.mark.db
 

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from pipelines.defs.dbt.in_process import InProcessDbt
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines import DBT_PROJECT_DIR
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> tuple[int | None, list[dict]]:

@@ -39,7 +39,8 @@ from connectors.feeds import FEED_NAMES
 from pipelines.defs.ingest.calendar import CALENDAR_ID
 from pipelines.defs.ingest.landing import load_ledger
 from pipelines.defs.publish.snapshots import current_snapshot_id
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from pipelines import DBT_PROJECT_DIR, PROJECT_ROOT
+from pipelines.settings import Settings
 from pipelines.warehouse import table_exists
 
 DRAW_FEED = "draw_list"

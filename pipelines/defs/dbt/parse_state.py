@@ -26,7 +26,7 @@ import pprint
 import shutil
 from pathlib import Path
 
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines import DBT_PROJECT_DIR
 
 PARSE_FILE = "partial_parse.msgpack"
 SHARED_PARSE = DBT_PROJECT_DIR / "target" / "shared_parse" / PARSE_FILE

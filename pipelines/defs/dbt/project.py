@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines import DBT_PROJECT_DIR
 
 WATCHED = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
 

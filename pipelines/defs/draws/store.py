@@ -25,7 +25,7 @@ import jinja2
 from pipelines.defs.publish.snapshots import current_dir, read_manifest
 from pipelines.warehouse import open_warehouse, table_exists
 
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines import DBT_PROJECT_DIR
 
 from .rule import run_rule
 

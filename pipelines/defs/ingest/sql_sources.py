@@ -61,7 +61,8 @@ from connectors.sql import (
     read_sql_source,
     scrub,
 )
-from pipelines.settings import PROJECT_ROOT, SsjSettings
+from pipelines import PROJECT_ROOT
+from pipelines.settings import SsjSettings
 
 from .raw_store import (
     ensure_layout,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connectors.feeds import FEED_NAMES as FEEDS
-from pipelines.settings import PROJECT_ROOT
+from pipelines import PROJECT_ROOT
 
 if TYPE_CHECKING:  # GX takes ~2 s to import: only when a check runs, never when definitions load
     import great_expectations as gx
