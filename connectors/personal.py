@@ -351,15 +351,23 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     (with no check character, 15 digits cut out of longer numbers would make a birth date
     by chance too often). Each such number is masked as
     ``mask_value`` masks a value — its first 4 and last 4 characters kept — and the digits
-    around it (a date in the next column) are left as they are."""
+    around it (a date in the next column) are left as they are.
+
+    And a number that only an escape hides: a string of a nested value (or of a string
+    holding JSON text) read unescaped holds a digit run that its JSON text, as written, does
+    not show whole (``1101…\\n…002X``: a line break written as ``\\n``, which
+    ``mask_text`` on the written text reads as two letters). Every digit run of such a leaf
+    is masked as ``mask_text`` masks a run (``_escaped_run_spans``)."""
     nested = nested or [False] * len(texts)
+    leaves = _leaves(texts, nested)
+    spans = _escaped_run_spans(texts, leaves)
     pieces = []  # each leaf joined
-    for leaf in _leaves(texts, nested):
+    for leaf in leaves:
         value = fold_digits(leaf[1])
         if _DIGIT.search(value) or _LEADING_X.match(value):
             pieces.append(leaf)
     if len(pieces) < 2:
-        return []
+        return spans
     # a mask character parts the digits on either side of it, nothing more
     joined = fold_digits("".join(leaf[1] for leaf in pieces)).replace(MASK, _MASK_STANDIN)
     bounds, at = [], 0
@@ -388,12 +396,26 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
                     continue
                 if is_valid_id_number(token[w:w + size]):
                     starred.update(range(places[w] + 4, places[end] + 1 - 4))
-    spans = []
     for p in sorted(starred):  # one pass: each starred position's piece found by bisection
         k = bisect_right(bounds, p)
         i, value, starts, ends = pieces[k]
         at = p - (bounds[k] - len(value))
         spans.append((i, starts[at], ends[at]))
+    return spans
+
+
+def _escaped_run_spans(texts: list[str | None], leaves: list[_Leaf]) -> list[tuple[int, int, int]]:
+    """The digit runs (``runs``) of the leaves read out of JSON text (not a text whole) that
+    an escape inside hides from ``mask_text`` on the text as written, each masked as
+    ``mask_text`` masks a run — its first 4 and last 4 characters kept — where the characters
+    between are written in ``texts`` (an escape: all its characters)."""
+    spans = []
+    for i, value, starts, ends in leaves:
+        if value is texts[i]:
+            continue  # a text whole: mask_text's
+        for a, b, _ in runs(value):
+            if ends[b - 1] - starts[a] > b - a:  # an escape inside: the written text shows no run
+                spans.append((i, starts[a + 4], ends[b - 5]))
     return spans
 
 
@@ -453,6 +475,8 @@ def _json_may_hold_split_id(text: str | None) -> bool:
                 leaves(v[1] if isinstance(v, tuple) else v)
 
     leaves(pairs)
+    if "\\" in text and any(_RUN.search(fold_digits(v)) for v in values):
+        return True  # a run an escape may hide from the masking of a nested value's written text
     return holds_split_id(values)
 
 

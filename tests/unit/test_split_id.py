@@ -387,7 +387,10 @@ def test_an_escape_is_never_read_as_digits():
 
 
 json_text = st.text(alphabet="0123456789 \"\\\x11\x00\n\t*X甲-", max_size=12)
-leaf = st.one_of(value, json_text, st.builds(lambda n, cut: n[:cut] + "\x11" + n[cut:], ids, st.integers(1, 17)))
+leaf = st.one_of(value, json_text, st.builds(lambda n, cut: n[:cut] + "\x11" + n[cut:], ids, st.integers(1, 17)),
+                 # a number broken by white space JSON writes as an escape (\n, \t, \r, \f)
+                 st.builds(lambda n, cut, gap: n[:cut] + gap + n[cut:], ids, st.integers(1, 17),
+                           st.sampled_from(["\n", "\t", "\r\n", " \n", "\f"])))
 # an ID number of region 11-15 whose first two digits are those of a control character's escape
 escaped_head = st.builds(
     lambda p, born, seq, cut: (lambda n: {"x": "甲" + chr(int(n[:2], 16)), "y": n[2:cut], "z": n[cut:]})(
@@ -435,3 +438,23 @@ def test_the_guard_never_skips_a_nested_object_the_masking_would_change(obj):
     guarded = json_expr("mask_personal_json_guarded", text)
     assert json.loads(guarded) == json.loads(json_expr("mask_personal_json", text)), (text, guarded)
     assert holds(guarded) is False, guarded
+
+
+@pytest.mark.parametrize("gap", ["\n", "\t", "\r\n", "\f", " \n "])
+@pytest.mark.parametrize("shape", ["value", "nested object", "array", "string holding JSON"])
+def test_a_number_an_escape_hides_is_masked(gap, shape):
+    """A line break or tab inside an ID number: JSON writes it as an escape (``\\n``), so the
+    text as written shows no digit run, but a reader of the value sees one."""
+    number = make_id_no("11010519491231002")
+    broken = number[:9] + gap + number[9:]
+    value = {"value": broken, "nested object": {"a": broken}, "array": ["甲", broken],
+             "string holding JSON": json.dumps({"a": broken})}[shape]
+    text = json.dumps({"备注": value}, ensure_ascii=False)
+    assert holds(text) is True
+    for macro in ("mask_personal_json", "mask_personal_json_guarded"):
+        masked = json_expr(macro, text)
+        assert holds(masked) is False, macro
+        assert number[:4] in masked and number[9:] not in masked.replace(gap.encode("unicode_escape").decode(), "")
+    texts = [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)]
+    nested = [shape in ("nested object", "array")]
+    assert personal.holds_split_id(texts, nested) is (shape != "value")
