@@ -1,8 +1,8 @@
 """The same raw files give the same rows on DuckDB and on Spark (docs/engines.md).
 
 One warehouse, one raw store: dbt builds the models that run on Spark so far
-(``SPARK_SELECTION``, then the ledger snapshot, the staging models and the
-intermediate models) with DuckDB
+(``SPARK_SELECTION``, then the ledger snapshot, the staging models, the intermediate
+models and the marts) with DuckDB
 (its target ``duckdb``, in a subprocess, as the pipeline runs it) and with local
 Spark (target ``spark``, dbt-spark's session method in this process, on the session
 pipelines/engine.py opens); every table is then compared row by row (a SHA-256 per
@@ -44,6 +44,10 @@ INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspec
                          "int_enterprise__unlinked", "int_enterprise__profile", "int_enterprise__scale",
                          "int_enterprise__category_evidence", "int_enterprise__categories")
 """The intermediate models whose every macro has a Spark twin (built from the staging models)."""
+
+MARTS_ON_SPARK = ("enterprise_pool", "enterprise_credit_grades", "enterprise_tags")
+"""The marts whose every macro has a Spark twin (built from the intermediate models)."""
+
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
 
 
@@ -171,7 +175,7 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         "headers": {"李四 350102199001011234": None, "备注\t\"x\"": "note", "n": [1, 2.5, True]},
         "first_seen_at": "2026-01-03 09:00:00", "processed_at": "2026-01-03 09:00:01"})
     run_dbt(wh, AS_OF, "build", "--select",
-            f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK)}",
+            f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK + MARTS_ON_SPARK)}",
             "--indirect-selection", "cautious",  # no test of a model built later (relationships)
             "--target", "duckdb")
     spark = engine.Engine("spark")
@@ -195,9 +199,10 @@ def _spark_build(warehouse: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def staged_on_spark(warehouse) -> list[str]:
-    """The ledger snapshot stg_ledger, the staging models and the intermediate models with
-    every macro twinned, built on Spark."""
-    _spark_build(warehouse, "run", "--select", " ".join(("stg_ledger",) + STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK))
+    """The ledger snapshot stg_ledger, the staging models, and the intermediate models and marts
+    with every macro twinned, built on Spark."""
+    _spark_build(warehouse, "run", "--select",
+                 " ".join(("stg_ledger",) + STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK + MARTS_ON_SPARK))
     return list(STAGED_ON_SPARK)
 
 
@@ -224,8 +229,8 @@ def test_a_staging_model_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark,
     assert engine.table_differences(rows, spark_rows) == []
 
 
-@pytest.mark.parametrize("model", INTERMEDIATE_ON_SPARK)
-def test_an_intermediate_model_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark, model):
+@pytest.mark.parametrize("model", INTERMEDIATE_ON_SPARK + MARTS_ON_SPARK)
+def test_an_intermediate_model_or_mart_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark, model):
     rows = engine.Engine("duckdb").read_table(warehouse, model)
     assert rows.num_rows >= 1
     assert engine.table_differences(rows, engine.Engine("spark").read_table(warehouse, model)) == []
