@@ -222,3 +222,23 @@ where failing_rows > 0
 {% macro default__value_at_max(value, key) %}{{ no_engine_twin('value_at_max') }}{% endmacro %}
 {% macro default__struct_of(fields) %}{{ no_engine_twin('struct_of') }}{% endmacro %}
 {% macro default__without_negated_clauses(col) %}{{ no_engine_twin('without_negated_clauses') }}{% endmacro %}
+{% macro default__list_where(list, var, condition) %}{{ no_engine_twin('list_where') }}{% endmacro %}
+{% macro default__list_map(list, var, expression) %}{{ no_engine_twin('list_map') }}{% endmacro %}
+{% macro default__first_of(list) %}{{ no_engine_twin('first_of') }}{% endmacro %}
+{% macro default__list_sorted(list) %}{{ no_engine_twin('list_sorted') }}{% endmacro %}
+{% macro default__list_has(list, value) %}{{ no_engine_twin('list_has') }}{% endmacro %}
+{% macro default__list_appended(list, value) %}{{ no_engine_twin('list_appended') }}{% endmacro %}
+{% macro default__sorted_present(items, var) %}{{ no_engine_twin('sorted_present') }}{% endmacro %}
+{% macro default__joined_text(list, separator) %}{{ no_engine_twin('joined_text') }}{% endmacro %}
+{% macro default__distinct_count(list) %}{{ no_engine_twin('distinct_count') }}{% endmacro %}
+{% macro default__text_type(list=false) %}{{ no_engine_twin('text_type') }}{% endmacro %}
+{% macro default__star_except() %}{{ no_engine_twin('star_except') }}{% endmacro %}
+{% macro default__text_starts_with(text, prefix) %}{{ no_engine_twin('text_starts_with') }}{% endmacro %}
+{% macro default__text_ends_with(text, suffix) %}{{ no_engine_twin('text_ends_with') }}{% endmacro %}
+{% macro default__sorted_list(value, where=none, distinct=false) %}{{ no_engine_twin('sorted_list') }}{% endmacro %}
+{% macro default__ordered_list(value, order_by) %}{{ no_engine_twin('ordered_list') }}{% endmacro %}
+{% macro default__sorted_structs(fields) %}{{ no_engine_twin('sorted_structs') }}{% endmacro %}
+{% macro default__first_rows(keys, order_by, body) %}{{ no_engine_twin('first_rows') }}{% endmacro %}
+{% macro default__contains_keyword(text, keyword, contexts) %}{{ no_engine_twin('contains_keyword') }}{% endmacro %}
+{% macro default__keyword_exclusion_lists() %}{{ no_engine_twin('keyword_exclusion_lists') }}{% endmacro %}
+{% macro default__region_is_under(region, area) %}{{ no_engine_twin('region_is_under') }}{% endmacro %}

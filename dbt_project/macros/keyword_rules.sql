@@ -5,6 +5,7 @@
     keyword looked for again; a text without a context is left as it is, so only the
     hits of the few keywords with exclusions pay for it. -#}
 {% macro contains_keyword(text, keyword, contexts) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('contains_keyword')(text, keyword, contexts)) }}{% endif -%}
 (contains({{ text }}, {{ keyword }})
     and ({{ contexts }} is null
          or contains(list_reduce(list_prepend({{ text }}, {{ contexts }}), lambda _text, _context: replace(_text, _context, '|')),
@@ -13,6 +14,7 @@
 
 {#- One row per excluded keyword: (keyword, contexts), the contexts longest first. -#}
 {% macro keyword_exclusion_lists() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('keyword_exclusion_lists')()) }}{% endif -%}
 select keyword, list(context order by length(context) desc, context) as contexts
 from {{ ref('keyword_exclusions') }}
 group by keyword

@@ -11,7 +11,7 @@
         and {{ link }}.name_normalized is not distinct from {{ row }}.name_normalized
         and ({{ link }}.uscc is null or {{ row }}.uscc is null or {{ link }}.uscc = {{ row }}.uscc)
         and ({{ row }}.uscc is null or {{ link }}.enterprise_id = {{ row }}.uscc
-             or starts_with({{ link }}.enterprise_id, 'R'))
+             or {{ text_starts_with(link ~ '.enterprise_id', "'R'") }})
 {%- endmacro %}
 
 {#- The steward's decision for each row of `rows` that one names (link_names_row): its

@@ -11,6 +11,8 @@
   `pool` is the relation (an SQL expression) to read the pool's rows from.
 #}
 {% macro pool_tag_rows(pool) -%}
+{#- a text's type: Spark's name on Spark (plain Jinja has no `target`) -#}
+{%- set text = 'string' if target is defined and target.type != 'duckdb' else 'varchar' -%}
 select enterprise_id, 'sector' as tag, sector as value, 'sector_divisions' as rule, sector_basis as basis,
     'registration:' || source_file || '#' || source_row as source
 from {{ pool }} where sector is not null
@@ -27,11 +29,11 @@ select enterprise_id, 'entity_kind', entity_kind, 'entity_kinds', entity_kind_ba
     'registration:' || source_file || '#' || source_row
 from {{ pool }}
 union all
-select enterprise_id, 'is_active', cast(is_active as varchar), 'status_words', is_active_basis,
+select enterprise_id, 'is_active', cast(is_active as {{ text }}), 'status_words', is_active_basis,
     'registration:' || source_file || '#' || source_row
 from {{ pool }}
 union all
-select enterprise_id, 'key_supervision', cast(key_supervision as varchar), 'key_supervision_categories',
+select enterprise_id, 'key_supervision', cast(key_supervision as {{ text }}), 'key_supervision_categories',
     key_supervision_basis, 'registration:' || source_file || '#' || source_row
 from {{ pool }}
 {%- endmacro %}

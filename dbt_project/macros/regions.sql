@@ -10,5 +10,6 @@ nullif(regexp_replace(trim({{ code }}), '(00)+$', ''), '')
 {%- endmacro %}
 
 {% macro region_is_under(region, area) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('region_is_under')(region, area)) }}{% endif -%}
 starts_with(nullif(trim({{ region }}), ''), {{ region_prefix(area) }})
 {%- endmacro %}

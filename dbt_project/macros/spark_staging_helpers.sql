@@ -258,3 +258,120 @@ regexp_replace(
         r'(?:不含|不包括|不得)[^,;。:()]*|[^,;。:()]*除外|(^|[^拆清消排解去扫剔删驱破免切])除[^,;。:()]*?外',
         '$1')
 {%- endmacro %}
+
+{#- The list and text expressions of the intermediate models and marts
+    (macros/staging_model.sql): Spark's higher-order functions, get() counting from 0
+    (NULL past the end), Spark's names. -#}
+{% macro spark__list_where(list, var, condition) -%}
+filter({{ list }}, {{ var }} -> {{ condition }})
+{%- endmacro %}
+
+{% macro spark__list_map(list, var, expression) -%}
+transform({{ list }}, {{ var }} -> {{ expression }})
+{%- endmacro %}
+
+{% macro spark__first_of(list) -%}
+get({{ list }}, 0)
+{%- endmacro %}
+
+{% macro spark__list_sorted(list) -%}
+array_sort({{ list }})
+{%- endmacro %}
+
+{% macro spark__list_has(list, value) -%}
+array_contains({{ list }}, {{ value }})
+{%- endmacro %}
+
+{% macro spark__list_appended(list, value) -%}
+array_append({{ list }}, {{ value }})
+{%- endmacro %}
+
+{#- sorted_present: array_compact and sort_array, no lambda (Spark allows no subquery
+    inside a higher-order function — array_sort is one — and an item may hold one:
+    int_licence__linked's name_mismatch). -#}
+{% macro spark__sorted_present(items, var) -%}
+sort_array(array_compact(array({{ items }})))
+{%- endmacro %}
+
+{#- joined_text: array_join, a built-in (a view may call no session function). -#}
+{% macro spark__joined_text(list, separator) -%}
+array_join({{ list }}, '{{ separator }}')
+{%- endmacro %}
+
+{#- distinct_count: DuckDB's list_unique counts no NULL; Spark's array_distinct keeps one. -#}
+{% macro spark__distinct_count(list) -%}
+size(array_distinct(filter({{ list }}, _u -> _u is not null)))
+{%- endmacro %}
+
+{% macro spark__text_type(list=false) -%}
+{{ 'array<string>' if list else 'string' }}
+{%- endmacro %}
+
+{% macro spark__star_except() -%}
+except
+{%- endmacro %}
+
+{% macro spark__text_starts_with(text, prefix) -%}
+startswith({{ text }}, {{ prefix }})
+{%- endmacro %}
+
+{% macro spark__text_ends_with(text, suffix) -%}
+endswith({{ text }}, {{ suffix }})
+{%- endmacro %}
+
+{#- sorted_list: collect_list of no row is an empty list where DuckDB's list is NULL, so
+    a filtered one is NULL when no row passes. -#}
+{% macro spark__sorted_list(value, where=none, distinct=false) -%}
+{%- set collected = ('collect_set(' if distinct else 'collect_list(') ~ value ~ ')'
+    ~ (' filter (where ' ~ where ~ ')' if where is not none else '') -%}
+{%- if where is none -%}
+array_sort({{ collected }})
+{%- else -%}
+case when count(*) filter (where {{ where }}) > 0 then array_sort({{ collected }}) end
+{%- endif -%}
+{%- endmacro %}
+
+{#- ordered_list: each value collected with its sort keys (ordered_structs' way), so a
+    NULL value keeps its place as in DuckDB's list. -#}
+{% macro spark__ordered_list(value, order_by) -%}
+transform(array_sort(collect_list(named_struct(
+    {%- for o in order_by %}'_n{{ loop.index }}', ({{ o }}) is null, '_k{{ loop.index }}', {{ o }}, {% endfor -%}
+    '_v', {{ value }}))), _ol -> _ol._v)
+{%- endmacro %}
+
+{#- sorted_structs: Spark sorts a NULL field of a struct first, DuckDB last: the structs
+    are ordered_structs by their own fields. -#}
+{% macro spark__sorted_structs(fields) -%}
+{%- set keys = [] -%}{%- for f in fields %}{%- set _ = keys.append(f[1]) -%}{%- endfor -%}
+{{ spark__ordered_structs(fields, keys) }}
+{%- endmacro %}
+
+{#- first_rows: Spark has no DISTINCT ON: each row numbered within its keys. -#}
+{% macro spark__first_rows(keys, order_by, body) -%}
+select * except (_first_row) from (
+    select row_number() over (partition by {{ keys | join(', ') }} order by {{ order_by | join(', ') }}) as _first_row,{{ body }}
+) where _first_row = 1
+{%- endmacro %}
+
+{#- contains_keyword (macros/keyword_rules.sql): the contexts blanked out by aggregate,
+    Spark's fold, starting from the text. -#}
+{% macro spark__contains_keyword(text, keyword, contexts) -%}
+(contains({{ text }}, {{ keyword }})
+    and ({{ contexts }} is null
+         or contains(aggregate({{ contexts }}, {{ text }}, (_text, _context) -> replace(_text, _context, '|')),
+                     {{ keyword }})))
+{%- endmacro %}
+
+{#- keyword_exclusion_lists: the contexts longest first, then by their text (collect_list
+    promises no order: each collected with its sort keys, the length negated). -#}
+{% macro spark__keyword_exclusion_lists() -%}
+select keyword, transform(array_sort(collect_list(named_struct('_n', -length(context), '_c', context))), _x -> _x._c) as contexts
+from {{ ref('keyword_exclusions') }}
+group by keyword
+{%- endmacro %}
+
+{#- region_is_under (macros/regions.sql): startswith; the trailing zero pairs at the very
+    end of the code (\z: Java's $ also matches before a final line break). -#}
+{% macro spark__region_is_under(region, area) -%}
+startswith(nullif(trim({{ region }}), ''), nullif(regexp_replace(trim({{ area }}), r'(00)+\z', ''), ''))
+{%- endmacro %}

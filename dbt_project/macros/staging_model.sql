@@ -243,3 +243,113 @@ list_transform(
           "'window_end: ' || " ~ quoted('window_end') ~ " || ' is before window_start ' || " ~ quoted('window_start') ~ " || ' (a window is inclusive: end on or after start)'"),
 ]) }}
 {%- endmacro %}
+
+{#- The list and text expressions of the intermediate models and marts, each a DuckDB
+    form here and a Spark twin (macros/spark_staging_helpers.sql). -#}
+
+{#- The elements of `list` for which `condition` (over the element `var`) holds. -#}
+{% macro list_where(list, var, condition) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('list_where')(list, var, condition)) }}{% endif -%}
+list_filter({{ list }}, lambda {{ var }}: {{ condition }})
+{%- endmacro %}
+
+{#- Each element of `list` (named `var`) as `expression`. -#}
+{% macro list_map(list, var, expression) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('list_map')(list, var, expression)) }}{% endif -%}
+list_transform({{ list }}, lambda {{ var }}: {{ expression }})
+{%- endmacro %}
+
+{#- The first element of a list; NULL when it is empty. -#}
+{% macro first_of(list) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('first_of')(list)) }}{% endif -%}
+{{ list }}[1]
+{%- endmacro %}
+
+{#- A list sorted ascending (NULLs last on both engines). -#}
+{% macro list_sorted(list) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('list_sorted')(list)) }}{% endif -%}
+list_sort({{ list }})
+{%- endmacro %}
+
+{#- Whether `list` holds `value`. -#}
+{% macro list_has(list, value) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('list_has')(list, value)) }}{% endif -%}
+list_contains({{ list }}, {{ value }})
+{%- endmacro %}
+
+{#- `list` with `value` added at its end. -#}
+{% macro list_appended(list, value) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('list_appended')(list, value)) }}{% endif -%}
+list_append({{ list }}, {{ value }})
+{%- endmacro %}
+
+{#- The non-NULL values of `items` (SQL: expressions separated by commas), sorted;
+    `var` names an element in DuckDB's lambda. -#}
+{% macro sorted_present(items, var) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('sorted_present')(items, var)) }}{% endif -%}
+list_sort(list_filter([{{ items }}], lambda {{ var }}: {{ var }} is not null))
+{%- endmacro %}
+
+{#- A list's elements joined by `separator` into one text, NULLs left out. -#}
+{% macro joined_text(list, separator) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('joined_text')(list, separator)) }}{% endif -%}
+array_to_string({{ list }}, '{{ separator }}')
+{%- endmacro %}
+
+{#- How many distinct non-NULL values a list holds. -#}
+{% macro distinct_count(list) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('distinct_count')(list)) }}{% endif -%}
+list_unique({{ list }})
+{%- endmacro %}
+
+{#- The type of a text (`list`: of a list of texts), for a cast. -#}
+{% macro text_type(list=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('text_type')(list=list)) }}{% endif -%}
+varchar{{ '[]' if list }}
+{%- endmacro %}
+
+{#- The word after `relation.*` that leaves the columns listed after it out. -#}
+{% macro star_except() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('star_except')()) }}{% endif -%}
+exclude
+{%- endmacro %}
+
+{#- Whether `text` starts with `prefix`; ends with `suffix`. -#}
+{% macro text_starts_with(text, prefix) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('text_starts_with')(text, prefix)) }}{% endif -%}
+starts_with({{ text }}, {{ prefix }})
+{%- endmacro %}
+
+{% macro text_ends_with(text, suffix) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('text_ends_with')(text, suffix)) }}{% endif -%}
+ends_with({{ text }}, {{ suffix }})
+{%- endmacro %}
+
+{#- The sorted list of an aggregate's `value`s (never NULL here), of the rows where
+    `where` holds (NULL when none does), or its distinct values (`distinct`). -#}
+{% macro sorted_list(value, where=none, distinct=false) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('sorted_list')(value, where=where, distinct=distinct)) }}{% endif -%}
+list_sort(list({{ 'distinct ' if distinct }}{{ value }}){% if where is not none %} filter (where {{ where }}){% endif %})
+{%- endmacro %}
+
+{#- The list of an aggregate's `value`s in the order of `order_by` (expressions, ascending). -#}
+{% macro ordered_list(value, order_by) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('ordered_list')(value, order_by)) }}{% endif -%}
+list({{ value }} order by {{ order_by | join(', ') }})
+{%- endmacro %}
+
+{#- The list of an aggregate's rows as structs of `fields` ((name, expression) pairs),
+    sorted by their fields in turn (a NULL field after every value). -#}
+{% macro sorted_structs(fields) -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('sorted_structs')(fields)) }}{% endif -%}
+list_sort(list({{ struct_of(fields) }}))
+{%- endmacro %}
+
+{#- The first row (by `order_by`) of each `keys` of the select whose body (its select
+    list, FROM and the rest, without `select`) the call block holds. -#}
+{% macro first_rows(keys, order_by) -%}
+{%- set body = caller() -%}
+{%- if target is defined and target.type != 'duckdb' %}{{ return(adapter.dispatch('first_rows')(keys, order_by, body)) }}{% endif -%}
+select distinct on ({{ keys | join(', ') }}){{ body }}
+    order by {{ order_by | join(', ') }}
+{%- endmacro %}

@@ -1,7 +1,8 @@
 """The same raw files give the same rows on DuckDB and on Spark (docs/engines.md).
 
 One warehouse, one raw store: dbt builds the models that run on Spark so far
-(``SPARK_SELECTION``, then the ledger snapshot and the staging models) with DuckDB
+(``SPARK_SELECTION``, then the ledger snapshot, the staging models, the intermediate
+models and the marts) with DuckDB
 (its target ``duckdb``, in a subprocess, as the pipeline runs it) and with local
 Spark (target ``spark``, dbt-spark's session method in this process, on the session
 pipelines/engine.py opens); every table is then compared row by row (a SHA-256 per
@@ -38,8 +39,14 @@ STAGED_ON_SPARK = ("stg_registration", "stg_approval", "stg_credit_risk", "stg_i
 """The staging models whose every macro has a Spark twin (built after the ledger snapshot stg_ledger)."""
 
 INTERMEDIATE_ON_SPARK = ("int_items__current", "int_plans__current", "int_inspector__current", "int_licence__current",
-                         "int_credit__current", "int_registration__current")
+                         "int_credit__current", "int_registration__current", "int_registration__former_names",
+                         "int_links__checked", "int_links__current", "int_licence__linked", "int_credit__linked",
+                         "int_enterprise__unlinked", "int_enterprise__profile", "int_enterprise__scale",
+                         "int_enterprise__category_evidence", "int_enterprise__categories")
 """The intermediate models whose every macro has a Spark twin (built from the staging models)."""
+
+MARTS_ON_SPARK = ("enterprise_pool", "enterprise_credit_grades", "enterprise_tags")
+"""The marts whose every macro has a Spark twin (built from the intermediate models)."""
 
 RAW_TABLES = ("registration", "approval", "results", "ledger", "agencies", "calendar")
 
@@ -62,14 +69,23 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
     write_raw(wh, "registration", [
         dict(uscc=make_uscc("91350102MA2Y00001"), name="福州（中国）ＡＢＣ食品有限公司", status="存续",
              industry_code="5211", employees="12", revenue="150万元", updated_at="2025-01-02",
+             address="福建省福州市鼓楼区五四路１号",
              business_scope="食品销售（不含冷藏冷冻食品）；餐饮服务，危险化学品除外；拆除工程；除药品以外的医疗器械"),
         dict(uscc=make_uscc("91350102MA2Y00002"), name="鼓楼区李四烧烤店", entity_type="个体工商户", status="吊销，未注销",
              industry_code="F52", legal_rep="李四 350102199001011234", 备注="身份证 350102199001011234"),
         dict(uscc=make_uscc("91350102MA2Y00004"), name="福州（中国）有限责任公司", status="在营（开业）", industry_code="A511",
              reg_capital="abc", established_on="2024-02-30"),
     ], agency="samr-350102", mtime=datetime(2026, 1, 1, 8, 0, 0))
-    write_raw(wh, "registration", [dict(reg_no="350102600000013", name="福州旧名贸易有限公司")],
-              agency="samr-350102", mtime=datetime(2026, 2, 1, 8, 0, 0))
+    # a later file: a renamed enterprise (its earlier name a former name), two holders of one name
+    write_raw(wh, "registration", [
+        dict(reg_no="350102600000013", name="福州旧名贸易有限公司"),
+        dict(uscc=make_uscc("91350102MA2Y00004"), name="福州新名科技有限公司", status="存续", industry_code="I65",
+             address="鼓楼区五四路2号", online_shop="是", updated_at="2026-01-15"),
+        dict(uscc=make_uscc("91350102MA2Y00004"), name="福州（中国）有限责任公司", status="存续", updated_at="2025-06-01"),
+        dict(uscc=make_uscc("91350102MA2Y00005"), name="鼓楼区李四烧烤店", entity_type="个体工商户", status="存续",
+             business_scope="网络销售食品；药品零售"),
+        dict(uscc=make_uscc("91350102MA2Y00006"), name="鼓楼区李四烧烤店", status="注销"),
+    ], agency="samr-350102", mtime=datetime(2026, 2, 1, 8, 0, 0))
     write_raw(wh, "approval", [
         dict(uscc=make_uscc("91350102MA2Y00001"), name="福州ＡＢＣ食品有限公司", licence_type="食品经营许可证",
              licence_no="JY1350102 0000001", valid_from="2024/3/5", valid_to="长期有效", issuer="鼓楼区市场监督管理局",
@@ -81,6 +97,11 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         dict(uscc="91350102MA2Y0000XX", name="坏代码公司", licence_type="药品经营许可证", licence_no="YP-01",
              valid_to="2024-02-30", 负责人身份证="350102199001011234"),
         dict(name="李四 350102199001011234", licence_type="x\x01", licence_no=None, updated_at="20240101"),
+        # linked by a former name, by name and address, ambiguous by name, by name alone
+        dict(name="福州（中国）有限责任公司", licence_type="药品经营许可证", licence_no="JY4", status="有效"),
+        dict(name="福州（中国）ABC食品有限公司", licence_type="食品经营许可证", licence_no="JY6", address="鼓楼区五四路1号"),
+        dict(name="鼓楼区李四烧烤店", licence_type="食品经营许可证", licence_no="JY5", address="台江区江滨中大道9号"),
+        dict(name="福州新名科技有限公司", licence_type="食品经营许可证", licence_no="JY7", address="台江区江滨中大道8号"),
     ], agency="xzsp-350100")
     write_raw(wh, "inspectors", [
         dict(cert_no="闽 0102-001", name="王五", id_no="350102199001011234", agency_name="鼓楼区市场监督管理局",
@@ -141,6 +162,9 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
              enterprise_id=make_uscc("91350102MA2Y00002"), decided_by="张三", decided_on="2026-06-01"),
         dict(target_feed="x", agency="nowhere", source_key="K1", uscc=make_uscc("91350102MA2Y00001"),
              enterprise_id="R123", decided_on="2026-07-01", note="it's \\ fine"),
+        # a steward's link of a licence (approval)
+        dict(target_feed="行政许可", agency="xzsp-350100", source_key="JY3", name="过期公司",
+             enterprise_id=make_uscc("91350102MA2Y00001"), decided_by="张三", decided_on="2026-06-02"),
     ], agency="samr-350102")
     # a rejected file named after a person, its first row taken for headers: path, error and headers masked
     write_json_atomically(ledger_dir(wh) / "rejected-350102199001011234.json", {
@@ -151,7 +175,7 @@ def warehouse(spark_ready, tmp_path_factory) -> Path:
         "headers": {"李四 350102199001011234": None, "备注\t\"x\"": "note", "n": [1, 2.5, True]},
         "first_seen_at": "2026-01-03 09:00:00", "processed_at": "2026-01-03 09:00:01"})
     run_dbt(wh, AS_OF, "build", "--select",
-            f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK)}",
+            f"{SPARK_SELECTION} stg_ledger {' '.join(STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK + MARTS_ON_SPARK)}",
             "--indirect-selection", "cautious",  # no test of a model built later (relationships)
             "--target", "duckdb")
     spark = engine.Engine("spark")
@@ -175,9 +199,10 @@ def _spark_build(warehouse: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def staged_on_spark(warehouse) -> list[str]:
-    """The ledger snapshot stg_ledger, the staging models and the intermediate models with
-    every macro twinned, built on Spark."""
-    _spark_build(warehouse, "run", "--select", " ".join(("stg_ledger",) + STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK))
+    """The ledger snapshot stg_ledger, the staging models, and the intermediate models and marts
+    with every macro twinned, built on Spark."""
+    _spark_build(warehouse, "run", "--select",
+                 " ".join(("stg_ledger",) + STAGED_ON_SPARK + INTERMEDIATE_ON_SPARK + MARTS_ON_SPARK))
     return list(STAGED_ON_SPARK)
 
 
@@ -204,11 +229,18 @@ def test_a_staging_model_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark,
     assert engine.table_differences(rows, spark_rows) == []
 
 
-@pytest.mark.parametrize("model", INTERMEDIATE_ON_SPARK)
-def test_an_intermediate_model_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark, model):
+@pytest.mark.parametrize("model", INTERMEDIATE_ON_SPARK + MARTS_ON_SPARK)
+def test_an_intermediate_model_or_mart_on_spark_holds_duckdbs_rows(warehouse, staged_on_spark, model):
     rows = engine.Engine("duckdb").read_table(warehouse, model)
     assert rows.num_rows >= 1
     assert engine.table_differences(rows, engine.Engine("spark").read_table(warehouse, model)) == []
+
+
+def test_the_licences_link_every_way_on_both(warehouse, staged_on_spark):
+    """The test's licences link by steward, USCC, name and address, name, former name, and
+    stay ambiguous or unlinked: each way's rows are compared above, so each must be there."""
+    methods = set(engine.Engine("duckdb").read_table(warehouse, "int_licence__linked")["link_method"].to_pylist())
+    assert {"steward", "uscc", "name_address", "name", "former_name", "ambiguous", "none"} <= methods
 
 
 def test_every_table_spark_builds_holds_duckdbs_rows(warehouse):

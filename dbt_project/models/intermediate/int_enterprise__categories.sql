@@ -10,7 +10,7 @@ with
 evidence as (
     select
         enterprise_id,
-        list_sort(list({'category': category, 'source': source, 'evidence': evidence, 'record_key': record_key}))
+        {{ sorted_structs([('category', 'category'), ('source', 'source'), ('evidence', 'evidence'), ('record_key', 'record_key')]) }}
             as ev
     from {{ ref('int_enterprise__category_evidence') }}
     group by enterprise_id
@@ -18,9 +18,9 @@ evidence as (
 
 select
     enterprise_id,
-    list_sort(list_distinct(list_transform(ev, lambda _e: _e.category))) as categories,
-    array_to_string(list_transform(ev, lambda _e: _e.category || ' ← ' || _e.evidence), '; ') as category_basis,
-    list_sort(list_distinct(list_transform(ev, lambda _e: _e.source))) as category_sources,
-    coalesce(list_unique(list_transform(list_filter(ev, lambda _e: _e.source = 'approval'),
-                                        lambda _e: _e.record_key)), 0)::bigint as category_licence_count
+    {{ sorted_set(list_map('ev', '_e', '_e.category')) }} as categories,
+    {{ joined_text(list_map('ev', '_e', "_e.category || ' ← ' || _e.evidence"), '; ') }} as category_basis,
+    {{ sorted_set(list_map('ev', '_e', '_e.source')) }} as category_sources,
+    coalesce({{ distinct_count(list_map(list_where('ev', '_e', "_e.source = 'approval'"), '_e', '_e.record_key')) }}, 0)::bigint
+        as category_licence_count
 from evidence

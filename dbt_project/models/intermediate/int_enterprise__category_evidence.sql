@@ -45,7 +45,8 @@ reg as (
 ),
 
 from_licences as (
-    select distinct on (licences.enterprise_id, licence_rules.category, licences.licence_no)
+    {% call first_rows(['licences.enterprise_id', 'licence_rules.category', 'licences.licence_no'],
+                       ['licences.enterprise_id', 'licence_rules.category', 'licences.licence_no', 'licence_rules.rule_id']) %}
         licences.enterprise_id,
         licence_rules.category,
         'approval' as source,
@@ -53,8 +54,8 @@ from_licences as (
             || case licence_rules.field when 'licence_type' then ' contains ' else ' matches ' end
             || licence_rules.pattern as rule,
         'licence ' || licences.licence_no || ' (' || licences.licence_type || ', valid '
-            || coalesce(cast(licences.valid_from as varchar), 'open') || ' to '
-            || coalesce(cast(licences.valid_to as varchar), 'open') || ')' as evidence,
+            || coalesce(cast(licences.valid_from as {{ text_type() }}), 'open') || ' to '
+            || coalesce(cast(licences.valid_to as {{ text_type() }}), 'open') || ')' as evidence,
         licences.licence_no as record_key,
         licences.source_file,
         licences.source_row
@@ -64,7 +65,7 @@ from_licences as (
             and {{ contains_keyword('licences.licence_type', 'licence_rules.pattern', 'licence_rules.contexts') }})
         -- matches_pattern = regexp_matches, each seed pattern compiled once (pipelines/udfs.py)
         or (licence_rules.field = 'licence_no' and matches_pattern(licences.licence_no, licence_rules.pattern))
-    order by licences.enterprise_id, licence_rules.category, licences.licence_no, licence_rules.rule_id
+    {%- endcall %}
 ),
 
 from_scope as (
@@ -77,7 +78,7 @@ from_scope as (
         'registration' as source,
         'scope_keywords: business_scope contains ' || keyword as rule,
         'business_scope contains ' || keyword as evidence,
-        null::varchar as record_key,
+        null::{{ text_type() }} as record_key,
         source_file,
         source_row
     from (

@@ -30,15 +30,13 @@ sectors as (
 ),
 
 kind_rules as (
-    select list({
-        'rule_order': rule_order, 'field': field, 'pattern': pattern,
-        'applies_to': applies_to, 'entity_kind': entity_kind
-    } order by rule_order) as rules
+    select {{ ordered_structs([('rule_order', 'rule_order'), ('field', 'field'), ('pattern', 'pattern'),
+                               ('applies_to', 'applies_to'), ('entity_kind', 'entity_kind')], ['rule_order']) }} as rules
     from {{ ref('entity_kinds') }}
 ),
 
 online_keywords as (
-    select coalesce(list(keyword order by keyword), []::varchar[]) as keywords
+    select coalesce({{ ordered_list('keyword', ['keyword']) }}, {{ empty_text_list() }}) as keywords
     from {{ ref('scope_keywords') }}
     where tag = 'carrier' and value = 'online'
 ),
@@ -46,23 +44,24 @@ online_keywords as (
 evaluated as (
     select
         reg.*,
-        list_filter(kind_rules.rules, lambda r:
+        {%- set kind_matches %}
             (r.applies_to = 'any' or (r.applies_to = 'no_uscc' and reg.uscc is null))
             and case r.field
-                when 'uscc_prefix' then starts_with(reg.uscc, r.pattern)
-                when 'name_suffix' then ends_with(reg.name, r.pattern)
+                when 'uscc_prefix' then {{ text_starts_with('reg.uscc', 'r.pattern') }}
+                when 'name_suffix' then {{ text_ends_with('reg.name', 'r.pattern') }}
                 when 'entity_type_contains' then contains(reg.entity_type, r.pattern)
                 else false
             end
-        )[1] as kind_rule,
-        list_filter(online_keywords.keywords, lambda k: contains(reg.scope_for_rules, k)) as online_hits
+        {% endset %}
+        {{ first_of(list_where('kind_rules.rules', 'r', kind_matches)) }} as kind_rule,
+        {{ list_where('online_keywords.keywords', 'k', 'contains(reg.scope_for_rules, k)') }} as online_hits
     from reg
     cross join kind_rules
     cross join online_keywords
 )
 
 select
-    evaluated.* exclude (kind_rule, online_hits),
+    evaluated.* {{ star_except() }} (kind_rule, online_hits),
     sectors.sector,
     sectors.sector_name,
     case
@@ -78,19 +77,19 @@ select
         else 'entity_kinds ' || evaluated.kind_rule.rule_order || ': ' || evaluated.kind_rule.field || ' '
             || evaluated.kind_rule.pattern || ' → ' || evaluated.kind_rule.entity_kind
     end as entity_kind_basis,
-    coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0 as sells_online,
+    coalesce(evaluated.online_shop, false) or {{ list_size('evaluated.online_hits') }} > 0 as sells_online,
     case
-        when (coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0) and evaluated.address is not null
+        when (coalesce(evaluated.online_shop, false) or {{ list_size('evaluated.online_hits') }} > 0) and evaluated.address is not null
             then 'online_offline'
-        when coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0 then 'online'
+        when coalesce(evaluated.online_shop, false) or {{ list_size('evaluated.online_hits') }} > 0 then 'online'
         else 'offline'
     end as carrier,
     concat_ws('; ',
         case when evaluated.online_shop then 'online_shop = true' end,
-        case when len(evaluated.online_hits) > 0
-            then 'business_scope contains ' || array_to_string(evaluated.online_hits, ', ') end,
+        case when {{ list_size('evaluated.online_hits') }} > 0
+            then 'business_scope contains ' || {{ joined_text('evaluated.online_hits', ', ') }} end,
         case
-            when not (coalesce(evaluated.online_shop, false) or len(evaluated.online_hits) > 0)
+            when not (coalesce(evaluated.online_shop, false) or {{ list_size('evaluated.online_hits') }} > 0)
                 then 'no online-shop flag, no online keyword in scope → offline'
             when evaluated.address is not null then 'registered premises present → online_offline'
             else 'no registered premises → online'

@@ -23,7 +23,8 @@
 
 {{ config(materialized='view') }}
 
-{%- set fmt = "case when {v} = floor({v}) and abs({v}) < 1e15 then cast(cast({v} as bigint) as varchar) else cast({v} as varchar) end" -%}
+{%- set fmt = "case when {v} = floor({v}) and abs({v}) < 1e15 then cast(cast({v} as bigint) as " ~ text_type()
+    ~ ") else cast({v} as " ~ text_type() ~ ") end" -%}
 {%- set bands = ['large', 'medium', 'small'] -%}
 {#- the indicators of the 2017 standard, each with the enterprise's value it bounds -#}
 {%- set indicators = {'X': 'employees::double', 'Y': 'revenue', 'Z': 'total_assets'} -%}
@@ -80,7 +81,7 @@ thresholds as (
 bounded as (
     select
         grouped.*,
-        thresholds.* exclude (industry_group),
+        thresholds.* {{ star_except() }} (industry_group),
         thresholds.industry_group is not null as has_thresholds,
         -- the indicators the group uses that the enterprise lacks, in X, Y, Z order
         concat_ws(', '
@@ -131,7 +132,7 @@ shown as (
 )
 
 select
-    shown.* exclude (has_thresholds, missing, group_rule
+    shown.* {{ star_except() }} (has_thresholds, missing, group_rule
         {%- for band in bands %}, has_{{ band }}{% endfor %}
         {%- for i in indicators %}, uses_{{ i }}, shown_{{ i }}, shown_{{ i }}_text
         {%- for band in bands %}, {{ band }}_{{ i }}, {{ band }}_{{ i }}_text{% endfor %}{% endfor %}),

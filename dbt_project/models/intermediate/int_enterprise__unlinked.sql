@@ -31,7 +31,7 @@ select
     link_method,
     link_note,
     0 as candidate_count,
-    null::varchar[] as candidate_ids,
+    null::{{ text_type(list=true) }} as candidate_ids,
     agency,
     source_file,
     source_row

@@ -56,9 +56,9 @@ by_name as (
     select
         licence_no,
         count(*) as name_candidates,
-        list_sort(list(enterprise_id)) as name_ids,
+        {{ sorted_list('enterprise_id') }} as name_ids,
         count(*) filter (where address_matches) as name_address_candidates,
-        list_sort(list(enterprise_id) filter (where address_matches)) as name_address_ids
+        {{ sorted_list('enterprise_id', where='address_matches') }} as name_address_ids
     from name_candidates
     group by licence_no
 ),
@@ -68,7 +68,7 @@ by_former_name as (
     select
         lic.licence_no,
         count(distinct former.enterprise_id) as former_candidates,
-        list_sort(list(distinct former.enterprise_id)) as former_ids
+        {{ sorted_list('former.enterprise_id', distinct=true) }} as former_ids
     from lic
     inner join {{ ref('int_registration__former_names') }} as former on former.name_normalized = lic.name_normalized
     where lic.uscc is null
@@ -122,9 +122,9 @@ linked as (
         case link_method
             when 'steward' then link_id
             when 'uscc' then uscc
-            when 'name_address' then name_address_ids[1]
-            when 'name' then name_ids[1]
-            when 'former_name' then former_ids[1]
+            when 'name_address' then {{ first_of('name_address_ids') }}
+            when 'name' then {{ first_of('name_ids') }}
+            when 'former_name' then {{ first_of('former_ids') }}
         end as enterprise_id
     from decided
 ),
@@ -133,7 +133,7 @@ checked as (
     -- the linked rows against their enterprise: its names, address and region
     select
         linked.*,
-        list_sort(list_filter([
+        {%- set flags %}
             case when linked.link_method = 'uscc'
                       and linked.name_normalized is not null
                       and linked.name_normalized is distinct from cur.name_normalized
@@ -147,7 +147,8 @@ checked as (
             case when not {{ region_is_under('cur.region_code', 'agencies.region_code') }}
                  then 'out_of_region' end,
             case when linked.link_method = 'steward' then 'steward_link' end
-        ], lambda f: f is not null)) as link_flags
+        {% endset %}
+        {{ sorted_present(flags, 'f') }} as link_flags
     from linked
     left join {{ ref('int_registration__current') }} as cur on cur.enterprise_id = linked.enterprise_id
     left join {{ source('raw', 'agencies') }} as agencies on agencies.code = linked.agency

@@ -25,21 +25,21 @@ verdicts as (
     select
         staged.file_sha256,
         staged.source_row,
-        case when staged.is_accepted and pool.enterprise_id is null then {
-            'code': 'enterprise_not_in_pool',
-            'message': 'enterprise_id: ' || {{ quoted('staged.enterprise_id') }}
-                || ' is not an enterprise of the pool (expected the enterprise_id of a row of enterprise_pool)'}
+        case when staged.is_accepted and pool.enterprise_id is null then {{ struct_of([
+            ('code', "'enterprise_not_in_pool'"),
+            ('message', "'enterprise_id: ' || " ~ quoted('staged.enterprise_id')
+                ~ " || ' is not an enterprise of the pool (expected the enterprise_id of a row of enterprise_pool)'")]) }}
         end as issue
     from staged
     left join pool on pool.enterprise_id = staged.enterprise_id
 )
 
 select
-    staged.* exclude (enterprise_id, reason_codes, reason, is_accepted, raw),
+    staged.* {{ star_except() }} (enterprise_id, reason_codes, reason, is_accepted, raw),
     case when verdicts.issue is null then staged.enterprise_id
          else mask_personal(staged.enterprise_id) end as enterprise_id,
     case when verdicts.issue is null then staged.reason_codes
-         else list_sort(list_append(staged.reason_codes, verdicts.issue.code)) end as reason_codes,
+         else {{ list_sorted(list_appended('staged.reason_codes', 'verdicts.issue.code')) }} end as reason_codes,
     case when verdicts.issue is null then staged.reason
          else {{ publishable_text('verdicts.issue.message') }} end as reason,
     staged.is_accepted and verdicts.issue is null as is_accepted,

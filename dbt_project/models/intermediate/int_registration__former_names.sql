@@ -45,7 +45,7 @@ carried as (
 select
     enterprise_id,
     name_normalized,
-    arg_max(name, version_order) as name,
+    {{ value_at_max('name', 'version_order') }} as name,
     max(updated_at) as carried_until,
     count(*) as versions
 from carried

@@ -42,7 +42,7 @@ credit as (
 ),
 
 key_categories as (
-    select list(category order by category) as key_set from {{ ref('key_supervision_categories') }}
+    select {{ ordered_list('category', ['category']) }} as key_set from {{ ref('key_supervision_categories') }}
 ),
 
 joined as (
@@ -59,17 +59,16 @@ joined as (
         ent.industry_code,
         ent.sector,
         ent.scale,
-        coalesce(categories.categories, []::varchar[]) as categories,
+        coalesce(categories.categories, {{ empty_text_list() }}) as categories,
         ent.carrier,
         credit.credit_grade,
-        list_filter(coalesce(categories.categories, []::varchar[]), lambda c: list_contains(key_categories.key_set, c))
+        {{ list_where('coalesce(categories.categories, ' ~ empty_text_list() ~ ')', 'c', list_has('key_categories.key_set', 'c')) }}
             as key_categories,
         coalesce(licences.licence_count, 0) as licence_count,
-        list_sort(list_filter(
-            ['registration',
+        {%- set sources %}'registration',
              case when licences.enterprise_id is not null then 'approval' end,
-             case when credit.enterprise_id is not null then 'credit_risk' end],
-            lambda s: s is not null)) as sources,
+             case when credit.enterprise_id is not null then 'credit_risk' end{% endset %}
+        {{ sorted_present(sources, 's') }} as sources,
         -- explanations
         ent.entity_kind_basis,
         ent.is_active_basis,
@@ -119,7 +118,7 @@ select
     categories,
     carrier,
     credit_grade,
-    len(key_categories) > 0 as key_supervision,
+    {{ list_size('key_categories') }} > 0 as key_supervision,
     licence_count,
     sources,
     entity_kind_basis,
@@ -130,8 +129,8 @@ select
     carrier_basis,
     credit_grade_basis,
     case
-        when len(key_categories) > 0
-            then array_to_string(key_categories, ', ') || ' in key_supervision_categories → key supervision'
+        when {{ list_size('key_categories') }} > 0
+            then {{ joined_text('key_categories', ', ') }} || ' in key_supervision_categories → key supervision'
         else 'no category in key_supervision_categories'
     end as key_supervision_basis,
     id_method,
