@@ -278,7 +278,7 @@ def _unescaped(raw: str, starts: Sequence[int], ends: Sequence[int]) -> tuple[st
         if len(escape) == 12:
             high, low = int(escape[2:6], 16), int(escape[8:12], 16)
             out.append(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)))
-        elif escape[1] == "u":
+        elif escape[1] == "u" and len(escape) == 6:
             out.append(chr(int(escape[2:], 16)))
         else:
             out.append(_SIMPLE_ESCAPES.get(escape[1], escape[1]))
@@ -291,18 +291,22 @@ def _unescaped(raw: str, starts: Sequence[int], ends: Sequence[int]) -> tuple[st
     return "".join(out), s_out, e_out
 
 
-def _json_leaves(i: int, text: str, starts: Sequence[int], ends: Sequence[int], found: list[_Leaf]) -> None:
+def _json_leaves(i: int, text: str, starts: Sequence[int], ends: Sequence[int], found: list[_Leaf],
+                 keys: list[_Leaf] | None = None) -> None:
     """The leaves of the JSON text ``text`` (of ``texts[i]``, its characters written at
     ``starts``/``ends``): each string value's content unescaped — a string holding JSON text
-    itself: its own leaves — and each number (not the keys)."""
+    itself: its own leaves — and each number; the keys, unescaped, to ``keys`` when given."""
     for m in _JSON_LEAF.finditer(text):
-        if m.group(2) is not None:
-            continue  # a key
+        if m.group(2) is not None:  # a key
+            if keys is not None:
+                a, b = m.start(1), m.end(1)
+                keys.append((i, *_unescaped(text[a:b], starts[a:b], ends[a:b])))
+            continue
         if m.group(1) is not None:
             a, b = m.start(1), m.end(1)
             value, v_starts, v_ends = _unescaped(text[a:b], starts[a:b], ends[a:b])
             if _holds_json(value):
-                _json_leaves(i, value, v_starts, v_ends, found)
+                _json_leaves(i, value, v_starts, v_ends, found, keys)
             else:
                 found.append((i, value, v_starts, v_ends))
         else:
@@ -310,18 +314,18 @@ def _json_leaves(i: int, text: str, starts: Sequence[int], ends: Sequence[int], 
             found.append((i, text[a:b], starts[a:b], ends[a:b]))
 
 
-def _leaves(texts: list[str | None], nested: list[bool]) -> list[_Leaf]:
+def _leaves(texts: list[str | None], nested: list[bool], keys: list[_Leaf] | None = None) -> list[_Leaf]:
     """Every leaf of ``texts`` in order: a text whole, or — a nested value's JSON text, or a
     string holding one (``_holds_json``) — each string value's content, read as a reader reads
     it (unescaped: an escape's own characters are never digits), and each number in it (not
-    its keys)."""
+    its keys: those go to ``keys``, read alike, when given)."""
     found: list[_Leaf] = []
     for i, text in enumerate(texts):
         if not text:
             continue
         where = range(len(text)), range(1, len(text) + 1)
         if nested[i] or _holds_json(text):
-            _json_leaves(i, text, *where, found)
+            _json_leaves(i, text, *where, found, keys)
         else:
             found.append((i, text, *where))
     return found
@@ -353,14 +357,15 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
     ``mask_value`` masks a value — its first 4 and last 4 characters kept — and the digits
     around it (a date in the next column) are left as they are.
 
-    And a number that only an escape hides: a string of a nested value (or of a string
-    holding JSON text) read unescaped holds a digit run that its JSON text, as written, does
+    And a number that only an escape hides: a string or key of a nested value (or of a
+    string holding JSON text) read unescaped holds a digit run that its JSON text, as written, does
     not show whole (``1101…\\n…002X``: a line break written as ``\\n``, which
     ``mask_text`` on the written text reads as two letters). Every digit run of such a leaf
     is masked as ``mask_text`` masks a run (``_escaped_run_spans``)."""
     nested = nested or [False] * len(texts)
-    leaves = _leaves(texts, nested)
-    spans = _escaped_run_spans(texts, leaves)
+    keys: list[_Leaf] = []
+    leaves = _leaves(texts, nested, keys)
+    spans = _escaped_run_spans(texts, leaves + keys)
     pieces = []  # each leaf joined
     for leaf in leaves:
         value = fold_digits(leaf[1])
@@ -405,7 +410,8 @@ def split_id_spans(texts: list[str | None], nested: list[bool] | None = None) ->
 
 
 def _escaped_run_spans(texts: list[str | None], leaves: list[_Leaf]) -> list[tuple[int, int, int]]:
-    """The digit runs (``runs``) of the leaves read out of JSON text (not a text whole) that
+    """The digit runs (``runs``) of the leaves read out of JSON text (not a text whole; its
+    keys too) that
     an escape inside hides from ``mask_text`` on the text as written, each masked as
     ``mask_text`` masks a run — its first 4 and last 4 characters kept — where the characters
     between are written in ``texts`` (an escape: all its characters)."""
@@ -464,6 +470,7 @@ def _json_may_hold_split_id(text: str | None) -> bool:
     if not isinstance(pairs, list) or pairs and not isinstance(pairs[0], tuple):
         return True
     values: list[str] = []
+    keys: list[str] = []
 
     def leaves(value) -> None:
         if isinstance(value, str):
@@ -472,10 +479,12 @@ def _json_may_hold_split_id(text: str | None) -> bool:
             values.append(str(value))
         elif isinstance(value, list):  # an object's pairs or an array's elements
             for v in value:
+                if isinstance(v, tuple):
+                    keys.append(v[0])
                 leaves(v[1] if isinstance(v, tuple) else v)
 
     leaves(pairs)
-    if "\\" in text and any(_RUN.search(fold_digits(v)) for v in values):
+    if "\\" in text and any(_RUN.search(fold_digits(v)) for v in values + keys):
         return True  # a run an escape may hide from the masking of a nested value's written text
     return holds_split_id(values)
 

@@ -441,14 +441,16 @@ def test_the_guard_never_skips_a_nested_object_the_masking_would_change(obj):
 
 
 @pytest.mark.parametrize("gap", ["\n", "\t", "\r\n", "\f", " \n "])
-@pytest.mark.parametrize("shape", ["value", "nested object", "array", "string holding JSON"])
+@pytest.mark.parametrize("shape", ["value", "nested object", "array", "string holding JSON", "nested key",
+                                   "key in an array", "key in a string holding JSON"])
 def test_a_number_an_escape_hides_is_masked(gap, shape):
     """A line break or tab inside an ID number: JSON writes it as an escape (``\\n``), so the
     text as written shows no digit run, but a reader of the value sees one."""
     number = make_id_no("11010519491231002")
     broken = number[:9] + gap + number[9:]
     value = {"value": broken, "nested object": {"a": broken}, "array": ["甲", broken],
-             "string holding JSON": json.dumps({"a": broken})}[shape]
+             "string holding JSON": json.dumps({"a": broken}), "nested key": {broken: "v"},
+             "key in an array": [{broken: 1}], "key in a string holding JSON": json.dumps({broken: 1})}[shape]
     text = json.dumps({"备注": value}, ensure_ascii=False)
     assert holds(text) is True
     for macro in ("mask_personal_json", "mask_personal_json_guarded"):
@@ -456,5 +458,14 @@ def test_a_number_an_escape_hides_is_masked(gap, shape):
         assert holds(masked) is False, macro
         assert number[:4] in masked and number[9:] not in masked.replace(gap.encode("unicode_escape").decode(), "")
     texts = [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)]
-    nested = [shape in ("nested object", "array")]
+    nested = [shape in ("nested object", "array", "nested key", "key in an array")]
     assert personal.holds_split_id(texts, nested) is (shape != "value")
+
+
+def test_a_broken_unicode_escape_is_read_as_a_letter():
+    """``\\u`` without four hex digits is no escape a reader would decode: read as it stands,
+    the digits beside it still count, and nothing raises."""
+    number = make_id_no("11010519491231002")
+    texts = ['{"a": "\\uZZ ' + number + '"}']
+    assert personal.split_id_spans(texts, [True]) == []  # a run mask_text sees as written
+    assert personal.holds_split_id(["{\"a\": \"\\uZZ 12\"}"], [True]) is False
