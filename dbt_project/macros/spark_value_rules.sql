@@ -292,18 +292,6 @@ transform(array(regexp_replace({{ spark__clean_code(col, normalized=normalized) 
                 'letter', nullif(regexp_extract(_ic, r'^([A-T]?)', 1), ''),
                 'digits', regexp_extract(_ic, r'(\d+)\z', 1)
             )), _ip ->
-                case
-                    when length(_ip.digits) = 1 then
-                        case when coalesce(_ip.letter, {{ division_map }}['0' || _ip.digits]) = {{ division_map }}['0' || _ip.digits]
-                            then {{ division_map }}['0' || _ip.digits] || '0' || _ip.digits end
-                    when length(_ip.digits) = 3 and _ip.letter is not null then
-                        case
-                            when {{ division_map }}[left(_ip.digits, 2)] = _ip.letter then _ip.letter || _ip.digits
-                            when {{ division_map }}['0' || left(_ip.digits, 1)] = _ip.letter then _ip.letter || '0' || _ip.digits
-                        end
-                    else
-                        case when coalesce(_ip.letter, {{ division_map }}[left(_ip.digits, 2)]) = {{ division_map }}[left(_ip.digits, 2)]
-                            then {{ division_map }}[left(_ip.digits, 2)] || _ip.digits end
-                end)[0]
+                {{ industry_code_of_parts('_ip', division_map) }})[0]
     end)[0]
 {%- endmacro %}

@@ -468,20 +468,27 @@ list_transform([regexp_replace({{ clean_code(col) }}, '\.0+$', '')], lambda _ic:
                 'letter': nullif(regexp_extract(_ic, '^([A-T]?)', 1), ''),
                 'digits': regexp_extract(_ic, '(\d+)$', 1)
             }], lambda _ip:
-                case
-                    when length(_ip.digits) = 1 then
-                        case when coalesce(_ip.letter, {{ division_map }}['0' || _ip.digits]) = {{ division_map }}['0' || _ip.digits]
-                            then {{ division_map }}['0' || _ip.digits] || '0' || _ip.digits end
-                    when length(_ip.digits) = 3 and _ip.letter is not null then
-                        case
-                            when {{ division_map }}[left(_ip.digits, 2)] = _ip.letter then _ip.letter || _ip.digits
-                            when {{ division_map }}['0' || left(_ip.digits, 1)] = _ip.letter then _ip.letter || '0' || _ip.digits
-                        end
-                    else
-                        case when coalesce(_ip.letter, {{ division_map }}[left(_ip.digits, 2)]) = {{ division_map }}[left(_ip.digits, 2)]
-                            then {{ division_map }}[left(_ip.digits, 2)] || _ip.digits end
-                end)[1]
+                {{ industry_code_of_parts('_ip', division_map) }})[1]
     end)[1]
+{%- endmacro %}
+
+{#- The GB/T 4754 code an industry code's parts make (`p.letter`, the sector letter or NULL;
+    `p.digits`, 1–4 digits), checked against `division_map` (division → sector letter): the
+    one rule both engines' normalize_industry_code apply. -#}
+{% macro industry_code_of_parts(p, division_map) -%}
+case
+    when length({{ p }}.digits) = 1 then
+        case when coalesce({{ p }}.letter, {{ division_map }}['0' || {{ p }}.digits]) = {{ division_map }}['0' || {{ p }}.digits]
+            then {{ division_map }}['0' || {{ p }}.digits] || '0' || {{ p }}.digits end
+    when length({{ p }}.digits) = 3 and {{ p }}.letter is not null then
+        case
+            when {{ division_map }}[left({{ p }}.digits, 2)] = {{ p }}.letter then {{ p }}.letter || {{ p }}.digits
+            when {{ division_map }}['0' || left({{ p }}.digits, 1)] = {{ p }}.letter then {{ p }}.letter || '0' || {{ p }}.digits
+        end
+    else
+        case when coalesce({{ p }}.letter, {{ division_map }}[left({{ p }}.digits, 2)]) = {{ division_map }}[left({{ p }}.digits, 2)]
+            then {{ division_map }}[left({{ p }}.digits, 2)] || {{ p }}.digits end
+end
 {%- endmacro %}
 
 {# ------------------------------------------------- reasons (row rules) -- #}
