@@ -125,6 +125,8 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
         return 2
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.to_env())
+    if log_level == "DEBUG":  # -v: dbt.log keeps every event, each SQL statement too
+        os.environ.setdefault("SSJ_DBT_LOG_LEVEL", "debug")
     home = dagster_home(settings)
     os.environ["DAGSTER_HOME"] = str(home)
 

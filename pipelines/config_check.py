@@ -21,6 +21,7 @@ from pipelines.settings import Settings
 
 def _checks() -> list[tuple[str, Callable[[], object]]]:
     from connectors.readers import max_file_rows
+    from pipelines.defs.dbt.in_process import log_level
     from pipelines.defs.ingest.landing import _read_workers, max_file_bytes
     from pipelines.defs.ingest.reader_pool import memory_limit, read_timeout
     from pipelines.defs.publish.snapshots import keep_snapshots
@@ -42,6 +43,7 @@ def _checks() -> list[tuple[str, Callable[[], object]]]:
         ("SSJ_KEEP_SNAPSHOTS", keep_snapshots),
         ("SSJ_DUCKDB_MEMORY", duckdb_memory),
         ("SSJ_DBT_THREADS", dbt_threads),
+        ("SSJ_DBT_LOG_LEVEL", log_level),
     ]
 
 

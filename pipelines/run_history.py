@@ -24,7 +24,10 @@ file has one engine per process whose connections stay open in its pool:
   without closing them (the parent still uses those file handles);
 * the webserver's live view of a run (Dagster's file watcher) is woken by the
   run's write-ahead log (``<run>.db-wal``) as well as by ``<run>.db``: with
-  connections kept open, a commit reaches ``.db`` only at a checkpoint.
+  connections kept open, a commit reaches ``.db`` only at a checkpoint;
+* whether the asset index has a table (Dagster asks before storing each asset or
+  check event, each time through an engine of its own) is asked once per table
+  and process: a table Dagster's migrations added stays.
 
 ``dagster.yaml`` names them (``pipelines/cli.py`` writes it); relative
 ``base_dir`` values are taken under DAGSTER_HOME, so a warehouse folder can be
@@ -43,6 +46,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from watchdog.observers import Observer
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
@@ -122,6 +126,18 @@ class HistoryEventLogStorage(SqliteEventLogStorage):
             self._obs.start()
         watchdog = _RunLogWatchdog(self, run_id, callback, cursor)
         self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
+
+    def __init__(self, base_dir: str, inst_data=None) -> None:  # noqa: ANN001 - Dagster's signature
+        super().__init__(base_dir, inst_data=inst_data)
+        self._tables_present: set[str] = set()
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name not in self._tables_present:
+            with ENGINES.get(self.conn_string_for_shard(INDEX_SHARD_NAME)).connect() as conn:
+                if not conn.dialect.has_table(conn, table_name):
+                    return False
+            self._tables_present.add(table_name)
+        return True
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sa.Connection]:

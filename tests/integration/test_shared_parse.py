@@ -29,7 +29,7 @@ def parse(project: Path, warehouse: Path) -> tuple[dict, list[str]]:
     target = warehouse / ".dbt" / "dbt_staging"
     proc = InProcessDbt(["dbt", "parse", "--project-dir", str(project), "--profiles-dir", str(project)],
                         {"SSJ_WAREHOUSE": str(warehouse), "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
-                         "DBT_LOG_FORMAT": "json"})
+                         "DBT_LOG_FORMAT": "json", "SSJ_DBT_LOG_LEVEL": "debug"})
     with proc.stdout:
         lines = [json.loads(line)["info"]["msg"] for line in proc.stdout]
     assert proc.wait() == 0, lines

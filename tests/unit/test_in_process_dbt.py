@@ -37,3 +37,61 @@ def test_the_environment_given_applies_to_the_command_only(tmp_path):
     assert {line["info"]["level"] for line in lines} <= {"info", "warn", "error"}  # what the CLI prints
     assert (tmp_path / "target" / "dbt.log").exists()  # every level, in the target folder
     assert dict(os.environ) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["debug", "info"])
+def test_an_id_number_a_database_error_quotes_is_masked_in_the_lines_and_in_dbt_log(tmp_path, level):
+    from tests.leak_detector import scan_text
+    from tests.support import make_id_no
+
+    number = make_id_no("11010119900307001")
+    target = tmp_path / "target"
+    (tmp_path / "wh").mkdir()
+    code, lines = run(["show", "--inline", f"select cast('{number}' as bigint)::integer as n",
+                       "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                      {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
+                       "SSJ_WAREHOUSE": str(tmp_path / "wh"), "SSJ_DBT_LOG_LEVEL": level})
+    assert code not in (0, None)
+    log = (target / "dbt.log").read_text(encoding="utf-8")
+    assert not scan_text("stdout lines", json.dumps(lines, ensure_ascii=False))  # the number masked ...
+    assert not scan_text("dbt.log", log)
+    errors = [line["info"]["msg"] for line in lines if line["info"]["level"] == "error"]
+    assert any("out of range" in e for e in errors), errors  # ... in the error, which is told
+    assert any("out of range" in json.loads(line)["info"]["msg"] for line in log.splitlines())
+    said = {json.loads(line)["info"]["level"] for line in log.splitlines()}
+    assert ("debug" in said) == (level == "debug")
+
+
+def test_the_dbt_log_level_is_one_of_the_named(monkeypatch):
+    from pipelines.defs.dbt.in_process import log_level
+
+    assert log_level({}) == "info" and log_level({"SSJ_DBT_LOG_LEVEL": " Debug "}) == "debug"
+    with pytest.raises(ValueError, match="debug, info, warn, error, none"):
+        log_level({"SSJ_DBT_LOG_LEVEL": "verbose"})
+
+
+@pytest.mark.slow
+def test_a_failed_models_message_is_masked_in_run_results(tmp_path):
+    from tests.leak_detector import scan_text
+    from tests.support import make_id_no
+
+    number = make_id_no("11010119900307001")
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: leak\nversion: '1.0'\nprofile: leak\n", encoding="utf-8")
+    (project / "profiles.yml").write_text(
+        f"leak:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {tmp_path / 'leak.duckdb'}\n",
+        encoding="utf-8")
+    (project / "models" / "holds_a_number.sql").write_text(
+        "{{ config(materialized='table') }}\n" f"select cast('{number}' as bigint)::integer as n", encoding="utf-8")
+    target = tmp_path / "target"
+    code, lines = run(["build", "--project-dir", str(project), "--profiles-dir", str(project)],
+                      {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)})
+    assert code == 1, [line["info"]["msg"] for line in lines if line["info"]["level"] == "error"]
+    results = (target / "run_results.json").read_text(encoding="utf-8")
+    assert not scan_text("run_results.json", results)
+    assert not scan_text("dbt.log", (target / "dbt.log").read_text(encoding="utf-8"))
+    assert not scan_text("stdout lines", json.dumps(lines, ensure_ascii=False))
+    [result] = json.loads(results)["results"]
+    assert result["status"] == "error" and "out of range" in result["message"]

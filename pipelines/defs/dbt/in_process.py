@@ -12,6 +12,16 @@ results, and its error handling applies unchanged (``InProcessInvocation``).
 One command at a time per process (dbt's global state; the steps that run dbt
 hold the warehouse lock anyway). When the command ends, dbt-duckdb's database
 handle is closed, so the next step can open the warehouse with its own settings.
+
+dbt's own JSON artefacts of a command that runs nodes are off (``--no-write-json``:
+``manifest.json``, written twice per command, was a tenth of a small run's CPU
+time, and nothing reads a step's copy); its ``run_results.json`` is written here,
+masked. dbt's own file log is off too: it writes every event as dbt made it (a database
+error may quote a value) and, at its debug level, it was a fifth of a small
+run's CPU time. ``dbt.log`` in the log folder (``DBT_LOG_PATH``, the step's target
+folder) is written here instead, each event masked as the stdout lines are, at
+``SSJ_DBT_LOG_LEVEL`` and above (``info`` by default; ``debug`` adds every SQL
+statement, as ``ssj run -v`` asks; ``none`` writes no file).
 """
 
 from __future__ import annotations
@@ -22,14 +32,29 @@ import os
 import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
-from connectors.personal import mask_text
+from connectors.personal import mask_any, mask_text
 
 # the levels the dbt CLI prints to stdout by default: what dagster-dbt reads
 STDOUT_LEVELS = frozenset({"info", "warn", "error"})
+LOG_LEVELS = ("debug", "info", "warn", "error", "none")
+"""SSJ_DBT_LOG_LEVEL's values, from the most to the least said."""
+NODE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
+"""The commands whose run_results.json is written here (the others keep dbt's own artefacts)."""
+LOG_BYTES = 10 * 1024 * 1024
+"""dbt.log grows run after run up to this size, then becomes dbt.log.1 (the one before is dropped)."""
 _ONE_AT_A_TIME = threading.Lock()
+
+
+def log_level(env: Mapping[str, str] = os.environ) -> str:
+    """The level of the dbt.log lines (SSJ_DBT_LOG_LEVEL, default info); raises on another value."""
+    level = env.get("SSJ_DBT_LOG_LEVEL", "info").strip().lower() or "info"
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return level
 
 
 class InProcessDbt:
@@ -44,9 +69,19 @@ class InProcessDbt:
         # from os.environ when invoked: what dagster-dbt put in the subprocess's environment
         changed = {k: v for k, v in env.items() if os.environ.get(k) != v}
         # stdout stays quiet: the lines reach dagster-dbt through the callback, which
-        # re-emits them to stdout itself; dbt.log in the target folder keeps every level
-        # (its level follows --log-level unless given)
-        cli_args = [*self.args[1:], "--log-level", "none", "--log-level-file", "debug"]
+        # re-emits them to stdout itself; dbt.log is written by the callback too, masked
+        cli_args = [*self.args[1:], "--log-level", "none", "--log-level-file", "none"]
+        self._writes_results = len(self.args) > 1 and self.args[1] in NODE_COMMANDS
+        if self._writes_results:
+            cli_args.append("--no-write-json")
+        level = log_level({**os.environ, **env})
+        self._file_levels = frozenset(LOG_LEVELS[LOG_LEVELS.index(level):-1])
+        target = env.get("DBT_TARGET_PATH") or os.environ.get("DBT_TARGET_PATH")
+        self._run_results = Path(target) / "run_results.json" if target else None
+        folder = env.get("DBT_LOG_PATH") or os.environ.get("DBT_LOG_PATH")
+        self._log_path = Path(folder) / "dbt.log" if folder and self._file_levels else None
+        self._log_lock = threading.Lock()
+        self._log = None
         self._thread = threading.Thread(target=self._run, args=(cli_args, changed), name="dbt", daemon=True)
         self._thread.start()
 
@@ -55,6 +90,7 @@ class InProcessDbt:
 
         from .parse_state import location_free_profile_hash
 
+        self._open_log()
         try:
             with _ONE_AT_A_TIME, _environ(env):
                 location_free_profile_hash()  # one parse serves every warehouse (parse_state.py)
@@ -62,6 +98,8 @@ class InProcessDbt:
                     result = dbtRunner(callbacks=[self._event]).invoke(cli_args)
                 finally:
                     _close_duckdb()
+                if self._writes_results and self._run_results is not None and hasattr(result.result, "write"):
+                    _write_run_results(result.result, self._run_results)
             if result.exception is not None:
                 self._error(f"dbt raised {type(result.exception).__name__}: {result.exception}")
             self.returncode = 0 if result.success else (2 if result.exception is not None else 1)
@@ -69,18 +107,48 @@ class InProcessDbt:
             self._error(f"dbt raised {type(exc).__name__}: {exc}")
             self.returncode = 2
         finally:
+            self._close_log()
+            _mask_file(self._run_results)
             self._lines.put(None)
 
-    def _event(self, msg) -> None:  # noqa: ANN001 - dbt's EventMsg
-        if msg.info.level in STDOUT_LEVELS:
-            from dbt_common.events.functions import msg_to_json
+    def _open_log(self) -> None:
+        if self._log_path is None:
+            return
+        with contextlib.suppress(OSError):  # a log that cannot be written does not stop dbt
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            if self._log_path.exists() and self._log_path.stat().st_size > LOG_BYTES:
+                self._log_path.replace(self._log_path.with_name(self._log_path.name + ".1"))
+            self._log = open(self._log_path, "a", encoding="utf-8")  # noqa: SIM115 - _close_log closes it
 
-            msg.info.msg = mask_text(msg.info.msg)  # the line Dagster logs: a database error may quote a value
-            self._lines.put(msg_to_json(msg).encode())
+    def _close_log(self) -> None:
+        with self._log_lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+    def _write(self, line: str) -> None:
+        with self._log_lock:
+            if self._log is not None:
+                self._log.write(line + "\n")
+
+    def _event(self, msg) -> None:  # noqa: ANN001 - dbt's EventMsg
+        level = msg.info.level
+        if level not in STDOUT_LEVELS and level not in self._file_levels:
+            return
+        from dbt_common.events.functions import msg_to_json
+
+        # every string of the event masked (a database error may quote a value, in the
+        # message and in the event's data): what Dagster logs and what dbt.log keeps
+        line = json.dumps(mask_any(json.loads(msg_to_json(msg))), ensure_ascii=False)
+        if level in STDOUT_LEVELS:
+            self._lines.put(line.encode())
+        if level in self._file_levels:
+            self._write(line)
 
     def _error(self, text: str) -> None:
-        self._lines.put(json.dumps({"info": {"level": "error", "msg": mask_text(text), "name": "InProcessError"},
-                                    "data": {}}).encode())
+        line = json.dumps({"info": {"level": "error", "msg": mask_text(text), "name": "InProcessError"}, "data": {}})
+        self._lines.put(line.encode())
+        self._write(line)
 
     def wait(self, timeout: float | None = None) -> int | None:
         self._thread.join(timeout)
@@ -144,6 +212,27 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _write_run_results(result, path: Path) -> None:  # noqa: ANN001 - dbt's RunExecutionResult
+    """``run_results.json`` of a command run with --no-write-json: dbt's own, masked, written whole."""
+    temporary = path.with_name(path.name + ".writing")
+    result.write(str(temporary))
+    _mask_file(temporary)
+    temporary.replace(path)
+
+
+def _mask_file(path: Path | None) -> None:
+    """Rewrite a JSON artefact of dbt's (``run_results.json``: a failed node's message may quote a
+    value) with every string masked, before anything reads it; unchanged when nothing is masked."""
+    if path is None or not path.is_file():
+        return
+    written = json.loads(path.read_text(encoding="utf-8"))
+    masked = mask_any(written)
+    if masked != written:
+        temporary = path.with_name(path.name + ".masking")
+        temporary.write_text(json.dumps(masked, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(path)
 
 
 def _close_duckdb() -> None:
