@@ -155,10 +155,11 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
             plan = plan_build(settings)
             if not quiet:
                 _status(f"build: {plan.mode} ({plan.reason})")
-            result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=run_config,
-                asset_selection=list(plan.selection.resolve(graph)),
-            )
+            if plan.mode != "none" or settings.target_url:  # "none" with a target: its step alone
+                result = job.execute_in_process(
+                    instance=instance, raise_on_error=False, run_config=run_config,
+                    asset_selection=list(plan.selection.resolve(graph)),
+                )
     if not result.success:
         print("ssj run: FAILED", file=sys.stderr)
         _print_failures(result)
@@ -170,7 +171,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False, log_level: str = "I
         )
         return 1
     if not quiet:
-        print_summary(settings, ingested, time.monotonic() - started)
+        print_summary(settings, ingested, time.monotonic() - started, before)
     return 0
 
 
@@ -200,7 +201,7 @@ def _failed_outcome(settings: Settings, before: str | None) -> str:
             + (", and the target database keeps it too." if settings.target_url else "."))
 
 
-def print_summary(settings: Settings, result, seconds: float) -> None:
+def print_summary(settings: Settings, result, seconds: float, before: str | None = None) -> None:
     import duckdb
 
     from pipelines.defs.publish.snapshots import current_snapshot_id
@@ -227,7 +228,11 @@ def print_summary(settings: Settings, result, seconds: float) -> None:
         ).fetchall():
             line = f"  rejected: {error}" if error and path in error else f"  rejected {path}: {error}"
             print(mask_text(line))
-    print(f"published snapshot {current_snapshot_id(settings.warehouse)} to {settings.published_dir} in {seconds:.1f} s")
+    now = current_snapshot_id(settings.warehouse)
+    if now == before:
+        print(f"nothing new: snapshot {now} in {settings.published_dir} holds every file and draw ({seconds:.1f} s)")
+    else:
+        print(f"published snapshot {now} to {settings.published_dir} in {seconds:.1f} s")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -257,6 +262,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.to_env())
+    if log_level == "DEBUG":  # -v: dbt.log keeps every event, each SQL statement too
+        os.environ.setdefault("SSJ_DBT_LOG_LEVEL", "debug")
     home = dagster_home(settings)
     os.environ["DAGSTER_HOME"] = str(home)
     with _whole_run_lock(settings, quiet=False):

@@ -46,10 +46,15 @@ nightly_full_build = dg.ScheduleDefinition(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="After new drops were ingested, rebuild and publish once (coalesces many drops into one build): "
-    "only the draw-list chain when only draw lists are new, else everything.",
+    "only the draw-list chain when only draw lists are new, nothing when every file is in the current "
+    "snapshot already (a rejected or already-seen drop), else everything.",
 )
 def build_after_ingest(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    plan = plan_build(Settings.from_env())
+    settings = Settings.from_env()
+    plan = plan_build(settings)
+    if plan.mode == "none" and not settings.target_url:
+        yield dg.SkipReason(plan.reason)
+        return
     yield dg.RunRequest(
         run_key=f"after-{asset_event.storage_id}",
         asset_selection=list(plan.selection.resolve(context.repository_def.asset_graph)),

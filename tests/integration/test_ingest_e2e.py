@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.defs.publish.snapshots import current_snapshot_id
 from tests.support import SAMPLE_REGISTRY, make_uscc, run_ssj
 
 pytestmark = pytest.mark.slow
@@ -186,14 +187,42 @@ def test_quarantine_keeps_reasons_and_raw_values(first_run):
 
 def test_second_run_changes_nothing(first_run, landing):
     warehouse, *_ = first_run
+    snapshot = current_snapshot_id(warehouse)
     before = {t: (warehouse / "published" / f"{t}.parquet").read_bytes() for t in ("quarantine",)}
     log_before = published(warehouse, "ingest_log")
     proc = run_ssj(landing, warehouse)
     assert proc.returncode == 0, proc.stderr
-    assert "0 ingested" in proc.stdout
+    assert "0 ingested" in proc.stdout and "build: none" in proc.stderr
+    assert current_snapshot_id(warehouse) == snapshot and f"nothing new: snapshot {snapshot}" in proc.stdout
     assert {t: (warehouse / "published" / f"{t}.parquet").read_bytes() for t in before} == before
     log_after = published(warehouse, "ingest_log")
     assert len(log_after) == len(log_before)
+
+
+@pytest.mark.db
+def test_a_run_with_nothing_new_brings_a_target_up_to_the_current_snapshot(first_run, landing):
+    """A target database that missed the last snapshot (here: one configured after it) gets it from
+    the next run, though that run builds nothing."""
+    import sqlalchemy as sa
+
+    warehouse, _, admin, schema = first_run
+    late = f"{schema}_late"
+    with admin.begin() as c:
+        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{late}" CASCADE'))
+        c.execute(sa.text(f'CREATE SCHEMA "{late}"'))
+    try:
+        url = f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{late}"
+        proc = run_ssj(landing, warehouse, extra_env={"SSJ_TARGET_URL": url})
+        assert proc.returncode == 0, proc.stderr
+        assert "build: none" in proc.stderr
+        with admin.connect() as c:
+            assert c.execute(sa.text(f'select snapshot_id from "{late}".ssj_snapshot')).scalar_one() \
+                == current_snapshot_id(warehouse)
+            assert c.execute(sa.text(f'select count(*) from "{late}".enterprise_pool')).scalar_one() \
+                == len(published(warehouse, "enterprise_pool")) > 0
+    finally:
+        with admin.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{late}" CASCADE'))
 
 
 def test_bad_registry_fails_with_a_message(landing, tmp_path):

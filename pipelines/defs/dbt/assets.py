@@ -26,7 +26,7 @@ from pipelines.settings import SsjSettings
 from pipelines.warehouse import open_warehouse, table_exists
 
 from .in_process import InProcessInvocation
-from .build_state import read_state, rules_stamp, staged_pool_inputs, write_state
+from .build_state import last_draw_no, read_state, rules_stamp, staged_pool_inputs, write_state
 from .parse_state import share_partial_parse, warm_partial_parse
 
 from .project import dbt_project
@@ -193,13 +193,6 @@ INCREMENTAL_DRAW_MODELS = {"int_draw__current", "int_draw__resolved", "int_draw_
 PLAN_ENTRY_MODELS = INCREMENTAL_DRAW_MODELS - {"int_draw__current", "int_draw__resolved"}
 """The incremental models drawn plans enter (through int_draw__plan_entries): a build of them all
 has entered every draw stored when it started (``ssj draw`` builds these, not the dropped lists')."""
-
-
-def last_draw_no(con) -> int:  # noqa: ANN001 - a DuckDB connection
-    """The number of the last `ssj draw` stored (0 before the first; macros/draw_store.sql)."""
-    has_store = con.execute("select count(*) from information_schema.columns where table_schema = 'draws' "
-                            "and table_name = 'draw_records' and column_name = 'draw_no'").fetchone()[0]
-    return con.execute("select coalesce(max(draw_no), 0) from draws.draw_records").fetchone()[0] if has_store else 0
 
 
 def _is_whole_step(context: dg.AssetExecutionContext, step: dg.AssetsDefinition) -> bool:

@@ -19,7 +19,12 @@ between its dbt steps and its snapshot leaves the pools built but the current
 snapshot still holding the earlier ones, and a draws build only republishes the
 draw-list tables (``published_build``, recorded by the snapshot step). Otherwise a **draws**
 build selects only ``stg_ledger``, everything downstream of ``stg_draw_list`` and what
-reads the draw store (``DRAW_STORE_SELECTION``; together ``DRAWS_SELECTION``). The fingerprints are recorded in the warehouse itself
+reads the draw store (``DRAW_STORE_SELECTION``; together ``DRAWS_SELECTION``). And when
+the current snapshot already holds everything — the ledger the last whole publication
+was built from (every file decided, ingested or not) and every draw stored — there is
+**none**: nothing is built and no snapshot is made (a run on a schedule with nothing
+new in the landing zone), except that a configured target database is brought up to
+the current snapshot (its step alone). The fingerprints are recorded in the warehouse itself
 (table ``_ssj_build_state``), so a deleted or replaced DuckDB file can never be
 mistaken for a built one, and only after the step that built them succeeded:
 a failed build is simply redone next time (every incremental step is idempotent).
@@ -94,6 +99,33 @@ def live_pool_inputs(warehouse: Path) -> str:
     )
 
 
+def ledger_stamp(entries: Iterable[tuple[str | None, str | None]]) -> str:
+    """Fingerprint of the ledger's decisions: each file's SHA-256 with its status (a multiset)."""
+    return hashlib.sha256("\n".join(sorted(f"{sha}:{status}" for sha, status in entries)).encode()).hexdigest()
+
+
+def last_draw_no(con: duckdb.DuckDBPyConnection) -> int:
+    """The number of the last `ssj draw` stored (0 before the first; macros/draw_store.sql)."""
+    has_store = con.execute("select count(*) from information_schema.columns where table_schema = 'draws' "
+                            "and table_name = 'draw_records' and column_name = 'draw_no'").fetchone()[0]
+    return con.execute("select coalesce(max(draw_no), 0) from draws.draw_records").fetchone()[0] if has_store else 0
+
+
+def live_inputs(warehouse: Path, con: duckdb.DuckDBPyConnection) -> str:
+    """What a build would stand on now: the ledger's decisions and the draws stored."""
+    ledger = ledger_stamp((e.get("sha256"), e.get("status")) for e in load_ledger(warehouse).values()
+                          if e.get("status") != "placeholder" and e.get("path") is not None)
+    return f"{ledger}|{last_draw_no(con)}"
+
+
+def built_inputs(con: duckdb.DuckDBPyConnection) -> str:
+    """What the warehouse's last build stood on: the ledger snapshot it staged and the draws it entered."""
+    if not table_exists(con, "stg_ledger"):
+        return ""
+    ledger = ledger_stamp(con.execute("select sha256, status from stg_ledger").fetchall())
+    return f"{ledger}|{read_state(con).get('plans_drawn_through', '')}"
+
+
 def staged_pool_inputs(con: duckdb.DuckDBPyConnection) -> str:
     """The pool inputs as the last staging step saw them (its ledger snapshot, ``stg_ledger``)."""
     if not table_exists(con, "stg_ledger"):
@@ -119,7 +151,8 @@ def write_state(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
 
 
 def state_of(warehouse: Path) -> dict[str, str]:
-    """The recorded state, read without taking the writer lock (empty before the first build)."""
+    """The recorded state, read without taking the writer lock (empty before the first build), with
+    ``live_inputs`` under the key ``live_inputs``."""
     path = Path(warehouse) / "ssj.duckdb"
     if not path.exists():
         return {}
@@ -128,7 +161,7 @@ def state_of(warehouse: Path) -> dict[str, str]:
     except duckdb.Error:  # a writer holds it: plan a full build, which is always right
         return {}
     try:
-        return read_state(con)
+        return {**read_state(con), "live_inputs": live_inputs(warehouse, con)}
     finally:
         con.close()
 
@@ -138,11 +171,15 @@ def state_of(warehouse: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class BuildPlan:
-    mode: str  # "full" | "draws"
+    mode: str  # "full" | "draws" | "none"
     reason: str
 
     @property
     def selection(self) -> dg.AssetSelection:
+        """What the build materializes; for "none", the target database's step (which does
+        nothing without SSJ_TARGET_URL, and brings the target up to the current snapshot with it)."""
+        if self.mode == "none":
+            return dg.AssetSelection.key_prefixes("target")
         everything = dg.AssetSelection.all() - dg.AssetSelection.groups("ingest")
         return everything if self.mode == "full" else DRAWS_SELECTION
 
@@ -161,10 +198,12 @@ def last_build_published(con: duckdb.DuckDBPyConnection) -> bool:
 
 def record_published(con: duckdb.DuckDBPyConnection, snapshot_id: str, carried: Iterable[str]) -> None:
     """After snapshot ``snapshot_id`` was switched in: it holds the current build's tables if the run
-    published every table itself, or took the others (``carried``) from a snapshot that did."""
+    published every table itself, or took the others (``carried``) from a snapshot that did; and
+    then it holds what that build stood on (``built_inputs``)."""
     state = read_state(con)
     whole = not list(carried) or last_build_published(con)
-    write_state(con, {"published_build": built(state) if whole else "", "published_snapshot": snapshot_id})
+    write_state(con, {"published_build": built(state) if whole else "", "published_snapshot": snapshot_id,
+                      "published_inputs": built_inputs(con) if whole else ""})
 
 
 def plan_build(settings: Settings) -> BuildPlan:
@@ -180,4 +219,6 @@ def plan_build(settings: Settings) -> BuildPlan:
             or (state.get("published_snapshot") or None) != current_snapshot_id(settings.warehouse)):
         return BuildPlan("full", "the last build's tables are not all in the current snapshot "
                                  "(a run stopped between its build and its snapshot)")
+    if state.get("published_inputs") and state["published_inputs"] == state.get("live_inputs"):
+        return BuildPlan("none", f"nothing new: snapshot {state['published_snapshot']} holds every file and draw")
     return BuildPlan("draws", "only draw lists are new: incremental draw-list build")
