@@ -29,7 +29,8 @@ test-spark: install-spark  ## the Spark lane: the models built on DuckDB and on 
 run: install        ## generate a small sample into data/ and run the whole pipeline on it
 	$(SSJ) demo
 
-test: install       ## the test suite (what CI runs); "no tests collected" is a failure
+test: install       ## the test suite (what CI runs), after pyflakes' checks; "no tests collected" is a failure
+	$(PY) -m ruff check --quiet --select F pipelines connectors tests benchmarks
 	@$(PY) -m pytest -q -n 2 --dist loadfile --durations=15; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$code
 

@@ -262,8 +262,6 @@ def cmd_draw(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.to_env())
-    if log_level == "DEBUG":  # -v: dbt.log keeps every event, each SQL statement too
-        os.environ.setdefault("SSJ_DBT_LOG_LEVEL", "debug")
     home = dagster_home(settings)
     os.environ["DAGSTER_HOME"] = str(home)
     with _whole_run_lock(settings, quiet=False):

@@ -207,8 +207,8 @@ def scan_duckdb(path: Path) -> list[tuple[str, str]]:
         for schema, table in tables:
             name = f'"{schema}"."{table}"'
             try:
-                cols = [c for c, t in con.execute(f"select column_name, data_type from information_schema.columns "
-                                                  f"where table_schema = ? and table_name = ?", [schema, table]).fetchall()
+                cols = [c for c, t in con.execute("select column_name, data_type from information_schema.columns "
+                                                  "where table_schema = ? and table_name = ?", [schema, table]).fetchall()
                         if not t.startswith(("INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "DATE", "TIMESTAMP", "BOOLEAN",
                                              "HUGEINT", "FLOAT", "SMALLINT", "TINYINT", "UBIGINT"))]
                 if not cols:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from pipelines.defs.dbt.project import dbt_project
 from pipelines.defs.ingest.raw_store import ensure_layout
 from pipelines.defs.ingest.registry import load_registry, write_registry
 from tests.support import SAMPLE_REGISTRY, run_dbt
@@ -22,7 +23,7 @@ def test_every_dbt_unit_test_passes(tmp_path):
     run_dbt(tmp_path, "2026-06-30", "build", "--empty", "--exclude-resource-type", "unit_test",
             "--exclude", "test_type:data", "--target-path", target)
     proc = run_dbt(tmp_path, "2026-06-30", "test", "--select", "test_type:unit", "--target-path", target)
-    defined = len(json.loads((tmp_path / "_dbt_target" / "manifest.json").read_text(encoding="utf-8"))["unit_tests"])
+    defined = len(json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))["unit_tests"])
     # every unit test the project defines ran and passed (a failure raises in run_dbt): one
     # "k of N PASS" line each, N the number of unit tests (the summary's TOTAL counts hooks too)
     passed = re.findall(r"\b\d+ of (\d+) PASS ", proc.stdout)

@@ -7,7 +7,6 @@ Python results into the batch are exercised, not only single values."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from functools import cache
 
