@@ -21,7 +21,9 @@ error may quote a value) and, at its debug level, it was a fifth of a small
 run's CPU time. ``dbt.log`` in the log folder (``DBT_LOG_PATH``, the step's target
 folder) is written here instead, each event masked as the stdout lines are, at
 ``SSJ_DBT_LOG_LEVEL`` and above (``info`` by default; ``debug`` adds every SQL
-statement, as ``ssj run -v`` asks; ``none`` writes no file).
+statement, as ``ssj run -v`` asks; ``none`` writes no file). The ``dbt.log`` files dbt
+itself wrote there before (and rotated to ``dbt.log.1`` … ``.5``) are masked once, the first
+time a command runs with that log folder (``OLD_LOGS_MASKED`` marks it done).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ NODE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
 """The commands whose run_results.json is written here (the others keep dbt's own artefacts)."""
 LOG_BYTES = 10 * 1024 * 1024
 """dbt.log grows run after run up to this size, then becomes dbt.log.1 (the one before is dropped)."""
+OLD_LOGS_MASKED = ".dbt_log_masked"
+"""In a log folder: the dbt.log files dbt wrote itself (unmasked) have been masked."""
 _ONE_AT_A_TIME = threading.Lock()
 
 
@@ -79,6 +83,7 @@ class InProcessDbt:
         target = env.get("DBT_TARGET_PATH") or os.environ.get("DBT_TARGET_PATH")
         self._run_results = Path(target) / "run_results.json" if target else None
         folder = env.get("DBT_LOG_PATH") or os.environ.get("DBT_LOG_PATH")
+        self._log_folder = Path(folder) if folder else None
         self._log_path = Path(folder) / "dbt.log" if folder and self._file_levels else None
         self._log_lock = threading.Lock()
         self._log = None
@@ -107,11 +112,18 @@ class InProcessDbt:
             self._error(f"dbt raised {type(exc).__name__}: {exc}")
             self.returncode = 2
         finally:
-            self._close_log()
-            _mask_file(self._run_results)
-            self._lines.put(None)
+            try:
+                self._close_log()
+                _mask_file(self._run_results)
+            except BaseException as exc:  # noqa: BLE001 - unmasked results are a failed command
+                self._error(f"run_results.json not masked: {type(exc).__name__}: {exc}")
+                self.returncode = 2
+            finally:
+                self._lines.put(None)  # the reader never waits for a command that has ended
 
     def _open_log(self) -> None:
+        if self._log_folder is not None:
+            _mask_old_logs(self._log_folder)
         if self._log_path is None:
             return
         with contextlib.suppress(OSError):  # a log that cannot be written does not stop dbt
@@ -215,11 +227,42 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def _write_run_results(result, path: Path) -> None:  # noqa: ANN001 - dbt's RunExecutionResult
-    """``run_results.json`` of a command run with --no-write-json: dbt's own, masked, written whole."""
+    """``run_results.json`` of a command run with --no-write-json: what dbt's ``RunExecutionResult.write``
+    writes, masked before anything is written (a process killed mid-way leaves nothing unmasked), whole."""
+    from dbt.artifacts.schemas.run import RunResultsArtifact
+    from dbt_common.utils.encoding import JSONEncoder
+
+    artifact = RunResultsArtifact.from_execution_results(
+        results=result.results, elapsed_time=result.elapsed_time, generated_at=result.generated_at, args=result.args)
+    data = mask_any(json.loads(json.dumps(artifact.to_dict(omit_none=False), cls=JSONEncoder)))
     temporary = path.with_name(path.name + ".writing")
-    result.write(str(temporary))
-    _mask_file(temporary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     temporary.replace(path)
+
+
+def _mask_old_logs(folder: Path) -> None:
+    """Mask, once per log folder, the ``dbt.log`` files dbt wrote itself before this module did
+    (every event as dbt made it): JSON lines string by string (an ``\\uXXXX`` escape may spell
+    a digit), other lines as free text."""
+    mark = folder / OLD_LOGS_MASKED
+    with contextlib.suppress(OSError):  # tried again by the next command
+        if mark.exists():
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in sorted(folder.glob("dbt.log*")):
+            temporary = path.with_name(path.name + ".masking")
+            if path.name.endswith(".masking") or not path.is_file():
+                continue
+            lines = []
+            for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
+                try:
+                    lines.append(json.dumps(mask_any(json.loads(line)), ensure_ascii=False))
+                except ValueError:
+                    lines.append(mask_text(line))
+            temporary.write_text("\n".join(lines), encoding="utf-8")
+            temporary.replace(path)
+        mark.touch()
 
 
 def _mask_file(path: Path | None) -> None:
