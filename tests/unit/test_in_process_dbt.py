@@ -166,3 +166,16 @@ def test_a_dbt_log_dbt_itself_wrote_before_is_masked(tmp_path):
         findings = scan_text(path.name, readable)  # (where, the number masked): never the number itself
         assert not findings
     assert "Conversion Error" in (target / "dbt.log").read_text(encoding="utf-8")  # kept, masked
+
+
+def test_dbt_secrets_are_scrubbed_from_the_lines_and_dbt_log_as_dbts_own_loggers_do(tmp_path):
+    secret = "s3cr3t-value"
+    project = tmp_path / secret  # the project folder is in the event of the command's arguments
+    project.mkdir()
+    code, lines = run(["parse", "--project-dir", str(project), "--profiles-dir", str(project)],
+                      {"DBT_LOG_PATH": str(tmp_path / "logs"), "DBT_ENV_SECRET_TOKEN": secret,
+                       "SSJ_DBT_LOG_LEVEL": "debug"})
+    assert code not in (0, None)
+    log = (tmp_path / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "*****" in log  # the arguments are there, the secret starred
+    assert secret not in log and secret not in json.dumps(lines)

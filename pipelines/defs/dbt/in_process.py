@@ -150,15 +150,17 @@ class InProcessDbt:
         from dbt_common.events.functions import msg_to_json
 
         # every string of the event masked (a database error may quote a value, in the
-        # message and in the event's data): what Dagster logs and what dbt.log keeps
-        line = json.dumps(mask_any(json.loads(msg_to_json(msg))), ensure_ascii=False)
+        # message and in the event's data): what Dagster logs and what dbt.log keeps; and
+        # dbt's secrets (DBT_ENV_SECRET_*) scrubbed, as dbt's own loggers do
+        line = _scrubbed(json.dumps(mask_any(json.loads(msg_to_json(msg))), ensure_ascii=False))
         if level in STDOUT_LEVELS:
             self._lines.put(line.encode())
         if level in self._file_levels:
             self._write(line)
 
     def _error(self, text: str) -> None:
-        line = json.dumps({"info": {"level": "error", "msg": mask_text(text), "name": "InProcessError"}, "data": {}})
+        line = _scrubbed(json.dumps({"info": {"level": "error", "msg": mask_text(text), "name": "InProcessError"},
+                                     "data": {}}))
         self._lines.put(line.encode())
         self._write(line)
 
@@ -224,6 +226,16 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _scrubbed(line: str) -> str:
+    """A JSON line with the values of DBT_ENV_SECRET_* starred (dbt's loggers scrub so; its callbacks get events as made)."""
+    from dbt_common.exceptions.base import env_secrets, scrub_secrets
+
+    secrets = env_secrets()
+    if not secrets:
+        return line
+    return scrub_secrets(line, [*secrets, *(json.dumps(v, ensure_ascii=False)[1:-1] for v in secrets)])
 
 
 def _write_run_results(result, path: Path) -> None:  # noqa: ANN001 - dbt's RunExecutionResult
