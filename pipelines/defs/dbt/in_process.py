@@ -95,8 +95,8 @@ class InProcessDbt:
 
         from .parse_state import location_free_profile_hash
 
-        self._open_log()
         try:
+            self._open_log()
             with _ONE_AT_A_TIME, _environ(env):
                 location_free_profile_hash()  # one parse serves every warehouse (parse_state.py)
                 try:
