@@ -105,6 +105,19 @@ def test_a_new_warehouse_starts_from_the_shared_parse_and_parses_a_changed_model
     assert manifest["nodes"]["model.shuangsuiji.kpi"]["schema"] == "elsewhere"
 
 
+def test_another_memory_limit_is_the_same_parse(project, tmp_path, monkeypatch):
+    """SSJ_DUCKDB_MEMORY sizes the database (a benchmark sets 6GB, a server more): no model reads it."""
+    shared = tmp_path / "shared" / "partial_parse.msgpack"
+    first = tmp_path / "first"
+    parse(project, first)
+    share_partial_parse(first / ".dbt" / "dbt_staging", shared=shared)
+    monkeypatch.setenv("SSJ_DUCKDB_MEMORY", "3GB")
+    other = tmp_path / "other"
+    warm_partial_parse(other / ".dbt" / "dbt_staging", shared=shared)
+    _, said = parse(project, other)
+    assert any("no changes found" in m for m in said) and not any("profile has changed" in m for m in said), said
+
+
 def test_another_duckdb_file_name_is_another_parse(project, tmp_path):
     """The database name dbt derives from the file's name is part of the parse: still hashed."""
     shared = tmp_path / "shared" / "partial_parse.msgpack"

@@ -37,7 +37,8 @@ def location_free_profile_hash() -> None:
     """Make dbt's state check hash the DuckDB path by its file name (idempotent; this process only).
 
     Every other connection value (database, schema, settings, extensions, …) is
-    hashed as dbt does; other adapters are left alone.
+    hashed as dbt does, but the resource options (``RESOURCE_OPTIONS``); other adapters
+    are left alone.
     """
     from dbt.parser.manifest import ManifestLoader
 
@@ -56,12 +57,24 @@ def location_free_profile_hash() -> None:
     ManifestLoader.build_manifest_state_check = build_manifest_state_check
 
 
+RESOURCE_OPTIONS = ("memory_limit",)
+"""DuckDB options of the profile that size the database, not what the models are: no model reads them,
+so a run with another SSJ_DUCKDB_MEMORY starts from the same parse."""
+
+
 def profile_hash(credentials):  # noqa: ANN001, ANN201 - dbt's Credentials and FileHash
-    """dbt's profile hash (``ManifestLoader.build_manifest_state_check``), the path by its file name."""
+    """dbt's profile hash (``ManifestLoader.build_manifest_state_check``), the path by its file name
+    and the resource options left out."""
     from dbt.contracts.files import FileHash
 
-    keys = sorted((key, os.path.basename(value) if key == "path" and isinstance(value, str) else value)
-                  for key, value in credentials.connection_info())
+    def hashed(key, value):  # noqa: ANN001, ANN202
+        if key == "path" and isinstance(value, str):
+            return os.path.basename(value)
+        if key == "config_options" and isinstance(value, dict):
+            return {k: v for k, v in value.items() if k not in RESOURCE_OPTIONS}
+        return value
+
+    keys = sorted((key, hashed(key, value)) for key, value in credentials.connection_info())
     return FileHash.from_contents(pprint.pformat(keys))
 
 
