@@ -77,14 +77,7 @@ def test_a_failed_models_message_is_masked_in_run_results(tmp_path):
     from tests.support import make_id_no
 
     number = make_id_no("11010119900307001")
-    project = tmp_path / "project"
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text("name: leak\nversion: '1.0'\nprofile: leak\n", encoding="utf-8")
-    (project / "profiles.yml").write_text(
-        f"leak:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {tmp_path / 'leak.duckdb'}\n",
-        encoding="utf-8")
-    (project / "models" / "holds_a_number.sql").write_text(
-        "{{ config(materialized='table') }}\n" f"select cast('{number}' as bigint)::integer as n", encoding="utf-8")
+    project = _failing_project(tmp_path, number)
     target = tmp_path / "target"
     code, lines = run(["build", "--project-dir", str(project), "--profiles-dir", str(project)],
                       {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)})
