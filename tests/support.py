@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -134,6 +135,15 @@ def make_id_no(body17: str) -> str:
 
     # stdnum expects the full 18-character number and ignores its last character.
     return body17 + calc_check_digit(body17 + "0")
+
+
+def copy_built_sample(built: tuple[Path, Path], dest: Path) -> tuple[Path, Path]:
+    """A copy of ``built_sample`` under ``dest`` (files' times kept, the warehouse's relative links
+    as they are): (the generated folder, the warehouse)."""
+    gen, warehouse = built
+    shutil.copytree(gen, dest / "sample", symlinks=True)
+    shutil.copytree(warehouse, dest / "warehouse", symlinks=True)
+    return dest / "sample", dest / "warehouse"
 
 
 def run_ssj(landing: Path, warehouse: Path, agencies: Path = SAMPLE_REGISTRY, as_of: str = "2026-06-30",

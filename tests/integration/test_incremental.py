@@ -23,10 +23,9 @@ import duckdb
 import pytest
 
 from pipelines.defs.draws.store import create_store
-from pipelines.generate import generate
 from pipelines.generate.plans import demo_seed
 from tests.prefork import ssj
-from tests.support import run_ssj, write_csv
+from tests.support import copy_built_sample, run_ssj, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -49,18 +48,17 @@ def build_mode(proc) -> str:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, built_sample):
     root = tmp_path_factory.mktemp("incremental")
-    generate(300, root / "sample", seed=5)
-    landing, agencies = root / "sample" / "landing", root / "sample" / "agencies.yaml"
-    warehouse = root / "wh"
+    sample, warehouse = copy_built_sample(built_sample, root)  # generated, built in full as of AS_OF
+    landing, agencies = sample / "landing", sample / "agencies.yaml"
 
     def run():
         proc = run_ssj(landing, warehouse, agencies, as_of=AS_OF)
         assert proc.returncode == 0, proc.stderr[-4000:]
         return proc
 
-    modes = [build_mode(run())]
+    modes = ["full"]  # the sample's run from empty (built_sample checks its mode)
     pool = duckdb.sql(f"""select uscc, name from read_parquet('{warehouse}/published/enterprise_pool.parquet')
                           where uscc is not null and is_active order by enterprise_id""").fetchall()
     drawn = duckdb.sql(f"""select agency, task_id, any_value(task_name), list(uscc order by source_row),

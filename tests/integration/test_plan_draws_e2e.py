@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,10 +27,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.defs.publish.snapshots import current_snapshot_id, snapshots_dir
-from pipelines.generate import generate
 from pipelines.generate.plans import demo_seed
 from tests import prefork
-from tests.support import ROOT, run_ssj, write_csv
+from tests.support import ROOT, copy_built_sample, run_ssj, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -70,13 +68,10 @@ def drawn_plans_entered_matching(snapshot: Path, draws: list[dict]) -> set[tuple
     return joint
 
 
-def test_draw_publish_verify_and_keep(tmp_path):
-    sample, warehouse = tmp_path / "sample", tmp_path / "warehouse"
-    generate(300, sample, 5, as_of=date(2026, 11, 26))
+def test_draw_publish_verify_and_keep(tmp_path, built_sample):
+    sample, warehouse = copy_built_sample(built_sample, tmp_path)  # generated and run as of 2026-11-26
     paths = ["--landing", str(sample / "landing"), "--warehouse", str(warehouse),
              "--agencies", str(sample / "agencies.yaml")]
-    done = run_ssj(sample / "landing", warehouse, sample / "agencies.yaml", as_of="2026-11-26")
-    assert done.returncode == 0, done.stderr[-3000:]
     s1 = current_snapshot_id(warehouse)
     assert table(warehouse / "published", "plan_draws") == []
 
