@@ -114,7 +114,8 @@ class InProcessDbt:
         finally:
             try:
                 self._close_log()
-                _mask_file(self._run_results)
+                if not self._writes_results:  # a node command's were written masked above
+                    _mask_file(self._run_results)
             except BaseException as exc:  # noqa: BLE001 - unmasked results are a failed command
                 self._error(f"run_results.json not masked: {type(exc).__name__}: {exc}")
                 self.returncode = 2
